@@ -1,0 +1,83 @@
+# cython: language_level=3
+"""Feed-forward network evaluation shared by the kernels (tables from nanomc.potential.tables)."""
+cimport numpy as cnp
+from libc.math cimport exp, tanh
+
+
+cdef struct NNTables:
+    long n_el
+    long max_width
+    const long* lay_ptr      # (n_el+1,) layers of element c
+    const long* lay_nin
+    const long* lay_nout
+    const long* lay_act      # 0 linear, 1 tanh, 2 sigmoid, 3 twisted tanh
+    const double* lay_twist
+    const long* lay_woff     # offset of the (n_out, n_in) weight block in weights
+    const long* lay_boff
+    const double* weights
+    const double* biases
+    const long* sc_off       # (n_el+1,) offsets into shift/scale
+    const double* shift
+    const double* scale
+    const double* e0
+
+
+cdef inline NNTables nn_tables_from(dict t):
+    """Point an NNTables at the arrays of a table dict (the dict must outlive the struct)."""
+    cdef NNTables s
+    s.n_el = t["n_el"]
+    s.max_width = t["max_width"]
+    s.lay_ptr = <const long*> cnp.PyArray_DATA(t["lay_ptr"])
+    s.lay_nin = <const long*> cnp.PyArray_DATA(t["lay_nin"])
+    s.lay_nout = <const long*> cnp.PyArray_DATA(t["lay_nout"])
+    s.lay_act = <const long*> cnp.PyArray_DATA(t["lay_act"])
+    s.lay_twist = <const double*> cnp.PyArray_DATA(t["lay_twist"])
+    s.lay_woff = <const long*> cnp.PyArray_DATA(t["lay_woff"])
+    s.lay_boff = <const long*> cnp.PyArray_DATA(t["lay_boff"])
+    s.weights = <const double*> cnp.PyArray_DATA(t["weights"])
+    s.biases = <const double*> cnp.PyArray_DATA(t["biases"])
+    s.sc_off = <const long*> cnp.PyArray_DATA(t["sc_off"])
+    s.shift = <const double*> cnp.PyArray_DATA(t["shift"])
+    s.scale = <const double*> cnp.PyArray_DATA(t["scale"])
+    s.e0 = <const double*> cnp.PyArray_DATA(t["e0"])
+    return s
+
+
+cdef inline double activate(long act, double x, double twist) noexcept nogil:
+    if act == 1:
+        return tanh(x)
+    if act == 2:
+        return 1.0 / (1.0 + exp(-x))
+    if act == 3:
+        return 1.7159 * tanh(2.0 * x / 3.0) + twist * x
+    return x
+
+
+cdef inline double nn_atomic_energy(const NNTables* s, long c, const double* g,
+                                    double* buf) noexcept nogil:
+    """Atomic energy (eV) of a c atom with raw descriptors g: NN_c(scaled g) + E0_c.
+
+    buf must hold 2 * max_width doubles.
+    """
+    cdef double* x = buf
+    cdef double* y = buf + s.max_width
+    cdef double* tmp
+    cdef double acc
+    cdef const double* w
+    cdef long L, i, o, n_in, n_out, off = s.sc_off[c]
+    n_in = s.sc_off[c + 1] - off
+    for i in range(n_in):
+        x[i] = (g[i] - s.shift[off + i]) * s.scale[off + i]
+    for L in range(s.lay_ptr[c], s.lay_ptr[c + 1]):
+        n_in = s.lay_nin[L]
+        n_out = s.lay_nout[L]
+        for o in range(n_out):
+            w = s.weights + s.lay_woff[L] + o * n_in
+            acc = s.biases[s.lay_boff[L] + o]
+            for i in range(n_in):
+                acc += w[i] * x[i]
+            y[o] = activate(s.lay_act[L], acc, s.lay_twist[L])
+        tmp = x
+        x = y
+        y = tmp
+    return x[0] + s.e0[c]

@@ -1,0 +1,20 @@
+"""nanomc: Monte Carlo chemical ordering of nanoparticles with neural-network potentials."""
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("nanomc")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0+unknown"
+
+from .errors import NanomcError, PotentialError, PotentialFileError, StructureError
+from .potential import Potential, default_descriptor_set
+
+__all__ = [
+    "NanomcError",
+    "Potential",
+    "PotentialError",
+    "PotentialFileError",
+    "StructureError",
+    "__version__",
+    "default_descriptor_set",
+]

@@ -1,0 +1,51 @@
+"""Command line: `nanomc --version`, `nanomc info`."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from . import __version__
+from .errors import NanomcError
+
+KERNELS = ("neighbors", "descriptors", "network")
+
+
+def _info(_args: argparse.Namespace) -> int:
+    print(f"nanomc {__version__}")
+    for name in KERNELS:
+        try:
+            importlib.import_module(f"nanomc._ext.{name}")
+            status = "compiled"
+        except ImportError as exc:
+            status = f"MISSING ({exc})"
+        print(f"kernel {name}: {status}")
+    try:
+        from mpi4py import MPI
+
+        print(f"MPI: available ({MPI.Get_library_version().splitlines()[0].strip()})")
+    except Exception as exc:  # mpi4py missing or no MPI library: report, do not fail
+        print(f"MPI: not available ({exc})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nanomc", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"nanomc {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("info", help="version, compiled kernels, MPI").set_defaults(func=_info)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; a NanomcError becomes one line on stderr and exit status 1."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except NanomcError as exc:
+        print(f"nanomc: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,14 @@
+"""Potentials: descriptor parameter sets, networks, the Potential object and its file."""
+from .descriptors import AngularFunction, DescriptorSet, RadialFunction, default_descriptor_set
+from .network import Layer, Network
+from .potential import Potential
+
+__all__ = [
+    "AngularFunction",
+    "DescriptorSet",
+    "Layer",
+    "Network",
+    "Potential",
+    "RadialFunction",
+    "default_descriptor_set",
+]

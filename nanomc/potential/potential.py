@@ -1,0 +1,177 @@
+"""The Potential: descriptor sets, scaling, per-element networks and reference energies."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+from ase import Atoms
+
+from ..errors import PotentialError
+from ..structure import build_neighbor_list, element_indices
+from .descriptors import DescriptorSet, default_descriptor_set
+from .network import Network
+from .tables import descriptor_tables, network_tables
+
+
+class Potential:
+    """A Behler–Parrinello neural-network potential.
+
+    E = Σ_i [ NN_{e(i)}( (G_i − shift_{e(i)}) · scale_{e(i)} ) + E0_{e(i)} ]   (eV)
+
+    elements: element symbols, in the order used everywhere (element index = position).
+    cutoff: R_c in Å, shared by all symmetry functions.
+    descriptor_sets: per element, the symmetry functions of atoms of that element.
+    networks: per element, a Network with descriptor_sets[e].size inputs.
+    scaling: per element (shift, scale) arrays of descriptor length; default (0, 1).
+    e0: per element isolated-atom reference energy (eV); default 0.
+    provenance: free-form metadata (training-set hash, errors, ...), strings and numbers.
+    """
+
+    def __init__(
+        self,
+        elements: Sequence[str],
+        cutoff: float,
+        descriptor_sets: Mapping[str, DescriptorSet],
+        networks: Mapping[str, Network],
+        scaling: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
+        e0: Mapping[str, float] | None = None,
+        provenance: Mapping[str, object] | None = None,
+    ) -> None:
+        self.elements = tuple(elements)
+        self.cutoff = float(cutoff)
+        self.descriptor_sets = dict(descriptor_sets)
+        self.networks = dict(networks)
+        scaling = scaling or {}
+        self.scaling = {
+            e: tuple(np.asarray(v, dtype=float).copy() for v in scaling.get(e, (
+                np.zeros(self.descriptor_sets[e].size), np.ones(self.descriptor_sets[e].size))))
+            for e in self.elements
+            if e in self.descriptor_sets
+        }
+        self.e0 = {e: float((e0 or {}).get(e, 0.0)) for e in self.elements}
+        self.provenance = dict(provenance or {})
+        self.validate()
+        self._sf_tables: dict | None = None
+        self._nn_tables: dict | None = None
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def random(
+        cls,
+        elements: Sequence[str],
+        cutoff: float = 6.5,
+        hidden: Sequence[int] = (10, 10),
+        activation: str = "tanh",
+        seed: int = 0,
+        descriptor_set: DescriptorSet | None = None,
+    ) -> "Potential":
+        """An untrained potential with random weights (for tests and benchmarks)."""
+        rng = np.random.default_rng(seed)
+        dset = descriptor_set or default_descriptor_set(elements, cutoff)
+        nets = {e: Network.random(dset.size, hidden, activation, rng) for e in elements}
+        return cls(elements, cutoff, {e: dset for e in elements}, nets)
+
+    def validate(self) -> None:
+        """Raise PotentialError with a one-line reason if the definition is inconsistent."""
+        if len(self.elements) == 0 or len(set(self.elements)) != len(self.elements):
+            raise PotentialError(f"element list {list(self.elements)} is empty or has duplicates")
+        if not (np.isfinite(self.cutoff) and self.cutoff > 0):
+            raise PotentialError(f"cutoff must be a positive number of Å, got {self.cutoff}")
+        for e in self.elements:
+            if e not in self.descriptor_sets or e not in self.networks:
+                raise PotentialError(f"element {e} has no descriptor set or no network")
+            dset = self.descriptor_sets[e]
+            dset.validate(self.elements)
+            self.networks[e].validate(dset.size, e)
+            shift, scale = self.scaling[e]
+            if shift.shape != (dset.size,) or scale.shape != (dset.size,):
+                raise PotentialError(f"scaling of {e} must have {dset.size} values, got {shift.shape}, {scale.shape}")
+            if not (np.isfinite(shift).all() and np.isfinite(scale).all()):
+                raise PotentialError(f"scaling of {e} has non-finite values")
+            if not np.isfinite(self.e0[e]):
+                raise PotentialError(f"E0 of {e} is not finite")
+
+    def fit_scaling(self, structures: Iterable[Atoms]) -> None:
+        """Set the scaling so that each descriptor spans [−1, 1] over `structures` (min/max)."""
+        per_element: dict[str, list[np.ndarray]] = {e: [] for e in self.elements}
+        for atoms in structures:
+            g = self.descriptors(atoms)
+            z = element_indices(atoms, self.elements)
+            for k, e in enumerate(self.elements):
+                per_element[e].append(g[z == k, : self.descriptor_sets[e].size])
+        for e in self.elements:
+            if not per_element[e] or sum(len(x) for x in per_element[e]) == 0:
+                continue
+            g = np.concatenate(per_element[e])
+            lo, hi = g.min(axis=0), g.max(axis=0)
+            span = np.where(hi - lo > 1e-12, hi - lo, 1.0)
+            self.scaling[e] = ((hi + lo) / 2.0, 2.0 / span)
+        self._nn_tables = None
+
+    # ------------------------------------------------------------------ evaluation
+    @property
+    def sf_tables(self) -> dict:
+        """Symmetry-function tables for the kernels (built once)."""
+        if self._sf_tables is None:
+            self._sf_tables = descriptor_tables(self)
+        return self._sf_tables
+
+    @property
+    def nn_tables(self) -> dict:
+        """Network tables for the kernels (built once)."""
+        if self._nn_tables is None:
+            self._nn_tables = network_tables(self)
+        return self._nn_tables
+
+    def descriptors(self, atoms: Atoms) -> np.ndarray:
+        """Raw descriptors, shape (N, max descriptor size); row i holds the values of atom i."""
+        from .._ext.descriptors import compute_descriptors
+
+        z = element_indices(atoms, self.elements)
+        nl = build_neighbor_list(atoms, self.cutoff)
+        return compute_descriptors(self.sf_tables, z, nl.offsets, nl.indices, nl.vectors)
+
+    def atomic_energies(self, atoms: Atoms) -> np.ndarray:
+        """Atomic energies E_i (eV), including E0 of each element."""
+        from .._ext.network import atomic_energies
+
+        g = self.descriptors(atoms)
+        return atomic_energies(self.nn_tables, element_indices(atoms, self.elements), g)
+
+    def energy(self, atoms: Atoms) -> float:
+        """Total energy (eV)."""
+        return float(self.atomic_energies(atoms).sum())
+
+    # ------------------------------------------------------------------ files
+    def save(self, path: str | Path) -> None:
+        """Write the versioned HDF5 potential file (see nanomc.potential.store)."""
+        from .store import save_potential
+
+        save_potential(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Potential":
+        """Read a potential file; PotentialFileError with a one-line reason if it is unusable."""
+        from .store import load_potential
+
+        return load_potential(path)
+
+    def content_hash(self) -> str:
+        """SHA-256 of everything that determines energies (hex)."""
+        h = hashlib.sha256()
+        h.update(repr((self.elements, self.cutoff)).encode())
+        for e in self.elements:
+            for arr in self.descriptor_sets[e].to_arrays(self.elements):
+                h.update(np.ascontiguousarray(arr).tobytes())
+            for arr in self.scaling[e]:
+                h.update(np.ascontiguousarray(arr).tobytes())
+            for lay in self.networks[e].layers:
+                h.update(lay.weights.tobytes() + lay.bias.tobytes() + repr((lay.activation, lay.twist)).encode())
+            h.update(repr(self.e0[e]).encode())
+        return h.hexdigest()
+
+    def __repr__(self) -> str:
+        sizes = {e: self.networks[e].sizes for e in self.elements}
+        return f"Potential(elements={list(self.elements)}, cutoff={self.cutoff} Å, layers={sizes})"

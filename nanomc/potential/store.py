@@ -1,0 +1,112 @@
+"""The potential file: HDF5, self-describing, versioned.
+
+Layout (format "nanomc-potential", version 1):
+    /                attrs: format, format_version, nanomc_version, elements, cutoff (Å)
+    /provenance      attrs: free-form metadata (training-set hash, RMSE/MAE, ...)
+    /<element>/      attrs: e0 (eV)
+        radial       (n_rad, 3) η (1/Å²), R_s (Å), neighbour element index
+        angular      (n_ang, 5) η (1/Å²), ζ, λ, element index a, element index b
+        scale_shift, scale_factor   (n_desc,) scaled = (G − shift) · factor
+        layer_<k>/   weights (n_out, n_in), bias (n_out,); attrs activation, twist
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from ..errors import NanomcError, PotentialFileError
+from .descriptors import DescriptorSet
+from .network import Layer, Network
+
+FORMAT = "nanomc-potential"
+FORMAT_VERSION = 1
+
+
+def save_potential(pot, path: str | Path) -> None:
+    """Write `pot` to `path` (written to a temporary name, then renamed)."""
+    from .. import __version__
+
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    with h5py.File(tmp, "w") as f:
+        f.attrs["format"] = FORMAT
+        f.attrs["format_version"] = FORMAT_VERSION
+        f.attrs["nanomc_version"] = __version__
+        f.attrs["elements"] = list(pot.elements)
+        f.attrs["cutoff"] = pot.cutoff
+        prov = f.create_group("provenance")
+        for key, value in pot.provenance.items():
+            prov.attrs[key] = value
+        for e in pot.elements:
+            g = f.create_group(e)
+            g.attrs["e0"] = pot.e0[e]
+            radial, angular = pot.descriptor_sets[e].to_arrays(pot.elements)
+            g["radial"] = radial
+            g["angular"] = angular
+            g["scale_shift"], g["scale_factor"] = pot.scaling[e]
+            for k, lay in enumerate(pot.networks[e].layers):
+                lg = g.create_group(f"layer_{k}")
+                lg["weights"] = lay.weights
+                lg["bias"] = lay.bias
+                lg.attrs["activation"] = lay.activation
+                lg.attrs["twist"] = lay.twist
+    tmp.replace(path)
+
+
+def load_potential(path: str | Path):
+    """Read and validate a potential file; PotentialFileError names the file and the problem."""
+    from .potential import Potential
+
+    path = Path(path)
+    if not path.is_file():
+        raise PotentialFileError(f"{path}: potential file not found")
+    try:
+        f = h5py.File(path, "r")
+    except OSError:
+        raise PotentialFileError(f"{path}: not a readable HDF5 file (truncated or another format)") from None
+    try:
+        with f:
+            if f.attrs.get("format") != FORMAT:
+                raise PotentialFileError(f"{path}: not a nanomc potential file (format attribute missing or different)")
+            version = int(f.attrs.get("format_version", -1))
+            if version != FORMAT_VERSION:
+                raise PotentialFileError(
+                    f"{path}: potential format version {version} is not supported (this nanomc reads {FORMAT_VERSION})"
+                )
+            elements = [str(e) for e in f.attrs["elements"]]
+            cutoff = float(f.attrs["cutoff"])
+            dsets, nets, scaling, e0 = {}, {}, {}, {}
+            for e in elements:
+                g = f[e]
+                dsets[e] = DescriptorSet.from_arrays(g["radial"][()], g["angular"][()], elements)
+                scaling[e] = (g["scale_shift"][()], g["scale_factor"][()])
+                e0[e] = float(g.attrs["e0"])
+                n_layers = sum(1 for k in g if k.startswith("layer_"))
+                layers = []
+                for k in range(n_layers):
+                    lg = g[f"layer_{k}"]
+                    layers.append(Layer(lg["weights"][()], lg["bias"][()], str(lg.attrs["activation"]),
+                                        float(lg.attrs["twist"])))
+                nets[e] = Network(layers)
+            provenance = {k: _plain(v) for k, v in f["provenance"].attrs.items()} if "provenance" in f else {}
+    except PotentialFileError:
+        raise
+    except NanomcError as exc:
+        raise PotentialFileError(f"{path}: {exc}") from None
+    except (KeyError, ValueError, IndexError, TypeError, OSError) as exc:
+        raise PotentialFileError(f"{path}: incomplete or damaged potential file ({exc})") from None
+    try:
+        return Potential(elements, cutoff, dsets, nets, scaling, e0, provenance)
+    except NanomcError as exc:
+        raise PotentialFileError(f"{path}: {exc}") from None
+
+
+def _plain(value):
+    """HDF5 attribute -> plain Python value."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

@@ -1,0 +1,77 @@
+"""Checks on input structures and the neighbour list the kernels consume."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+from ase import Atoms
+
+from ._ext.neighbors import neighbor_list
+from .errors import StructureError
+
+#: two atoms closer than this (Å) are an input error, not physics
+MIN_DISTANCE = 0.5
+
+
+@dataclass
+class NeighborList:
+    """Neighbours j of atom i: indices[offsets[i]:offsets[i+1]], vectors r_j + T − r_i (Å)."""
+
+    offsets: np.ndarray
+    indices: np.ndarray
+    vectors: np.ndarray
+
+    @property
+    def distances(self) -> np.ndarray:
+        """|vector| per entry (Å)."""
+        return np.sqrt(np.einsum("ij,ij->i", self.vectors, self.vectors))
+
+    @property
+    def nbytes(self) -> int:
+        return self.offsets.nbytes + self.indices.nbytes + self.vectors.nbytes
+
+
+def element_indices(atoms: Atoms, elements: Sequence[str]) -> np.ndarray:
+    """Index into `elements` of every atom; StructureError names the first unknown element."""
+    lookup = {e: k for k, e in enumerate(elements)}
+    symbols = atoms.get_chemical_symbols()
+    try:
+        return np.fromiter((lookup[s] for s in symbols), dtype=np.int64, count=len(symbols))
+    except KeyError:
+        bad = next(k for k, s in enumerate(symbols) if s not in lookup)
+        raise StructureError(
+            f"element {symbols[bad]!r} (atom {bad}) is not in the potential (elements: {', '.join(elements)})"
+        ) from None
+
+
+def build_neighbor_list(atoms: Atoms, cutoff: float) -> NeighborList:
+    """Validated neighbour list within `cutoff` Å: finite positions, usable cell, no overlaps."""
+    pos = np.ascontiguousarray(atoms.get_positions(), dtype=float)
+    bad = ~np.isfinite(pos).all(axis=1)
+    if bad.any():
+        raise StructureError(f"atom {int(np.argmax(bad))} has a non-finite position {pos[np.argmax(bad)].tolist()}")
+    cell = np.ascontiguousarray(atoms.cell.array, dtype=float)
+    pbc = [bool(p) for p in atoms.pbc]
+    for d in range(3):
+        if pbc[d] and not (np.isfinite(cell[d]).all() and np.linalg.norm(cell[d]) > 1e-8):
+            raise StructureError(f"structure is periodic along cell vector {d} but that vector is {cell[d].tolist()}")
+    if any(pbc) and abs(np.linalg.det(_complete(cell))) < 1e-8:
+        raise StructureError("the cell vectors are linearly dependent")
+    offsets, indices, vectors = neighbor_list(pos, cell, pbc, float(cutoff))
+    nl = NeighborList(offsets, indices, vectors)
+    if len(indices):
+        d = nl.distances
+        k = int(np.argmin(d))
+        if d[k] < MIN_DISTANCE:
+            i = int(np.searchsorted(offsets, k, side="right") - 1)
+            raise StructureError(
+                f"atoms {i} and {int(indices[k])} are {d[k]:.3f} Å apart (closer than {MIN_DISTANCE} Å)"
+            )
+    return nl
+
+
+def _complete(cell: np.ndarray) -> np.ndarray:
+    from ase.geometry import complete_cell
+
+    return complete_cell(cell)

@@ -2,10 +2,16 @@
 """Full evaluation of symmetry-function descriptors for every atom of a structure."""
 import numpy as np
 cimport numpy as cnp
-from libc.math cimport sqrt
-from sf_math cimport SFTables, sf_tables_from, cutoff_fn, sf_add_pair, sf_add_triplet
+from sf_math cimport SFTables, sf_tables_from, cutoff_fn, sf_atom_descriptor
 
 cnp.import_array()
+
+
+def pair_geometry(const double[:, ::1] vectors, double rc):
+    """Distances (Å) and cosine-cutoff values of neighbour-list vectors."""
+    dist = np.sqrt(np.einsum("ij,ij->i", vectors, vectors))
+    fc = np.where(dist < rc, 0.5 * (np.cos(np.pi * dist / rc) + 1.0), 0.0)
+    return dist, fc
 
 
 def compute_descriptors(dict tables, const long[::1] elements, const long[::1] offsets,
@@ -15,42 +21,18 @@ def compute_descriptors(dict tables, const long[::1] elements, const long[::1] o
     elements: element index per atom; offsets/indices/vectors: the neighbour list (Å).
     """
     cdef SFTables s = sf_tables_from(tables)
-    cdef Py_ssize_t n = elements.shape[0]
-    cdef long width = int(np.max(tables["n_desc"])) if s.n_el else 0
-    out = np.zeros((n, width), dtype=np.float64)
+    cdef Py_ssize_t n = elements.shape[0], i
+    cdef long width = int(np.max(tables["n_desc"]))
+    out = np.zeros((n, max(width, 1)), dtype=np.float64)
     cdef double[:, ::1] g = out
-    cdef double[::1] dist = np.sqrt(np.einsum("ij,ij->i", vectors, vectors))
-    cdef double[::1] fc = np.empty(dist.shape[0])
-    cdef Py_ssize_t a
-    for a in range(dist.shape[0]):
-        fc[a] = cutoff_fn(dist[a], s.rc)
-    cdef Py_ssize_t i
+    dist_arr, fc_arr = pair_geometry(vectors, s.rc)
+    cdef const double[::1] dist = dist_arr
+    cdef const double[::1] fc = fc_arr
+    cdef double[::1] scratch = np.zeros(s.max_shapes)
+    if indices.shape[0] == 0:
+        return out[:, :width]
     with nogil:
         for i in range(n):
-            atom_descriptor(&s, elements[i], offsets[i], offsets[i + 1],
-                            &indices[0] if indices.shape[0] else NULL, elements, vectors, dist, fc, &g[i, 0] if width else NULL)
-    return out
-
-
-cdef void atom_descriptor(const SFTables* s, long c, long start, long stop, const long* idx,
-                          const long[::1] elements, const double[:, ::1] vec,
-                          const double[::1] dist, const double[::1] fc, double* out) noexcept nogil:
-    """Add the descriptor of one c atom whose neighbour entries are start..stop-1 to out."""
-    cdef long a, b
-    cdef double ra, rb, dx, dy, dz, rab, cos_t
-    for a in range(start, stop):
-        sf_add_pair(s, c, elements[idx[a]], dist[a], fc[a], 1.0, out)
-    for a in range(start, stop):
-        ra = dist[a]
-        for b in range(a + 1, stop):
-            rb = dist[b]
-            dx = vec[b, 0] - vec[a, 0]
-            dy = vec[b, 1] - vec[a, 1]
-            dz = vec[b, 2] - vec[a, 2]
-            rab = sqrt(dx * dx + dy * dy + dz * dz)
-            if rab >= s.rc:
-                continue
-            cos_t = (vec[a, 0] * vec[b, 0] + vec[a, 1] * vec[b, 1] + vec[a, 2] * vec[b, 2]) / (ra * rb)
-            sf_add_triplet(s, c, elements[idx[a]], elements[idx[b]], cos_t,
-                           ra * ra + rb * rb + rab * rab, fc[a] * fc[b] * cutoff_fn(rab, s.rc),
-                           1.0, out)
+            sf_atom_descriptor(&s, elements[i], offsets[i], offsets[i + 1], &indices[0],
+                               &elements[0], &vectors[0, 0], &dist[0], &fc[0], &scratch[0], &g[i, 0])
+    return out[:, :width]

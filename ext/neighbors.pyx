@@ -55,13 +55,13 @@ def neighbor_list(double[:, ::1] positions, double[:, ::1] cell, pbc, double cut
             nbins[d] = max(1, min(int(extent // cutoff), 1 << 20))
             width_frac = max(extent / nbins[d], cutoff) / spacing[d]
         binw[d] = width_frac
-        reach[d] = int(np.ceil(cutoff / (width_frac * spacing[d]) - 1e-12))
+        reach[d] = int(np.ceil(cutoff / (width_frac * spacing[d])))
     # cap the number of bins (very sparse systems): merge bins, reach grows accordingly
     while nbins.prod() > 8 * n + 64:
         d = int(np.argmax(nbins))
         nbins[d] = max(1, nbins[d] // 2)
         binw[d] = (1.0 / nbins[d]) if periodic[d] else binw[d] * 2
-        reach[d] = int(np.ceil(cutoff / (binw[d] * spacing[d]) - 1e-12))
+        reach[d] = int(np.ceil(cutoff / (binw[d] * spacing[d])))
     b = np.empty((n, 3), dtype=np.int64)
     for d in range(3):
         b[:, d] = np.clip(((frac[:, d] - lo[d]) / binw[d]).astype(np.int64), 0, nbins[d] - 1)

@@ -12,7 +12,7 @@ cdef struct NNTables:
     const long* lay_nout
     const long* lay_act      # 0 linear, 1 tanh, 2 sigmoid, 3 twisted tanh
     const double* lay_twist
-    const long* lay_woff     # offset of the (n_out, n_in) weight block in weights
+    const long* lay_woff     # offset of the layer's weights, stored transposed (n_in, n_out)
     const long* lay_boff
     const double* weights
     const double* biases
@@ -72,11 +72,14 @@ cdef inline double nn_atomic_energy(const NNTables* s, long c, const double* g,
         n_in = s.lay_nin[L]
         n_out = s.lay_nout[L]
         for o in range(n_out):
-            w = s.weights + s.lay_woff[L] + o * n_in
-            acc = s.biases[s.lay_boff[L] + o]
-            for i in range(n_in):
-                acc += w[i] * x[i]
-            y[o] = activate(s.lay_act[L], acc, s.lay_twist[L])
+            y[o] = s.biases[s.lay_boff[L] + o]
+        for i in range(n_in):
+            w = s.weights + s.lay_woff[L] + i * n_out
+            acc = x[i]
+            for o in range(n_out):
+                y[o] += w[o] * acc
+        for o in range(n_out):
+            y[o] = activate(s.lay_act[L], y[o], s.lay_twist[L])
         tmp = x
         x = y
         y = tmp

@@ -58,6 +58,9 @@ class DescriptorSet:
     def validate(self, elements: Sequence[str]) -> None:
         """Raise PotentialError if a function is ill-defined or names an unknown element."""
         known = set(elements)
+        for kind, funcs in (("radial", self.radial), ("angular", self.angular)):
+            if len(set(funcs)) != len(funcs):
+                raise PotentialError(f"the {kind} functions of a descriptor set contain duplicates")
         for f in self.radial:
             if f.element not in known:
                 raise PotentialError(f"radial function names element {f.element!r}, not in {list(elements)}")

@@ -16,8 +16,47 @@ def _ranges(groups: list[list]) -> np.ndarray:
     return np.concatenate([[0], np.cumsum([len(g) for g in groups])]).astype(np.int64)
 
 
+def _unique(items: list) -> tuple[list, dict]:
+    """Distinct items in order of first appearance, and item -> position."""
+    position: dict = {}
+    for it in items:
+        position.setdefault(it, len(position))
+    return list(position), position
+
+
+def _element_tables(dset, elements: tuple, pair_slot: np.ndarray, n_pairs: int) -> dict:
+    """Shape lists and scatter maps of one central element (see ext/sf_math.pxd)."""
+    n_el = len(elements)
+    index = {e: k for k, e in enumerate(elements)}
+    rshapes, rpos = _unique([(f.eta, f.rs) for f in dset.radial])
+    rad_map = -np.ones((n_el, len(rshapes)), np.int64)
+    for out, f in enumerate(dset.radial):
+        rad_map[index[f.element], rpos[(f.eta, f.rs)]] = out
+    etas, eta_pos = _unique([f.eta for f in dset.angular])
+    lzs, lz_pos = _unique([(f.lam, f.zeta) for f in dset.angular])
+    ashapes, apos = _unique([(f.eta, f.lam, f.zeta) for f in dset.angular])
+    ang_map = -np.ones((n_pairs, len(ashapes)), np.int64)
+    for k, f in enumerate(dset.angular):
+        p = pair_slot[index[f.elements[0]], index[f.elements[1]]]
+        ang_map[p, apos[(f.eta, f.lam, f.zeta)]] = len(dset.radial) + k
+    zeta = np.array([z for _, z in lzs], float)
+    return {
+        "rad_eta": np.array([e for e, _ in rshapes], float),
+        "rad_rs": np.array([r for _, r in rshapes], float),
+        "rad_map": rad_map,
+        "ang_eta": np.array(etas, float),
+        "lz_lam": np.array([lam for lam, _ in lzs], float),
+        "lz_zeta": zeta,
+        "lz_izeta": np.where((zeta == np.round(zeta)) & (zeta <= 64), np.round(zeta), -1).astype(np.int64),
+        "sh_eta": np.array([eta_pos[e] for e, _, _ in ashapes], np.int64),
+        "sh_lz": np.array([lz_pos[(lam, z)] for _, lam, z in ashapes], np.int64),
+        "sh_pref": np.array([2.0 ** (1.0 - z) for _, _, z in ashapes], float),
+        "ang_map": ang_map,
+    }
+
+
 def descriptor_tables(pot: "Potential") -> dict:
-    """Symmetry-function tables: functions grouped by (central, neighbour element / pair)."""
+    """Symmetry-function tables: per central element, shapes and scatter maps (ext/sf_math.pxd)."""
     n_el = len(pot.elements)
     pair_slot = np.zeros((n_el, n_el), dtype=np.int64)
     slot = 0
@@ -26,41 +65,55 @@ def descriptor_tables(pot: "Potential") -> dict:
             pair_slot[a, b] = pair_slot[b, a] = slot
             slot += 1
     n_pairs = slot
-    rad_groups: list[list] = [[] for _ in range(n_el * n_el)]
-    ang_groups: list[list] = [[] for _ in range(n_el * n_pairs)]
-    for c, symbol in enumerate(pot.elements):
-        radial, angular = pot.descriptor_sets[symbol].to_arrays(pot.elements)
-        for out, (eta, rs, e) in enumerate(radial):
-            rad_groups[c * n_el + int(e)].append((eta, rs, out))
-        for k, (eta, zeta, lam, a, b) in enumerate(angular):
-            p = pair_slot[int(a), int(b)]
-            ang_groups[c * n_pairs + p].append((eta, zeta, lam, len(radial) + k))
-    rad = [f for g in rad_groups for f in g]
-    ang = [f for g in ang_groups for f in g]
-    zeta = np.array([f[1] for f in ang], float)
-    izeta = np.where((zeta == np.round(zeta)) & (zeta <= 64), np.round(zeta), -1).astype(np.int64)
+    per = [_element_tables(pot.descriptor_sets[e], pot.elements, pair_slot, n_pairs) for e in pot.elements]
+    same = np.array(
+        [[all(np.array_equal(p1[k], p2[k]) for k in p1) for p2 in per] for p1 in per], np.int64
+    )
+
+    def cat(key: str, dtype) -> np.ndarray:
+        return np.concatenate([p[key].reshape(-1) for p in per]).astype(dtype)
+
+    def ptr(key: str) -> np.ndarray:
+        return _ranges([p[key] for p in per])
+
+    n_rsh = [len(p["rad_eta"]) for p in per]
+    n_ash = [len(p["sh_eta"]) for p in per]
+    rmap_ptr = np.array([sum(n_el * n for n in n_rsh[:c]) + e * n_rsh[c]
+                         for c in range(n_el) for e in range(n_el)], np.int64)
+    amap_ptr = np.array([sum(n_pairs * n for n in n_ash[:c]) + q * n_ash[c]
+                         for c in range(n_el) for q in range(n_pairs)], np.int64)
+    max_shapes = max([1] + [max(len(p["rad_eta"]), len(p["sh_eta"]) + len(p["ang_eta"]) + len(p["lz_lam"]))
+                            for p in per])
     return {
         "n_el": n_el,
         "n_pairs": n_pairs,
         "rc": float(pot.cutoff),
+        "max_shapes": int(max_shapes),
         "n_desc": np.array([pot.descriptor_sets[s].size for s in pot.elements], np.int64),
         "pair_slot": pair_slot.reshape(-1).copy(),
-        "rad_ptr": _ranges(rad_groups),
-        "rad_eta": np.array([f[0] for f in rad], float),
-        "rad_rs": np.array([f[1] for f in rad], float),
-        "rad_out": np.array([f[2] for f in rad], np.int64),
-        "ang_ptr": _ranges(ang_groups),
-        "ang_eta": np.array([f[0] for f in ang], float),
-        "ang_zeta": zeta,
-        "ang_lam": np.array([f[2] for f in ang], float),
-        "ang_pref": 2.0 ** (1.0 - zeta),
-        "ang_izeta": izeta,
-        "ang_out": np.array([f[3] for f in ang], np.int64),
+        "same_layout": same.reshape(-1).copy(),
+        "rs_ptr": ptr("rad_eta"),
+        "rad_eta": cat("rad_eta", float),
+        "rad_rs": cat("rad_rs", float),
+        "rmap_ptr": rmap_ptr,
+        "rad_map": cat("rad_map", np.int64),
+        "aeta_ptr": ptr("ang_eta"),
+        "ang_eta": cat("ang_eta", float),
+        "alz_ptr": ptr("lz_lam"),
+        "lz_lam": cat("lz_lam", float),
+        "lz_zeta": cat("lz_zeta", float),
+        "lz_izeta": cat("lz_izeta", np.int64),
+        "ash_ptr": ptr("sh_eta"),
+        "sh_eta": cat("sh_eta", np.int64),
+        "sh_lz": cat("sh_lz", np.int64),
+        "sh_pref": cat("sh_pref", float),
+        "amap_ptr": amap_ptr,
+        "ang_map": cat("ang_map", np.int64),
     }
 
 
 def network_tables(pot: "Potential") -> dict:
-    """Network tables: layers of every element end to end, scaling and E0."""
+    """Network tables: layers of every element end to end (weights transposed), scaling and E0."""
     layers = [lay for s in pot.elements for lay in pot.networks[s].layers]
     lay_ptr = _ranges([pot.networks[s].layers for s in pot.elements])
     w_sizes = [lay.weights.size for lay in layers]
@@ -77,7 +130,7 @@ def network_tables(pot: "Potential") -> dict:
         "lay_twist": np.array([lay.twist for lay in layers], float),
         "lay_woff": np.concatenate([[0], np.cumsum(w_sizes)[:-1]]).astype(np.int64),
         "lay_boff": np.concatenate([[0], np.cumsum(b_sizes)[:-1]]).astype(np.int64),
-        "weights": np.concatenate([lay.weights.reshape(-1) for lay in layers]),
+        "weights": np.concatenate([lay.weights.T.reshape(-1) for lay in layers]),
         "biases": np.concatenate([lay.bias for lay in layers]),
         "sc_off": _ranges(shifts),
         "shift": np.concatenate(shifts).astype(float) if shifts else np.zeros(0),

@@ -1,0 +1,283 @@
+# cython: language_level=3
+"""The incremental energy engine for lattice Monte Carlo (DESIGN.md, "Incremental engine").
+
+Positions never move, so the neighbour list, distances and cutoff values are computed once.
+The state is the element of every atom, its descriptor vector and its atomic energy.
+A proposal (swap of two atoms, or a change of one atom's element) changes the descriptors
+of the changed atoms and of their neighbours only:
+  - a changed atom gets its descriptor recomputed for its new element;
+  - any other affected atom k gets, for each neighbour entry that is a changed atom, the old
+    radial term subtracted and the new one added, and likewise for each triplet (k; a, b)
+    that contains a changed atom, moved from the old element-pair slot to the new one.
+Networks run on the affected atoms only. Nothing changes until commit().
+"""
+import numpy as np
+cimport numpy as cnp
+from libc.string cimport memcpy, memset
+from sf_math cimport (SFTables, sf_tables_from, sf_pair_values, sf_triplet_values, sf_scatter,
+                      sf_radial_map, sf_angular_map, sf_triplet_geometry, sf_atom_descriptor)
+from nn_math cimport NNTables, nn_tables_from, nn_atomic_energy
+
+cnp.import_array()
+
+
+cdef class LocalEnergyKernel:
+    """Cached geometry and state; propose() returns ΔE (eV), commit() applies it."""
+
+    cdef dict _sf_dict, _nn_dict
+    cdef SFTables sf
+    cdef NNTables nn
+    cdef readonly Py_ssize_t n_atoms, width
+    cdef long[::1] offsets, indices
+    cdef double[:, ::1] vec
+    cdef double[::1] dist, fc
+    cdef long[::1] elem
+    cdef double[:, ::1] G
+    cdef double[::1] E
+    cdef readonly double total
+    # proposal scratch
+    cdef long[::1] stamp
+    cdef long stamp_value
+    cdef long[::1] aff
+    cdef Py_ssize_t n_aff
+    cdef double[:, ::1] G_new
+    cdef double[::1] E_new
+    cdef double[::1] nn_buf
+    cdef double[::1] sf_buf
+    cdef long n_changed
+    cdef long changed[2]
+    cdef long old_el[2]
+    cdef long new_el[2]
+    cdef readonly bint pending
+    # optional triplet cache: (cos θ, ΣR², Πf_c) of every neighbour pair (a < b) of every atom
+    cdef readonly bint triplet_cache
+    cdef long[::1] tri_off
+    cdef double[:, ::1] tri
+    cdef readonly double pending_delta
+
+    def __init__(self, dict sf_tables, dict nn_tables, long[::1] elements, long[::1] offsets,
+                 long[::1] indices, double[:, ::1] vectors, bint triplet_cache=False):
+        self._sf_dict = sf_tables
+        self._nn_dict = nn_tables
+        self.sf = sf_tables_from(sf_tables)
+        self.nn = nn_tables_from(nn_tables)
+        self.n_atoms = elements.shape[0]
+        self.width = max(1, int(np.max(sf_tables["n_desc"])))
+        self.offsets = offsets
+        self.indices = indices if indices.shape[0] else np.zeros(1, np.int64)
+        self.vec = vectors if vectors.shape[0] else np.zeros((1, 3))
+        dist = np.sqrt(np.einsum("ij,ij->i", self.vec, self.vec))
+        self.dist = dist
+        self.fc = np.where(dist < self.sf.rc, 0.5 * (np.cos(np.pi * dist / self.sf.rc) + 1.0), 0.0)
+        self.elem = np.array(elements, dtype=np.int64)
+        self.G = np.zeros((self.n_atoms, self.width))
+        self.E = np.zeros(self.n_atoms)
+        self.stamp = np.zeros(self.n_atoms, dtype=np.int64)
+        self.stamp_value = 0
+        self.aff = np.zeros(self.n_atoms, dtype=np.int64)
+        self.G_new = np.zeros((self.n_atoms, self.width))
+        self.E_new = np.zeros(self.n_atoms)
+        self.nn_buf = np.zeros(2 * max(self.nn.max_width, self.width) + 2)
+        self.sf_buf = np.zeros(self.sf.max_shapes)
+        self.pending = False
+        self.triplet_cache = triplet_cache
+        n_nb = np.diff(np.asarray(offsets))
+        self.tri_off = np.concatenate([[0], np.cumsum(n_nb * n_nb)]).astype(np.int64)
+        self.tri = np.zeros((self.tri_off[self.n_atoms] if triplet_cache else 0, 3))
+        if triplet_cache:
+            self._fill_triplet_cache()
+        self.recompute()
+
+    cdef void _fill_triplet_cache(self) noexcept nogil:
+        cdef Py_ssize_t k
+        cdef long a, b, t
+        for k in range(self.n_atoms):
+            t = self.tri_off[k]
+            for a in range(self.offsets[k], self.offsets[k + 1]):
+                for b in range(self.offsets[k], self.offsets[k + 1]):
+                    if a != b:
+                        sf_triplet_geometry(&self.vec[a, 0], &self.vec[b, 0], self.dist[a], self.dist[b],
+                                            self.fc[a], self.fc[b], self.sf.rc,
+                                            &self.tri[t, 0], &self.tri[t, 1], &self.tri[t, 2])
+                    t += 1
+
+    def recompute(self):
+        """Full evaluation of every descriptor and atomic energy from scratch; returns E (eV)."""
+        cdef Py_ssize_t i
+        self.pending = False
+        with nogil:
+            for i in range(self.n_atoms):
+                self._full_descriptor(i, self.elem[i], &self.G[i, 0])
+                self.E[i] = nn_atomic_energy(&self.nn, self.elem[i], &self.G[i, 0], &self.nn_buf[0])
+        self.total = float(np.sum(self.E))
+        return self.total
+
+    cdef inline void _full_descriptor(self, long i, long c, double* out) noexcept nogil:
+        memset(out, 0, self.width * sizeof(double))
+        sf_atom_descriptor(&self.sf, c, self.offsets[i], self.offsets[i + 1], &self.indices[0],
+                           &self.elem[0], &self.vec[0, 0], &self.dist[0], &self.fc[0], &self.sf_buf[0], out)
+
+    cdef inline long _old_element(self, long atom) noexcept nogil:
+        """Element of atom before the pending change (elem holds the new ones meanwhile)."""
+        if atom == self.changed[0]:
+            return self.old_el[0]
+        if self.n_changed == 2 and atom == self.changed[1]:
+            return self.old_el[1]
+        return self.elem[atom]
+
+    cdef inline bint _is_changed(self, long atom) noexcept nogil:
+        return atom == self.changed[0] or (self.n_changed == 2 and atom == self.changed[1])
+
+    cdef void _add_affected(self, long k) noexcept nogil:
+        if self.stamp[k] != self.stamp_value:
+            self.stamp[k] = self.stamp_value
+            self.aff[self.n_aff] = k
+            self.n_aff += 1
+
+    cdef double propose(self, long n_changed, long a0, long e0, long a1, long e1) noexcept nogil:
+        """ΔE (eV) of setting atom a0 to element e0 (and a1 to e1 if n_changed == 2)."""
+        cdef long m, k, c
+        cdef Py_ssize_t s
+        cdef double delta = 0.0
+        cdef double* g
+        self.n_changed = n_changed
+        self.changed[0] = a0
+        self.new_el[0] = e0
+        self.changed[1] = a1
+        self.new_el[1] = e1
+        self.stamp_value += 1
+        self.n_aff = 0
+        for m in range(n_changed):
+            self.old_el[m] = self.elem[self.changed[m]]
+            self._add_affected(self.changed[m])
+            for s in range(self.offsets[self.changed[m]], self.offsets[self.changed[m] + 1]):
+                self._add_affected(self.indices[s])
+        for m in range(n_changed):
+            self.elem[self.changed[m]] = self.new_el[m]
+        for s in range(self.n_aff):
+            k = self.aff[s]
+            g = &self.G_new[s, 0]
+            c = self.elem[k]
+            if self._is_changed(k) and not self.sf.same_layout[c * self.sf.n_el + self._old_element(k)]:
+                self._full_descriptor(k, c, g)
+            else:
+                memcpy(g, &self.G[k, 0], self.width * sizeof(double))
+                self._update_descriptor(k, c, g)
+            self.E_new[s] = nn_atomic_energy(&self.nn, c, g, &self.nn_buf[0])
+            delta += self.E_new[s] - self.E[k]
+        for m in range(n_changed):
+            self.elem[self.changed[m]] = self.old_el[m]
+        self.pending = True
+        self.pending_delta = delta
+        return delta
+
+    cdef void _update_descriptor(self, long k, long c, double* g) noexcept nogil:
+        """Move the terms of k's neighbour entries that are changed atoms to their new slots.
+
+        Radial: one term per changed entry. Angular: each triplet (k; a, b) with a changed
+        entry a, counted once when b is changed too; skipped if its element pair is unchanged.
+        """
+        cdef long a, b, n, ea_old, ea_new, eb_old, eb_new
+        cdef long start = self.offsets[k], stop = self.offsets[k + 1]
+        cdef double cos_t = 0.0, r2sum = 0.0, fprod
+        cdef double* vals = &self.sf_buf[0]
+        cdef const double* t
+        for a in range(start, stop):
+            if not self._is_changed(self.indices[a]):
+                continue
+            ea_old = self._old_element(self.indices[a])
+            ea_new = self.elem[self.indices[a]]
+            n = sf_pair_values(&self.sf, c, self.dist[a], self.fc[a], vals)
+            sf_scatter(sf_radial_map(&self.sf, c, ea_old), n, vals, -1.0, g)
+            sf_scatter(sf_radial_map(&self.sf, c, ea_new), n, vals, 1.0, g)
+            for b in range(start, stop):
+                if b == a or (b < a and self._is_changed(self.indices[b])):
+                    continue
+                eb_old = self._old_element(self.indices[b])
+                eb_new = self.elem[self.indices[b]]
+                if self._same_pair(ea_old, eb_old, ea_new, eb_new):
+                    continue
+                if self.triplet_cache:
+                    t = &self.tri[self.tri_off[k] + (a - start) * (stop - start) + (b - start), 0]
+                    fprod = t[2]
+                    if fprod == 0.0:
+                        continue
+                    cos_t = t[0]
+                    r2sum = t[1]
+                else:
+                    sf_triplet_geometry(&self.vec[a, 0], &self.vec[b, 0], self.dist[a], self.dist[b],
+                                        self.fc[a], self.fc[b], self.sf.rc, &cos_t, &r2sum, &fprod)
+                if fprod == 0.0:
+                    continue
+                n = sf_triplet_values(&self.sf, c, cos_t, r2sum, fprod, vals)
+                sf_scatter(sf_angular_map(&self.sf, c, ea_old, eb_old), n, vals, -1.0, g)
+                sf_scatter(sf_angular_map(&self.sf, c, ea_new, eb_new), n, vals, 1.0, g)
+
+    cdef inline bint _same_pair(self, long a_old, long b_old, long a_new, long b_new) noexcept nogil:
+        return (a_old == a_new and b_old == b_new) or (a_old == b_new and b_old == a_new)
+
+    cdef void apply(self) noexcept nogil:
+        """Make the pending proposal the state."""
+        cdef Py_ssize_t s
+        cdef long k
+        for s in range(self.n_aff):
+            k = self.aff[s]
+            memcpy(&self.G[k, 0], &self.G_new[s, 0], self.width * sizeof(double))
+            self.E[k] = self.E_new[s]
+        for s in range(self.n_changed):
+            self.elem[self.changed[s]] = self.new_el[s]
+        self.total += self.pending_delta
+        self.pending = False
+
+    # ------------------------------------------------------------ Python interface
+    def delta_swap(self, long i, long j):
+        """ΔE (eV) of exchanging the elements of atoms i and j (indices already checked)."""
+        if self.elem[i] == self.elem[j]:
+            self.pending = False
+            return 0.0
+        return self.propose(2, i, self.elem[j], j, self.elem[i])
+
+    def delta_flip(self, long i, long element):
+        """ΔE (eV) of giving atom i the element index `element` (indices already checked)."""
+        if self.elem[i] == element:
+            self.pending = False
+            return 0.0
+        return self.propose(1, i, element, -1, -1)
+
+    def commit(self):
+        """Apply the pending proposal; False if there was none."""
+        if not self.pending:
+            return False
+        self.apply()
+        return True
+
+    def discard(self):
+        """Forget the pending proposal."""
+        self.pending = False
+
+    @property
+    def elements(self):
+        return np.asarray(self.elem).copy()
+
+    @property
+    def descriptors(self):
+        return np.asarray(self.G).copy()
+
+    @property
+    def atomic_energies(self):
+        return np.asarray(self.E).copy()
+
+    @property
+    def last_affected(self):
+        """Atoms whose descriptors the last proposal touched."""
+        return np.asarray(self.aff[: self.n_aff]).copy()
+
+    @property
+    def nbytes(self):
+        """Bytes held by the cached geometry, state and proposal scratch."""
+        arrays = [self.offsets, self.indices, self.vec, self.dist, self.fc, self.elem, self.G,
+                  self.E, self.stamp, self.aff, self.G_new, self.E_new, self.tri_off, self.tri]
+        total = 0
+        for x in arrays:
+            total += np.asarray(x).nbytes
+        return total

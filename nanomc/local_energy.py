@@ -1,0 +1,145 @@
+"""LocalEnergyModel: incremental energies of lattice moves on a fixed-position structure."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+from ase import Atoms
+
+from ._ext.local_energy import LocalEnergyKernel
+from .errors import NanomcError
+from .potential import Potential
+from .structure import build_neighbor_list, element_indices
+
+
+#: default cap (bytes) on the triplet-geometry cache
+DEFAULT_MEMORY_LIMIT = 2**30
+
+
+def triplet_cache_bytes(offsets: np.ndarray) -> int:
+    """Bytes the triplet-geometry cache needs for a neighbour list with these offsets."""
+    n_nb = np.diff(offsets)
+    return int(24 * np.sum(n_nb * n_nb))
+
+
+class MoveError(NanomcError, ValueError):
+    """A move that cannot be proposed (same atom, index out of range, frozen atom, unknown element)."""
+
+
+class LocalEnergyModel:
+    """Energy of `atoms` under `potential` as the elements change and positions stay fixed.
+
+    delta_swap(i, j) and delta_flip(i, element) return ΔE in eV without changing the state;
+    commit() applies the last proposal. Only the changed atoms and their neighbours within
+    the cutoff are re-evaluated, so a trial costs the same at any particle size.
+    `frozen` (bool per atom, or indices) marks atoms that count in the energy but never change.
+
+    The geometry of every neighbour pair of every atom (cos θ, ΣR², Πf_c; 24 bytes for
+    each ordered pair of neighbours, N·n_nb² of them) is cached when it fits in `memory_limit` bytes; otherwise
+    it is recomputed for each trial (same results, slower). `triplet_cache` forces the choice.
+    """
+
+    def __init__(
+        self,
+        potential: Potential,
+        atoms: Atoms,
+        frozen: Sequence[int] | np.ndarray | None = None,
+        memory_limit: int = DEFAULT_MEMORY_LIMIT,
+        triplet_cache: bool | None = None,
+    ) -> None:
+        self.potential = potential
+        self.atoms = atoms.copy()
+        z = element_indices(atoms, potential.elements)
+        nl = build_neighbor_list(atoms, potential.cutoff)
+        if triplet_cache is None:
+            triplet_cache = triplet_cache_bytes(nl.offsets) <= memory_limit
+        self._kernel = LocalEnergyKernel(potential.sf_tables, potential.nn_tables, z,
+                                         nl.offsets, nl.indices, nl.vectors, bool(triplet_cache))
+        self.frozen = np.zeros(len(atoms), dtype=bool)
+        if frozen is not None:
+            frozen = np.asarray(frozen)
+            if frozen.dtype == bool:
+                if frozen.shape != (len(atoms),):
+                    raise MoveError(f"frozen mask has {frozen.size} entries for {len(atoms)} atoms")
+                self.frozen[:] = frozen
+            else:
+                self._check_index(frozen.astype(np.int64).reshape(-1))
+                self.frozen[frozen.astype(np.int64)] = True
+        self._element_index = {e: k for k, e in enumerate(potential.elements)}
+
+    # ------------------------------------------------------------ moves
+    def delta_swap(self, i: int, j: int) -> float:
+        """ΔE (eV) of exchanging the elements of atoms i and j; 0 for atoms of one element."""
+        if i == j:
+            raise MoveError(f"swap of atom {i} with itself")
+        self._check_index(np.array([i, j]))
+        return self._kernel.delta_swap(i, j)
+
+    def delta_flip(self, i: int, element: str) -> float:
+        """ΔE (eV) of changing atom i to `element` (semi-grand-canonical move)."""
+        self._check_index(np.array([i]))
+        if element not in self._element_index:
+            raise MoveError(
+                f"element {element!r} is not in the potential (elements: {', '.join(self.potential.elements)})"
+            )
+        return self._kernel.delta_flip(i, self._element_index[element])
+
+    def commit(self) -> bool:
+        """Apply the last proposal; returns False if there was none (or it changed nothing)."""
+        return self._kernel.commit()
+
+    def _check_index(self, idx: np.ndarray) -> None:
+        n = len(self.frozen)
+        for i in idx:
+            if int(i) != i or not (0 <= i < n):
+                where = "negative" if i < 0 else "out of range"
+                raise MoveError(f"atom index {i} is {where}; indices run from 0 to {n - 1}")
+        for i in idx:
+            if self.frozen[i]:
+                raise MoveError(f"atom {i} is frozen and cannot change element")
+
+    # ------------------------------------------------------------ state
+    @property
+    def energy(self) -> float:
+        """Current total energy (eV)."""
+        return self._kernel.total
+
+    @property
+    def element_indices(self) -> np.ndarray:
+        """Current element index of every atom (into potential.elements)."""
+        return self._kernel.elements
+
+    @property
+    def elements(self) -> list[str]:
+        """Current chemical symbol of every atom."""
+        return [self.potential.elements[k] for k in self._kernel.elements]
+
+    @property
+    def atomic_energies(self) -> np.ndarray:
+        """Current atomic energies (eV)."""
+        return self._kernel.atomic_energies
+
+    @property
+    def descriptors(self) -> np.ndarray:
+        """Current raw descriptors (N, max descriptor size)."""
+        return self._kernel.descriptors
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by cached geometry, state and scratch (bytes)."""
+        return self._kernel.nbytes
+
+    @property
+    def uses_triplet_cache(self) -> bool:
+        """True if triplet geometry is cached (fast path), False if recomputed per trial."""
+        return bool(self._kernel.triplet_cache)
+
+    def recompute(self) -> float:
+        """Re-evaluate everything from scratch; returns the total energy (eV)."""
+        return self._kernel.recompute()
+
+    def to_atoms(self) -> Atoms:
+        """A copy of the structure with the current elements."""
+        atoms = self.atoms.copy()
+        atoms.set_chemical_symbols(self.elements)
+        return atoms

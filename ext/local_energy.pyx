@@ -10,9 +10,14 @@ of the changed atoms and of their neighbours only:
     radial term subtracted and the new one added, and likewise for each triplet (k; a, b)
     that contains a changed atom, moved from the old element-pair slot to the new one.
 Networks run on the affected atoms only. Nothing changes until commit().
+
+The Metropolis loops (sweep_swaps, sweep_flips) run whole sweeps here, without Python per
+trial: propose -> ΔE -> accept -> commit, with uniform random numbers drawn beforehand by
+the caller's numpy Generator (so a run is reproducible and resumable from its RNG state).
 """
 import numpy as np
 cimport numpy as cnp
+from libc.math cimport exp, floor
 from libc.string cimport memcpy, memset
 from sf_math cimport (SFTables, sf_tables_from, sf_pair_values, sf_triplet_values, sf_scatter,
                       sf_radial_map, sf_angular_map, sf_triplet_geometry, sf_atom_descriptor)
@@ -53,22 +58,22 @@ cdef class LocalEnergyKernel:
     cdef readonly bint triplet_cache
     cdef long[::1] tri_off
     cdef double[:, ::1] tri
+    # lowest energy seen by the sweeps and its elements
+    cdef readonly double best_total
+    cdef long[::1] best_elem
     cdef readonly double pending_delta
 
     def __init__(self, dict sf_tables, dict nn_tables, long[::1] elements, long[::1] offsets,
-                 long[::1] indices, double[:, ::1] vectors, bint triplet_cache=False):
+                 long[::1] indices, double[:, ::1] vectors, bint triplet_cache=False,
+                 LocalEnergyKernel geometry_from=None):
+        """geometry_from: another kernel of the same structure and potential whose cached
+        geometry (neighbour list, triplet cache) this one shares instead of building its own."""
         self._sf_dict = sf_tables
         self._nn_dict = nn_tables
         self.sf = sf_tables_from(sf_tables)
         self.nn = nn_tables_from(nn_tables)
         self.n_atoms = elements.shape[0]
         self.width = max(1, int(np.max(sf_tables["n_desc"])))
-        self.offsets = offsets
-        self.indices = indices if indices.shape[0] else np.zeros(1, np.int64)
-        self.vec = vectors if vectors.shape[0] else np.zeros((1, 3))
-        dist = np.sqrt(np.einsum("ij,ij->i", self.vec, self.vec))
-        self.dist = dist
-        self.fc = np.where(dist < self.sf.rc, 0.5 * (np.cos(np.pi * dist / self.sf.rc) + 1.0), 0.0)
         self.elem = np.array(elements, dtype=np.int64)
         self.G = np.zeros((self.n_atoms, self.width))
         self.E = np.zeros(self.n_atoms)
@@ -80,13 +85,33 @@ cdef class LocalEnergyKernel:
         self.nn_buf = np.zeros(2 * max(self.nn.max_width, self.width) + 2)
         self.sf_buf = np.zeros(self.sf.max_shapes)
         self.pending = False
+        if geometry_from is not None:
+            self._share_geometry(geometry_from)
+        else:
+            self._build_geometry(offsets, indices, vectors, triplet_cache)
+        self.recompute()
+        self.reset_best()
+
+    def _build_geometry(self, long[::1] offsets, long[::1] indices, double[:, ::1] vectors, bint triplet_cache):
+        self.offsets = offsets
+        self.indices = indices if indices.shape[0] else np.zeros(1, np.int64)
+        self.vec = vectors if vectors.shape[0] else np.zeros((1, 3))
+        dist = np.sqrt(np.einsum("ij,ij->i", self.vec, self.vec))
+        self.dist = dist
+        self.fc = np.where(dist < self.sf.rc, 0.5 * (np.cos(np.pi * dist / self.sf.rc) + 1.0), 0.0)
         self.triplet_cache = triplet_cache
         n_nb = np.diff(np.asarray(offsets))
         self.tri_off = np.concatenate([[0], np.cumsum(n_nb * n_nb)]).astype(np.int64)
         self.tri = np.zeros((self.tri_off[self.n_atoms] if triplet_cache else 0, 3))
         if triplet_cache:
             self._fill_triplet_cache()
-        self.recompute()
+
+    def _share_geometry(self, LocalEnergyKernel other):
+        if other.n_atoms != self.n_atoms or other.sf.rc != self.sf.rc:
+            raise ValueError("geometry can only be shared between kernels of the same structure and cutoff")
+        self.offsets, self.indices, self.vec = other.offsets, other.indices, other.vec
+        self.dist, self.fc = other.dist, other.fc
+        self.triplet_cache, self.tri_off, self.tri = other.triplet_cache, other.tri_off, other.tri
 
     cdef void _fill_triplet_cache(self) noexcept nogil:
         cdef Py_ssize_t k
@@ -255,6 +280,130 @@ cdef class LocalEnergyKernel:
         """Forget the pending proposal."""
         self.pending = False
 
+    def set_elements(self, long[::1] elements):
+        """Replace every element (indices) and re-evaluate from scratch; returns E (eV)."""
+        np.asarray(self.elem)[:] = elements
+        return self.recompute()
+
+    def get_state(self):
+        """Exact copy of the state: elements, descriptors, atomic energies, total, best record."""
+        return {"elements": np.asarray(self.elem).copy(), "descriptors": np.asarray(self.G).copy(),
+                "atomic_energies": np.asarray(self.E).copy(), "total": self.total,
+                "best_elements": np.asarray(self.best_elem).copy(), "best_total": self.best_total}
+
+    def set_state(self, state):
+        """Restore a get_state() copy bit for bit (shapes are checked)."""
+        for key, arr in (("elements", self.elem), ("descriptors", self.G), ("atomic_energies", self.E),
+                         ("best_elements", self.best_elem)):
+            if np.shape(state[key]) != np.shape(arr):
+                raise ValueError(f"state {key} has shape {np.shape(state[key])}, expected {np.shape(arr)}")
+        np.asarray(self.elem)[:] = state["elements"]
+        np.asarray(self.G)[:, :] = state["descriptors"]
+        np.asarray(self.E)[:] = state["atomic_energies"]
+        np.asarray(self.best_elem)[:] = state["best_elements"]
+        self.total = float(state["total"])
+        self.best_total = float(state["best_total"])
+        self.pending = False
+
+    def reset_best(self):
+        """Forget the lowest-energy record; the current state becomes it."""
+        self.best_total = self.total
+        self.best_elem = np.array(self.elem, dtype=np.int64)
+
+    @property
+    def best_elements(self):
+        """Elements of the lowest-energy state seen by the sweeps since reset_best()."""
+        return np.asarray(self.best_elem).copy()
+
+    cdef inline bint _metropolis(self, double delta, double beta, double u) noexcept nogil:
+        return delta <= 0.0 or u < exp(-beta * delta)
+
+    cdef inline void _note_best(self) noexcept nogil:
+        if self.total < self.best_total:
+            self.best_total = self.total
+            memcpy(&self.best_elem[0], &self.elem[0], self.n_atoms * sizeof(long))
+
+    def sweep_swaps(self, double beta, const long[::1] movable, const long[::1] group,
+                    long[::1] site_list, long[::1] site_pos, const long[::1] block_start,
+                    const double[:, ::1] uniforms):
+        """Canonical Metropolis trials at β = 1/(k_B T) (1/eV); returns (accepted, unlike trials).
+
+        Trial t: site a = movable[⌊u0·n⌋]; partner b uniform among the sites of a's swap group
+        holding another element; accept if u2 < exp(−β ΔE). site_list lists each group's sites
+        ordered by element (group g, element e: block_start[g*(n_el+1)+e] up to the next
+        entry), site_pos is its inverse; both are kept up to date.
+        """
+        cdef long n_el = self.sf.n_el, n_mov = movable.shape[0]
+        cdef long t, a, b, g, ea, eb, e, k, n_other, pa, pb
+        cdef long accepted = 0, unlike = 0
+        cdef const long* blocks
+        cdef double delta
+        with nogil:
+            for t in range(uniforms.shape[0]):
+                a = movable[<long> floor(uniforms[t, 0] * n_mov)]
+                g = group[a]
+                ea = self.elem[a]
+                blocks = &block_start[g * (n_el + 1)]
+                n_other = (blocks[n_el] - blocks[0]) - (blocks[ea + 1] - blocks[ea])
+                if n_other == 0:
+                    continue
+                k = <long> floor(uniforms[t, 1] * n_other)
+                for e in range(n_el):
+                    if e == ea:
+                        continue
+                    if k < blocks[e + 1] - blocks[e]:
+                        break
+                    k -= blocks[e + 1] - blocks[e]
+                eb = e
+                b = site_list[blocks[e] + k]
+                unlike += 1
+                delta = self.propose(2, a, eb, b, ea)
+                if self._metropolis(delta, beta, uniforms[t, 2]):
+                    self.apply()
+                    accepted += 1
+                    pa = site_pos[a]
+                    pb = site_pos[b]
+                    site_list[pa] = b
+                    site_list[pb] = a
+                    site_pos[a] = pb
+                    site_pos[b] = pa
+                    self._note_best()
+            self.pending = False
+        return accepted, unlike
+
+    def sweep_flips(self, double beta, const long[::1] movable, const long[::1] group,
+                    const long[::1] allowed_ptr, const long[::1] allowed, const double[::1] mu,
+                    const double[:, ::1] uniforms):
+        """Semi-grand-canonical Metropolis trials at β (1/eV); returns the number accepted.
+
+        Trial t: site a = movable[⌊u0·n⌋]; new element uniform among the other elements allowed
+        in a's group (allowed[allowed_ptr[g]:allowed_ptr[g+1]]); accept if
+        u2 < exp(−β (ΔE − (μ_new − μ_old))), μ in eV per element index.
+        """
+        cdef long n_mov = movable.shape[0]
+        cdef long t, a, g, ea, enew, k, n_allowed
+        cdef long accepted = 0
+        cdef double delta
+        with nogil:
+            for t in range(uniforms.shape[0]):
+                a = movable[<long> floor(uniforms[t, 0] * n_mov)]
+                g = group[a]
+                ea = self.elem[a]
+                n_allowed = allowed_ptr[g + 1] - allowed_ptr[g]
+                if n_allowed < 2:
+                    continue
+                k = <long> floor(uniforms[t, 1] * (n_allowed - 1))
+                enew = allowed[allowed_ptr[g] + k]
+                if enew == ea:  # skip the current element: take the last allowed one instead
+                    enew = allowed[allowed_ptr[g + 1] - 1]
+                delta = self.propose(1, a, enew, -1, -1)
+                if self._metropolis(delta - (mu[enew] - mu[ea]), beta, uniforms[t, 2]):
+                    self.apply()
+                    accepted += 1
+                    self._note_best()
+            self.pending = False
+        return accepted
+
     @property
     def elements(self):
         return np.asarray(self.elem).copy()
@@ -276,7 +425,8 @@ cdef class LocalEnergyKernel:
     def nbytes(self):
         """Bytes held by the cached geometry, state and proposal scratch."""
         arrays = [self.offsets, self.indices, self.vec, self.dist, self.fc, self.elem, self.G,
-                  self.E, self.stamp, self.aff, self.G_new, self.E_new, self.tri_off, self.tri]
+                  self.E, self.stamp, self.aff, self.G_new, self.E_new, self.tri_off, self.tri,
+                  self.best_elem]
         total = 0
         for x in arrays:
             total += np.asarray(x).nbytes

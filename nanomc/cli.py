@@ -1,4 +1,4 @@
-"""Command line: `nanomc --version`, `nanomc info`."""
+"""Command line: `nanomc run | template | info`, `nanomc --version`."""
 from __future__ import annotations
 
 import argparse
@@ -8,7 +8,7 @@ import sys
 from . import __version__
 from .errors import NanomcError
 
-KERNELS = ("neighbors", "descriptors", "network")
+KERNELS = ("neighbors", "descriptors", "network", "local_energy")
 
 
 def _info(_args: argparse.Namespace) -> int:
@@ -29,11 +29,34 @@ def _info(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    from .campaign import describe, run_campaign
+
+    record = run_campaign(args.params, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet)
+    if not args.quiet:
+        print(describe(record))
+    return 0
+
+
+def _template(_args: argparse.Namespace) -> int:
+    from .config import template_text
+
+    print(template_text(), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nanomc", description=__doc__)
     parser.add_argument("--version", action="version", version=f"nanomc {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("info", help="version, compiled kernels, MPI").set_defaults(func=_info)
+    run = sub.add_parser("run", help="run (or resume) the Monte Carlo campaign of a parameter file")
+    run.add_argument("params", help="TOML parameter file")
+    run.add_argument("--resume", action="store_true", help="continue from the results file's last checkpoint")
+    run.add_argument("--overwrite", action="store_true", help="replace an existing results file")
+    run.add_argument("-q", "--quiet", action="store_true", help="no progress lines or summary")
+    run.set_defaults(func=_run)
+    sub.add_parser("template", help="print an annotated parameter file").set_defaults(func=_template)
     return parser
 
 
@@ -45,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     except NanomcError as exc:
         print(f"nanomc: error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("nanomc: interrupted; `nanomc run --resume` continues from the last checkpoint", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -22,6 +22,11 @@ def triplet_cache_bytes(offsets: np.ndarray) -> int:
     return int(24 * np.sum(n_nb * n_nb))
 
 
+def _same_positions(a: Atoms, b: Atoms) -> bool:
+    return (len(a) == len(b) and np.array_equal(a.positions, b.positions)
+            and np.array_equal(a.cell.array, b.cell.array) and np.array_equal(a.pbc, b.pbc))
+
+
 class MoveError(NanomcError, ValueError):
     """A move that cannot be proposed (same atom, index out of range, frozen atom, unknown element)."""
 
@@ -37,6 +42,8 @@ class LocalEnergyModel:
     The geometry of every neighbour pair of every atom (cos θ, ΣR², Πf_c; 24 bytes for
     each ordered pair of neighbours, N·n_nb² of them) is cached when it fits in `memory_limit` bytes; otherwise
     it is recomputed for each trial (same results, slower). `triplet_cache` forces the choice.
+    `share_geometry_with`: a model of the same potential and positions (e.g. another replica)
+    whose cached geometry this one reuses, so replicas cost only their own state.
     """
 
     def __init__(
@@ -46,15 +53,22 @@ class LocalEnergyModel:
         frozen: Sequence[int] | np.ndarray | None = None,
         memory_limit: int = DEFAULT_MEMORY_LIMIT,
         triplet_cache: bool | None = None,
+        share_geometry_with: "LocalEnergyModel | None" = None,
     ) -> None:
         self.potential = potential
         self.atoms = atoms.copy()
         z = element_indices(atoms, potential.elements)
-        nl = build_neighbor_list(atoms, potential.cutoff)
-        if triplet_cache is None:
-            triplet_cache = triplet_cache_bytes(nl.offsets) <= memory_limit
-        self._kernel = LocalEnergyKernel(potential.sf_tables, potential.nn_tables, z,
-                                         nl.offsets, nl.indices, nl.vectors, bool(triplet_cache))
+        if share_geometry_with is not None:
+            if share_geometry_with.potential is not potential or not _same_positions(share_geometry_with.atoms, atoms):
+                raise ValueError("share_geometry_with must be a model of the same potential and positions")
+            self._kernel = LocalEnergyKernel(potential.sf_tables, potential.nn_tables, z, None, None, None,
+                                             geometry_from=share_geometry_with._kernel)
+        else:
+            nl = build_neighbor_list(atoms, potential.cutoff)
+            if triplet_cache is None:
+                triplet_cache = triplet_cache_bytes(nl.offsets) <= memory_limit
+            self._kernel = LocalEnergyKernel(potential.sf_tables, potential.nn_tables, z,
+                                             nl.offsets, nl.indices, nl.vectors, bool(triplet_cache))
         self.frozen = np.zeros(len(atoms), dtype=bool)
         if frozen is not None:
             frozen = np.asarray(frozen)

@@ -224,3 +224,21 @@ def test_memory_is_reported():
     model = LocalEnergyModel(pot, atoms, triplet_cache=False)
     # at least the descriptor state and its proposal scratch
     assert model.nbytes >= len(atoms) * model.descriptors.shape[1] * 8 * 2
+
+
+def test_models_sharing_geometry_have_independent_states():
+    pot, atoms = small_potential(["Au", "Cu"]), particle(["Au", "Cu"], 8)
+    first = LocalEnergyModel(pot, atoms)
+    other = LocalEnergyModel(pot, atoms, share_geometry_with=first)
+    assert other.energy == first.energy
+    i, j = first.elements.index("Au"), first.elements.index("Cu")
+    expected, after = full_delta_swap(pot, atoms, i, j)
+    assert other.delta_swap(i, j) == pytest.approx(expected, rel=1e-9, abs=1e-10)
+    other.commit()
+    assert first.elements[i] == "Au" and other.elements[i] == "Cu"
+    assert other.energy == pytest.approx(pot.energy(after), rel=1e-12)
+    assert first.energy == pytest.approx(pot.energy(atoms), rel=1e-12)
+    moved = atoms.copy()
+    moved.positions[0] += 0.1
+    with pytest.raises(ValueError):
+        LocalEnergyModel(pot, moved, share_geometry_with=first)

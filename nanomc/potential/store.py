@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import h5py
 import numpy as np
 
-from ..errors import NanomcError, PotentialFileError
+from ..errors import PotentialFileError
+from ..hdf5io import open_checked, write_atomically
 from .descriptors import DescriptorSet
 from .network import Layer, Network
 
@@ -26,14 +26,7 @@ FORMAT_VERSION = 1
 
 def save_potential(pot, path: str | Path) -> None:
     """Write `pot` to `path` (written to a temporary name, then renamed)."""
-    from .. import __version__
-
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    with h5py.File(tmp, "w") as f:
-        f.attrs["format"] = FORMAT
-        f.attrs["format_version"] = FORMAT_VERSION
-        f.attrs["nanomc_version"] = __version__
+    with write_atomically(path, FORMAT, FORMAT_VERSION) as f:
         f.attrs["elements"] = list(pot.elements)
         f.attrs["cutoff"] = pot.cutoff
         prov = f.create_group("provenance")
@@ -52,55 +45,30 @@ def save_potential(pot, path: str | Path) -> None:
                 lg["bias"] = lay.bias
                 lg.attrs["activation"] = lay.activation
                 lg.attrs["twist"] = lay.twist
-    tmp.replace(path)
 
 
 def load_potential(path: str | Path):
     """Read and validate a potential file; PotentialFileError names the file and the problem."""
     from .potential import Potential
 
-    path = Path(path)
-    if not path.is_file():
-        raise PotentialFileError(f"{path}: potential file not found")
-    try:
-        f = h5py.File(path, "r")
-    except OSError:
-        raise PotentialFileError(f"{path}: not a readable HDF5 file (truncated or another format)") from None
-    try:
-        with f:
-            if f.attrs.get("format") != FORMAT:
-                raise PotentialFileError(f"{path}: not a nanomc potential file (format attribute missing or different)")
-            version = int(f.attrs.get("format_version", -1))
-            if version != FORMAT_VERSION:
-                raise PotentialFileError(
-                    f"{path}: potential format version {version} is not supported (this nanomc reads {FORMAT_VERSION})"
-                )
-            elements = [str(e) for e in f.attrs["elements"]]
-            cutoff = float(f.attrs["cutoff"])
-            dsets, nets, scaling, e0 = {}, {}, {}, {}
-            for e in elements:
-                g = f[e]
-                dsets[e] = DescriptorSet.from_arrays(g["radial"][()], g["angular"][()], elements)
-                scaling[e] = (g["scale_shift"][()], g["scale_factor"][()])
-                e0[e] = float(g.attrs["e0"])
-                n_layers = sum(1 for k in g if k.startswith("layer_"))
-                layers = []
-                for k in range(n_layers):
-                    lg = g[f"layer_{k}"]
-                    layers.append(Layer(lg["weights"][()], lg["bias"][()], str(lg.attrs["activation"]),
-                                        float(lg.attrs["twist"])))
-                nets[e] = Network(layers)
-            provenance = {k: _plain(v) for k, v in f["provenance"].attrs.items()} if "provenance" in f else {}
-    except PotentialFileError:
-        raise
-    except NanomcError as exc:
-        raise PotentialFileError(f"{path}: {exc}") from None
-    except (KeyError, ValueError, IndexError, TypeError, OSError) as exc:
-        raise PotentialFileError(f"{path}: incomplete or damaged potential file ({exc})") from None
-    try:
+    with open_checked(path, FORMAT, FORMAT_VERSION, PotentialFileError, "potential") as f:
+        elements = [str(e) for e in f.attrs["elements"]]
+        cutoff = float(f.attrs["cutoff"])
+        dsets, nets, scaling, e0 = {}, {}, {}, {}
+        for e in elements:
+            g = f[e]
+            dsets[e] = DescriptorSet.from_arrays(g["radial"][()], g["angular"][()], elements)
+            scaling[e] = (g["scale_shift"][()], g["scale_factor"][()])
+            e0[e] = float(g.attrs["e0"])
+            n_layers = sum(1 for k in g if k.startswith("layer_"))
+            layers = []
+            for k in range(n_layers):
+                lg = g[f"layer_{k}"]
+                layers.append(Layer(lg["weights"][()], lg["bias"][()], str(lg.attrs["activation"]),
+                                    float(lg.attrs["twist"])))
+            nets[e] = Network(layers)
+        provenance = {k: _plain(v) for k, v in f["provenance"].attrs.items()} if "provenance" in f else {}
         return Potential(elements, cutoff, dsets, nets, scaling, e0, provenance)
-    except NanomcError as exc:
-        raise PotentialFileError(f"{path}: {exc}") from None
 
 
 def _plain(value):

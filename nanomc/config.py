@@ -1,0 +1,262 @@
+"""Campaign parameter files: the schema, validation with file:line messages, the reference text.
+
+A parameter file is TOML with the sections [particle], [potential], [mc] and [output].
+Every key is listed in SCHEMA with its type, default and meaning; `nanomc template` prints
+an annotated file and the README's parameter reference is this table.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import NanomcError
+
+
+class ConfigError(NanomcError, ValueError):
+    """A parameter file that is not valid; the message names the file, line and key."""
+
+
+REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class Param:
+    """One key: kind (str, int, float, bool, floats, strings, table, groups), default, meaning."""
+
+    kind: str
+    default: Any
+    doc: str
+    choices: tuple = ()
+
+
+SCHEMA: dict[str, dict[str, Param]] = {
+    "particle": {
+        "shape": Param("str", "truncated_octahedron", "cluster shape, or `file` to read `file`",
+                       ("octahedron", "truncated_octahedron", "cuboctahedron", "icosahedron", "decahedron",
+                        "wulff", "file")),
+        "size": Param("int", None, "shape size parameter: octahedra atoms per edge, icosahedron shells, "
+                      "decahedron atoms per (100) edge, wulff atom count; give `size` or `atoms`"),
+        "atoms": Param("int", None, "target number of atoms: the size whose particle is closest"),
+        "composition": Param("table", REQUIRED, "fraction of the swappable sites per element, e.g. "
+                             "`{ Au = 0.5, Cu = 0.5 }`; for a file, elements not listed keep their sites"),
+        "lattice_constant": Param("float", None, "fcc lattice constant in Å (default: Vegard's law over "
+                                  "the composition from ASE's reference data)"),
+        "host": Param("str", None, "element the shape is built from before the random occupation "
+                      "(default: the first element of `composition`)"),
+        "surface_energies": Param("table", None, "wulff only: relative surface energies of facets "
+                                  "`100`, `110`, `111` (default 1.0, 1.1, 0.9)"),
+        "file": Param("str", None, "structure file (any ASE format) when shape = `file`; relative to "
+                      "the parameter file"),
+        "swap_groups": Param("groups", None, "lists of elements that exchange among their sites, e.g. "
+                             "`[[\"Ce\", \"Cu\"]]`; sites of other elements are frozen "
+                             "(default: one group of all `composition` elements)"),
+        "frozen_elements": Param("strings", [], "elements whose atoms never move (support, adsorbates)"),
+        "frozen_indices": Param("ints", [], "indices of atoms that never move"),
+    },
+    "potential": {
+        "file": Param("str", "default", "potential file (nanomc HDF5), or `default` for the one shipped "
+                      "with nanomc; relative to the parameter file"),
+        "memory_limit_mb": Param("float", 1024.0, "cap on the triplet-geometry cache in MiB; beyond it a "
+                                 "slower cache-free path is used"),
+    },
+    "mc": {
+        "ensemble": Param("str", "canonical", "`canonical` (swaps), `sgc` (semi-grand canonical flips) or "
+                          "`anneal` (canonical swaps while T falls from t_start to t_end)",
+                          ("canonical", "sgc", "anneal")),
+        "temperatures": Param("floats", None, "K; one chain per temperature (canonical, sgc)"),
+        "sweeps": Param("int", REQUIRED, "sweeps per chain; a sweep is one trial per swappable atom"),
+        "seed": Param("int", 0, "random seed; a run is reproducible from parameters and seed"),
+        "chemical_potentials": Param("table", {}, "sgc only: μ per element in eV; a flip A→B is accepted "
+                                     "with ΔE − (μ_B − μ_A)"),
+        "t_start": Param("float", None, "anneal only: first temperature (K)"),
+        "t_end": Param("float", None, "anneal only: last temperature (K)"),
+        "schedule": Param("str", "geometric", "anneal only: temperature schedule", ("geometric", "linear")),
+        "snapshot_interval": Param("int", 10, "sweeps between stored occupation snapshots"),
+        "checkpoint_interval": Param("int", 50, "sweeps between checkpoints (the results file is rewritten "
+                                     "atomically)"),
+    },
+    "output": {
+        "directory": Param("str", "results", "where results.h5, final.extxyz and best.extxyz go; relative "
+                           "to the parameter file"),
+    },
+}
+
+
+def _line_of(text: str, section: str, key: str | None) -> int:
+    """1-based line of `key` in [section] (or of the section header); 0 if not found."""
+    current = None
+    header = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\-]+)\s*\]")
+    for number, line in enumerate(text.splitlines(), 1):
+        m = header.match(line)
+        if m:
+            current = m.group(1)
+            if key is None and current == section:
+                return number
+            continue
+        if current == section and key is not None and re.match(rf"^\s*\"?{re.escape(key)}\"?\s*=", line):
+            return number
+    return 0
+
+
+def _type_ok(kind: str, value: Any) -> bool:
+    number = (int, float)
+    if kind == "str":
+        return isinstance(value, str)
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "float":
+        return isinstance(value, number) and not isinstance(value, bool)
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "floats":
+        return isinstance(value, list) and all(isinstance(v, number) and not isinstance(v, bool) for v in value)
+    if kind == "ints":
+        return isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    if kind == "strings":
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if kind == "table":
+        return isinstance(value, dict) and all(
+            isinstance(v, number) and not isinstance(v, bool) for v in value.values())
+    if kind == "groups":
+        return isinstance(value, list) and all(
+            isinstance(g, list) and all(isinstance(e, str) for e in g) for g in value)
+    raise AssertionError(kind)
+
+
+KIND_NAMES = {"str": "a string", "int": "an integer", "float": "a number", "bool": "true or false",
+              "floats": "a list of numbers", "ints": "a list of integers", "strings": "a list of strings",
+              "table": "a table of numbers, e.g. { Au = 0.5 }", "groups": "a list of lists of element names"}
+
+
+def load_config(path: str | Path) -> tuple[dict, str]:
+    """Read and validate a parameter file; returns (config with defaults filled in, file text)."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the parameter file ({exc.strerror})") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return validate(raw, text, str(path)), text
+
+
+def validate(raw: dict, text: str, name: str) -> dict:
+    """Check sections, keys, types and required keys; fill defaults; ConfigError on the first problem."""
+
+    def fail(section: str, key: str | None, message: str) -> ConfigError:
+        line = _line_of(text, section, key)
+        where = f"{name}:{line}" if line else name
+        return ConfigError(f"{where}: {message}")
+
+    for section, value in raw.items():
+        if section not in SCHEMA:
+            hint = difflib.get_close_matches(section, SCHEMA, 1)
+            extra = f" (did you mean [{hint[0]}]?)" if hint else f" (sections: {', '.join(SCHEMA)})"
+            raise fail(section, None, f"unknown section [{section}]{extra}")
+        if not isinstance(value, dict):
+            raise ConfigError(f"{name}: `{section}` must be a [{section}] table")
+    config: dict[str, dict] = {}
+    for section, params in SCHEMA.items():
+        given = raw.get(section, {})
+        for key in given:
+            if key not in params:
+                hint = difflib.get_close_matches(key, params, 1)
+                extra = f" (did you mean `{hint[0]}`?)" if hint else ""
+                raise fail(section, key, f"unknown key `{key}` in [{section}]{extra}")
+        config[section] = {}
+        for key, p in params.items():
+            if key not in given:
+                if p.default is REQUIRED:
+                    raise fail(section, None, f"missing required key `{key}` in [{section}]: {p.doc}")
+                config[section][key] = p.default
+                continue
+            value = given[key]
+            if not _type_ok(p.kind, value):
+                raise fail(section, key, f"`{key}` in [{section}] must be {KIND_NAMES[p.kind]}, got {value!r}")
+            if p.choices and value not in p.choices:
+                raise fail(section, key, f"`{key}` in [{section}] must be one of {', '.join(p.choices)}, got {value!r}")
+            config[section][key] = float(value) if p.kind == "float" else value
+    _check_semantics(config, fail)
+    return config
+
+
+def _check_semantics(c: dict, fail) -> None:
+    """Cross-key rules: what each shape and ensemble needs, positive temperatures and counts."""
+    part, mc = c["particle"], c["mc"]
+    if part["shape"] == "file":
+        if not part["file"]:
+            raise fail("particle", "shape", "shape = \"file\" needs `file` in [particle]")
+    elif (part["size"] is None) == (part["atoms"] is None):
+        raise fail("particle", None, "give exactly one of `size` and `atoms` in [particle]")
+    for key in ("size", "atoms"):
+        if part[key] is not None and part[key] < 1:
+            raise fail("particle", key, f"`{key}` in [particle] must be positive, got {part[key]}")
+    if part["lattice_constant"] is not None and part["lattice_constant"] <= 0:
+        raise fail("particle", "lattice_constant", "`lattice_constant` must be positive (Å)")
+    if mc["sweeps"] < 1:
+        raise fail("mc", "sweeps", f"`sweeps` must be at least 1, got {mc['sweeps']}")
+    for key in ("snapshot_interval", "checkpoint_interval"):
+        if mc[key] < 1:
+            raise fail("mc", key, f"`{key}` must be at least 1, got {mc[key]}")
+    if mc["ensemble"] == "anneal":
+        for key in ("t_start", "t_end"):
+            if mc[key] is None:
+                raise fail("mc", "ensemble", f"ensemble = \"anneal\" needs `{key}` (K) in [mc]")
+            if mc[key] <= 0:
+                raise fail("mc", key, f"`{key}` must be a positive temperature in K, got {mc[key]}")
+    else:
+        if not mc["temperatures"]:
+            raise fail("mc", None, f"ensemble = \"{mc['ensemble']}\" needs `temperatures` (K) in [mc]")
+        bad = [t for t in mc["temperatures"] if t <= 0]
+        if bad:
+            raise fail("mc", "temperatures", f"temperatures must be positive (K), got {bad[0]}")
+    if mc["chemical_potentials"] and mc["ensemble"] != "sgc":
+        raise fail("mc", "chemical_potentials", "`chemical_potentials` only applies to ensemble = \"sgc\"")
+
+
+def reference_markdown() -> str:
+    """The parameter reference as Markdown tables (one per section)."""
+    lines = []
+    for section, params in SCHEMA.items():
+        lines += [f"**[{section}]**", "", "| key | type | default | meaning |", "|---|---|---|---|"]
+        for key, p in params.items():
+            default = "required" if p.default is REQUIRED else ("—" if p.default is None else f"`{p.default!r}`")
+            choices = f" One of: {', '.join(p.choices)}." if p.choices else ""
+            lines.append(f"| `{key}` | {p.kind} | {default} | {p.doc}.{choices} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def template_text() -> str:
+    """An annotated parameter file with every key (defaults filled in, required keys as examples)."""
+    examples = {("particle", "composition"): "{ Au = 0.5, Cu = 0.5 }", ("particle", "atoms"): "1289",
+                ("mc", "sweeps"): "1000", ("mc", "temperatures"): "[300.0, 600.0]"}
+    out = []
+    for section, params in SCHEMA.items():
+        out.append(f"[{section}]")
+        for key, p in params.items():
+            out.append(f"# {p.doc}" + (f" ({' | '.join(p.choices)})" if p.choices else ""))
+            if (section, key) in examples:
+                out.append(f"{key} = {examples[(section, key)]}")
+            elif p.default is None or p.default is REQUIRED:
+                out.append(f"# {key} =")
+            else:
+                out.append(f"{key} = {_toml_value(p.default)}")
+        out.append("")
+    return "\n".join(out)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {v}" for k, v in value.items()) + " }"
+    return repr(value)

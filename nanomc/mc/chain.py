@@ -1,0 +1,86 @@
+"""One Markov chain: an incremental energy model, swap groups, a random stream, sweeps."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+
+from ..local_energy import LocalEnergyModel
+from .groups import SwapGroups
+from .schedule import KB
+
+
+@dataclass
+class SweepResult:
+    """Energy (eV) after a sweep and its acceptance ratio (accepted / trials)."""
+
+    energy: float
+    acceptance: float
+
+
+class Chain:
+    """A Metropolis chain over element occupations with fixed positions.
+
+    ensemble "canonical": swaps of unlike atoms within a swap group (composition fixed);
+    "sgc": flips of one atom's element with chemical potentials `mu` (eV per element symbol),
+    accepted with ΔE − (μ_new − μ_old). A sweep is as many trials as there are movable sites.
+    The random stream is a numpy Generator; its state is part of the chain state.
+    """
+
+    def __init__(
+        self,
+        model: LocalEnergyModel,
+        groups: SwapGroups,
+        rng: np.random.Generator,
+        ensemble: str = "canonical",
+        mu: Mapping[str, float] | None = None,
+    ) -> None:
+        if ensemble not in ("canonical", "sgc"):
+            raise ValueError(f"unknown ensemble {ensemble!r}")
+        self.model = model
+        self.groups = groups
+        self.rng = rng
+        self.ensemble = ensemble
+        elements = model.potential.elements
+        self.mu = np.array([float((mu or {}).get(e, 0.0)) for e in elements])
+        groups.check_elements(model.element_indices, elements)
+
+    @property
+    def n_elements(self) -> int:
+        return len(self.model.potential.elements)
+
+    def sweep(self, temperature: float, n_sweeps: int = 1) -> SweepResult:
+        """Run n_sweeps sweeps at `temperature` (K); returns the state after the last one."""
+        kernel = self.model._kernel
+        n_trials = len(self.groups.movable) * n_sweeps
+        if n_trials == 0:
+            return SweepResult(self.model.energy, 0.0)
+        beta = 1.0 / (KB * temperature)
+        uniforms = self.rng.random((n_trials, 3))
+        if self.ensemble == "canonical":
+            site_list, site_pos, block_start = self.groups.site_blocks(self.model.element_indices, self.n_elements)
+            accepted, _ = kernel.sweep_swaps(beta, self.groups.movable, self.groups.group, site_list, site_pos,
+                                             block_start, uniforms)
+        else:
+            accepted = kernel.sweep_flips(beta, self.groups.movable, self.groups.group, self.groups.allowed_ptr,
+                                          self.groups.allowed_flat, self.mu, uniforms)
+        return SweepResult(self.model.energy, accepted / n_trials)
+
+    # ------------------------------------------------------------ state for checkpoints
+    def get_state(self) -> dict:
+        """The exact chain state: the engine's arrays and the RNG state (as JSON text)."""
+        state = self.model._kernel.get_state()
+        state["rng"] = json.dumps(self.rng.bit_generator.state)
+        return state
+
+    def set_state(self, state: Mapping) -> None:
+        """Restore a get_state() copy; the chain then continues exactly as the original would."""
+        self.model._kernel.set_state(state)
+        self.rng.bit_generator.state = json.loads(state["rng"])
+
+    @property
+    def best(self) -> tuple[float, np.ndarray]:
+        """(energy in eV, element indices) of the lowest-energy state seen."""
+        return self.model._kernel.best_total, self.model._kernel.best_elements

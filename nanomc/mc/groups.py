@@ -1,0 +1,76 @@
+"""Swap groups: which sites may exchange or change element, and to which elements.
+
+Every site belongs to one group or is frozen (group −1). Sites of one group exchange
+elements among themselves (canonical swaps) or change to any element the group allows
+(semi-grand-canonical flips). Frozen atoms (support, adsorbates, an oxygen sublattice)
+count in the energy but never change.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from ..errors import NanomcError
+
+
+class GroupError(NanomcError, ValueError):
+    """Inconsistent swap groups."""
+
+
+@dataclass
+class SwapGroups:
+    """group[i] = group index of site i (−1: frozen); allowed[g] = element indices group g may hold."""
+
+    group: np.ndarray
+    allowed: list[list[int]]
+
+    def __post_init__(self) -> None:
+        self.group = np.asarray(self.group, dtype=np.int64)
+        if self.group.size and (self.group.max() >= len(self.allowed) or self.group.min() < -1):
+            raise GroupError("group index out of range")
+        for g, elems in enumerate(self.allowed):
+            if len(set(elems)) != len(elems) or not elems:
+                raise GroupError(f"swap group {g} must list distinct elements, got {elems}")
+        self.movable = np.flatnonzero(self.group >= 0).astype(np.int64)
+        self.allowed_ptr = np.concatenate([[0], np.cumsum([len(a) for a in self.allowed])]).astype(np.int64)
+        self.allowed_flat = np.array([e for a in self.allowed for e in a], dtype=np.int64)
+
+    @classmethod
+    def single(cls, n_sites: int, elements: Sequence[int], frozen: np.ndarray | None = None) -> "SwapGroups":
+        """All sites in one group allowed `elements`, except the frozen ones."""
+        group = np.zeros(n_sites, dtype=np.int64)
+        if frozen is not None:
+            group[np.asarray(frozen, dtype=bool)] = -1
+        return cls(group, [list(elements)])
+
+    def check_elements(self, elements: np.ndarray, names: Sequence[str]) -> None:
+        """GroupError if a movable site holds an element its group does not allow."""
+        for g, allowed in enumerate(self.allowed):
+            sites = self.movable[self.group[self.movable] == g]
+            bad = sites[~np.isin(elements[sites], allowed)]
+            if bad.size:
+                raise GroupError(
+                    f"site {int(bad[0])} holds {names[elements[bad[0]]]}, which its swap group "
+                    f"({', '.join(names[e] for e in allowed)}) does not allow"
+                )
+
+    def site_blocks(self, elements: np.ndarray, n_elements: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(site_list, site_pos, block_start) for the canonical sweep kernel.
+
+        site_list holds the movable sites ordered by (group, element); the sites of group g
+        with element e are site_list[block_start[g*(n_el+1)+e] : block_start[g*(n_el+1)+e+1]].
+        """
+        sites = self.movable
+        key = self.group[sites] * n_elements + elements[sites]
+        order = np.argsort(key, kind="stable")
+        site_list = sites[order].astype(np.int64)
+        site_pos = np.full(len(elements), -1, dtype=np.int64)
+        site_pos[site_list] = np.arange(len(site_list))
+        counts = np.bincount(key, minlength=len(self.allowed) * n_elements).reshape(len(self.allowed), n_elements)
+        starts = np.concatenate([[0], np.cumsum(counts.reshape(-1))])
+        block_start = np.zeros((len(self.allowed), n_elements + 1), dtype=np.int64)
+        for g in range(len(self.allowed)):
+            block_start[g] = starts[g * n_elements: (g + 1) * n_elements + 1]
+        return site_list, site_pos, block_start.reshape(-1)

@@ -1,0 +1,129 @@
+"""The HDF5 results file of a campaign: writer, reader, checkpoint state.
+
+Layout (format "nanomc-results", version 1):
+    /  attrs: format, format_version, nanomc_version, parameters (the file text), potential_hash,
+              seed, ensemble, elements, sweeps_done, sweeps_total, complete
+    /structure        positions (N, 3) Å, cell (3, 3) Å, pbc (3,), initial_elements (N,),
+                      group (N,) swap group per site (−1 frozen)
+    /chains           temperature (C,) K (the last temperature for anneal)
+    /trace            energy (C, S) eV, acceptance (C, S), temperature (C, S) K — per sweep
+    /snapshots        sweep (K,), elements (C, K, N) int8 — element index per site
+    /final, /best     energy (C,) eV, elements (C, N) int8
+    /checkpoint/chain_<c>   elements, descriptors, atomic_energies, best_elements; attrs total,
+                            best_total, rng (JSON) — the exact state to continue from
+The whole file is written to a temporary name and renamed, so a kill at any moment leaves
+the previous complete file.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import NanomcError
+from .hdf5io import open_checked, write_atomically
+
+FORMAT = "nanomc-results"
+FORMAT_VERSION = 1
+
+
+class ResultsFileError(NanomcError, OSError):
+    """A results file that is missing, damaged or not a nanomc results file."""
+
+
+@dataclass
+class RunRecord:
+    """Everything a campaign has produced so far, in memory."""
+
+    parameters: str
+    potential_hash: str
+    seed: int
+    ensemble: str
+    elements: list[str]
+    positions: np.ndarray
+    cell: np.ndarray
+    pbc: np.ndarray
+    initial_elements: np.ndarray
+    group: np.ndarray
+    temperatures: np.ndarray
+    sweeps_total: int
+    energy: list[list[float]] = field(default_factory=list)
+    acceptance: list[list[float]] = field(default_factory=list)
+    temperature_trace: list[list[float]] = field(default_factory=list)
+    snapshot_sweeps: list[int] = field(default_factory=list)
+    snapshots: list[np.ndarray] = field(default_factory=list)
+    final_energy: np.ndarray | None = None
+    final_elements: np.ndarray | None = None
+    best_energy: np.ndarray | None = None
+    best_elements: np.ndarray | None = None
+    chain_states: list[dict] = field(default_factory=list)
+    sweeps_done: int = 0
+    complete: bool = False
+
+    @property
+    def n_chains(self) -> int:
+        return len(self.temperatures)
+
+
+def write_results(path: str | Path, rec: RunRecord) -> None:
+    """Write the record atomically (temporary file, fsync, rename)."""
+    with write_atomically(path, FORMAT, FORMAT_VERSION) as f:
+        f.attrs.update({
+            "parameters": rec.parameters, "potential_hash": rec.potential_hash, "seed": rec.seed,
+            "ensemble": rec.ensemble, "elements": rec.elements, "sweeps_done": rec.sweeps_done,
+            "sweeps_total": rec.sweeps_total, "complete": rec.complete,
+        })
+        s = f.create_group("structure")
+        s["positions"], s["cell"], s["pbc"] = rec.positions, rec.cell, np.asarray(rec.pbc, bool)
+        s["initial_elements"], s["group"] = rec.initial_elements.astype(np.int8), rec.group
+        f["chains/temperature"] = rec.temperatures
+        n_c = rec.n_chains
+        f["trace/energy"] = np.array(rec.energy, float).reshape(n_c, -1)
+        f["trace/acceptance"] = np.array(rec.acceptance, float).reshape(n_c, -1)
+        f["trace/temperature"] = np.array(rec.temperature_trace, float).reshape(n_c, -1)
+        f["snapshots/sweep"] = np.array(rec.snapshot_sweeps, np.int64)
+        snaps = np.array(rec.snapshots, np.int8).reshape(len(rec.snapshots), n_c, -1)
+        f.create_dataset("snapshots/elements", data=snaps.transpose(1, 0, 2), compression="gzip")
+        for name, energy, elements in (("final", rec.final_energy, rec.final_elements),
+                                       ("best", rec.best_energy, rec.best_elements)):
+            if energy is not None:
+                f[f"{name}/energy"] = energy
+                f[f"{name}/elements"] = np.asarray(elements, np.int8)
+        for c, state in enumerate(rec.chain_states):
+            g = f.create_group(f"checkpoint/chain_{c}")
+            for key in ("elements", "descriptors", "atomic_energies", "best_elements"):
+                g[key] = state[key]
+            g.attrs.update({"total": state["total"], "best_total": state["best_total"], "rng": state["rng"]})
+
+
+def read_results(path: str | Path) -> RunRecord:
+    """Read a results file; ResultsFileError with a one-line reason if it is unusable."""
+    with open_checked(path, FORMAT, FORMAT_VERSION, ResultsFileError, "results") as f:
+        a = f.attrs
+        rec = RunRecord(
+            parameters=str(a["parameters"]), potential_hash=str(a["potential_hash"]), seed=int(a["seed"]),
+            ensemble=str(a["ensemble"]), elements=[str(e) for e in a["elements"]],
+            positions=f["structure/positions"][()], cell=f["structure/cell"][()], pbc=f["structure/pbc"][()],
+            initial_elements=f["structure/initial_elements"][()].astype(np.int64),
+            group=f["structure/group"][()], temperatures=f["chains/temperature"][()],
+            sweeps_total=int(a["sweeps_total"]), sweeps_done=int(a["sweeps_done"]), complete=bool(a["complete"]),
+        )
+        rec.energy = f["trace/energy"][()].tolist()
+        rec.acceptance = f["trace/acceptance"][()].tolist()
+        rec.temperature_trace = f["trace/temperature"][()].tolist()
+        rec.snapshot_sweeps = f["snapshots/sweep"][()].tolist()
+        rec.snapshots = list(f["snapshots/elements"][()].transpose(1, 0, 2))
+        for name in ("final", "best"):
+            if name in f:
+                setattr(rec, f"{name}_energy", f[f"{name}/energy"][()])
+                setattr(rec, f"{name}_elements", f[f"{name}/elements"][()].astype(np.int64))
+        for c in range(rec.n_chains):
+            g = f.get(f"checkpoint/chain_{c}")
+            if g is None:
+                break
+            state = {key: g[key][()] for key in ("elements", "descriptors", "atomic_energies", "best_elements")}
+            state.update({"total": float(g.attrs["total"]), "best_total": float(g.attrs["best_total"]),
+                          "rng": str(g.attrs["rng"])})
+            rec.chain_states.append(state)
+        return rec

@@ -1,0 +1,283 @@
+"""Campaigns from parameter files: validation, outputs, checkpoints and resume (nanomc run)."""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import h5py
+import numpy as np
+import pytest
+from ase.cluster import Octahedron
+from ase.io import read, write
+
+import nanomc
+from nanomc.campaign import run_campaign
+from nanomc.config import SCHEMA, ConfigError, load_config
+from nanomc.results import read_results
+
+BASE = """
+[particle]
+shape = "truncated_octahedron"
+size = 5
+composition = { Au = 0.5, Cu = 0.5 }
+
+[potential]
+file = "pot.h5"
+
+[mc]
+temperatures = [400.0, 900.0]
+sweeps = 12
+seed = 3
+snapshot_interval = 4
+checkpoint_interval = 5
+
+[output]
+directory = "out"
+"""
+
+
+@pytest.fixture(scope="module")
+def potential_file(tmp_path_factory):
+    dset = nanomc.default_descriptor_set(["Au", "Cu"], 4.5, n_radial=3, angular_etas=[0.05])
+    pot = nanomc.Potential.random(["Au", "Cu"], 4.5, hidden=(5,), seed=4, descriptor_set=dset)
+    path = tmp_path_factory.mktemp("pot") / "pot.h5"
+    pot.save(path)
+    return path
+
+
+def write_params(tmp_path, potential_file, text=BASE):
+    (tmp_path / "pot.h5").write_bytes(potential_file.read_bytes())
+    path = tmp_path / "params.toml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "nanomc.cli", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=600)
+
+
+def test_run_writes_results_and_structures(tmp_path, potential_file):
+    params = write_params(tmp_path, potential_file)
+    record = run_campaign(params, quiet=True)
+    out = tmp_path / "out"
+    rec = read_results(out / "results.h5")
+    assert rec.complete and rec.sweeps_done == 12
+    assert np.array(rec.energy).shape == (2, 12)
+    assert rec.snapshot_sweeps == [0, 4, 8, 12]
+    assert np.array(rec.snapshots).shape == (4, 2, len(rec.positions))
+    assert rec.parameters == params.read_text()
+    # canonical: composition of every snapshot equals the initial one
+    n_cu = int((rec.initial_elements == 1).sum())
+    assert all(int((snap == 1).sum()) == n_cu for chain in rec.snapshots for snap in chain)
+    # final energies are the energies of the final occupations, evaluated from scratch
+    pot = nanomc.Potential.load(tmp_path / "pot.h5")
+    final = read(out / "final.extxyz", ":")
+    best = read(out / "best.extxyz", ":")
+    assert len(final) == len(best) == 2
+    for c in range(2):
+        assert pot.energy(final[c]) == pytest.approx(record.final_energy[c], abs=1e-8)
+        assert pot.energy(best[c]) == pytest.approx(record.best_energy[c], abs=1e-8)
+        assert record.best_energy[c] <= min(record.energy[c]) + 1e-9
+        assert rec.energy[c][-1] == pytest.approx(record.final_energy[c], abs=1e-12)
+    with h5py.File(out / "results.h5") as f:
+        assert f.attrs["potential_hash"] == pot.content_hash()
+        assert f["snapshots/elements"].dtype == np.int8
+
+
+def test_same_seed_same_run_different_seed_different_run(tmp_path, potential_file):
+    runs = []
+    for k, seed in enumerate([3, 3, 4]):
+        d = tmp_path / str(k)
+        d.mkdir()
+        params = write_params(d, potential_file, BASE.replace("seed = 3", f"seed = {seed}"))
+        runs.append(run_campaign(params, quiet=True))
+    assert np.array_equal(runs[0].energy, runs[1].energy)
+    assert np.array_equal(runs[0].final_elements, runs[1].final_elements)
+    assert not np.array_equal(runs[0].final_elements, runs[2].final_elements)
+
+
+def test_killed_run_resumes_to_the_unbroken_result(tmp_path, potential_file):
+    long = BASE.replace("sweeps = 12", "sweeps = 400").replace("checkpoint_interval = 5", "checkpoint_interval = 20")
+    unbroken_dir, killed_dir = tmp_path / "unbroken", tmp_path / "killed"
+    unbroken_dir.mkdir()
+    killed_dir.mkdir()
+    unbroken = run_campaign(write_params(unbroken_dir, potential_file, long), quiet=True)
+    params = write_params(killed_dir, potential_file, long)
+    proc = subprocess.Popen([sys.executable, "-m", "nanomc.cli", "run", str(params), "-q"])
+    results = killed_dir / "out" / "results.h5"
+    deadline = time.time() + 300
+    done = 0
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            with h5py.File(results, "r") as f:
+                done = int(f.attrs["sweeps_done"])
+        except (OSError, KeyError):
+            pass
+        if done >= 100:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be killed; make it longer"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    partial = read_results(results)  # still a complete, readable file
+    assert 100 <= partial.sweeps_done < 400 and not partial.complete
+    again = cli("run", params)
+    assert again.returncode == 1 and "--resume" in again.stderr
+    resumed = cli("run", params, "--resume", "-q")
+    assert resumed.returncode == 0, resumed.stderr
+    final = read_results(results)
+    assert final.complete and final.sweeps_done == 400
+    assert np.array_equal(final.energy, unbroken.energy)
+    assert np.array_equal(final.acceptance, unbroken.acceptance)
+    assert np.array_equal(final.final_elements, unbroken.final_elements)
+    assert np.array_equal(final.best_elements, unbroken.best_elements)
+    assert np.array_equal(np.array(final.snapshots), np.array(unbroken.snapshots))
+
+
+def test_sgc_and_anneal_ensembles(tmp_path, potential_file):
+    sgc = BASE.replace('temperatures = [400.0, 900.0]',
+                       'ensemble = "sgc"\ntemperatures = [2000.0]\nchemical_potentials = { Cu = 0.3 }')
+    d = tmp_path / "sgc"
+    d.mkdir()
+    rec = run_campaign(write_params(d, potential_file, sgc), quiet=True)
+    counts = [int((s[0] == 1).sum()) for s in rec.snapshots]
+    assert len(set(counts)) > 1  # the composition fluctuates
+    anneal = BASE.replace('temperatures = [400.0, 900.0]',
+                          'ensemble = "anneal"\nt_start = 3000.0\nt_end = 50.0')
+    d = tmp_path / "anneal"
+    d.mkdir()
+    rec = run_campaign(write_params(d, potential_file, anneal), quiet=True)
+    temps = np.array(rec.temperature_trace[0])
+    assert temps[0] == pytest.approx(3000.0) and temps[-1] == pytest.approx(50.0)
+    assert np.all(np.diff(temps) < 0)
+    assert rec.best_energy[0] <= min(rec.energy[0]) + 1e-9
+
+
+def test_particle_from_file_with_frozen_atoms_and_swap_groups(tmp_path, potential_file):
+    atoms = Octahedron("Au", 5, 1, latticeconstant=3.9)
+    atoms.set_chemical_symbols(["Cu" if i % 3 == 0 else "Au" for i in range(len(atoms))])
+    write(tmp_path / "start.xyz", atoms)
+    text = BASE.replace('shape = "truncated_octahedron"\nsize = 5\ncomposition = { Au = 0.5, Cu = 0.5 }',
+                        'shape = "file"\nfile = "start.xyz"\ncomposition = {}\nswap_groups = [["Au", "Cu"]]\n'
+                        'frozen_indices = [0, 1, 2, 3]')
+    rec = run_campaign(write_params(tmp_path, potential_file, text), quiet=True)
+    initial = np.array([1 if i % 3 == 0 else 0 for i in range(len(atoms))])
+    assert np.array_equal(rec.initial_elements, initial)  # empty composition keeps the file's occupation
+    assert np.all(rec.group[:4] == -1)
+    for chain in rec.snapshots:
+        for snap in chain:
+            assert np.array_equal(snap[:4], initial[:4])
+    assert not np.array_equal(rec.final_elements[0], initial)
+
+
+def test_every_schema_key_is_documented_in_the_readme():
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
+    for section, params in SCHEMA.items():
+        assert f"[{section}]" in readme
+        for key in params:
+            assert f"`{key}`" in readme, f"{section}.{key} missing from the README parameter reference"
+
+
+@pytest.mark.parametrize(
+    "old,new,words",
+    [
+        ("sweeps = 12", "sweep = 12", ["params.toml:", "unknown key `sweep` in [mc]", "did you mean `sweeps`"]),
+        ("sweeps = 12", "sweeps = \"many\"", ["params.toml:12:", "`sweeps` in [mc] must be an integer"]),
+        ("sweeps = 12\n", "", ["missing required key `sweeps` in [mc]"]),
+        ("[output]", "[outptu]", ["unknown section [outptu]", "did you mean [output]"]),
+        ("temperatures = [400.0, 900.0]", "temperatures = [400.0, -5.0]", ["temperatures must be positive"]),
+        ("size = 5", "size = 5\natoms = 100", ["exactly one of `size` and `atoms`"]),
+        ('shape = "truncated_octahedron"', 'shape = "sphere"', ["`shape` in [particle] must be one of"]),
+        ("[mc]", "[mc\n", ["not valid TOML"]),
+    ],
+)
+def test_bad_parameter_files_name_the_key_and_line(tmp_path, potential_file, old, new, words):
+    params = write_params(tmp_path, potential_file, BASE.replace(old, new, 1))
+    with pytest.raises(ConfigError) as err:
+        load_config(params)
+    message = str(err.value)
+    assert "\n" not in message
+    for w in words:
+        assert w in message
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "old,new,words",
+    [
+        ('file = "pot.h5"', 'file = "missing.h5"', ["missing.h5", "potential file not found"]),
+        ("composition = { Au = 0.5, Cu = 0.5 }", "composition = { Au = 0.5, Pt = 0.5 }", ["Pt", "does not know"]),
+        ("composition = { Au = 0.5, Cu = 0.5 }", "composition = { Au = 0.7, Cu = 0.5 }", ["add up to 1.200"]),
+        ("composition = { Au = 0.5, Cu = 0.5 }", "composition = { Au = 1.5 }", ["between 0 and 1"]),
+        ('shape = "truncated_octahedron"\nsize = 5', 'shape = "file"\nfile = "nope.xyz"', ["nope.xyz", "not found"]),
+    ],
+)
+def test_bad_campaigns_fail_in_one_line_and_write_nothing(tmp_path, potential_file, old, new, words):
+    params = write_params(tmp_path, potential_file, BASE.replace(old, new, 1))
+    result = cli("run", params)
+    assert result.returncode == 1
+    assert result.stderr.startswith("nanomc: error: ") and result.stderr.count("\n") == 1, result.stderr
+    for w in words:
+        assert w in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_existing_results_are_refused_unless_overwrite(tmp_path, potential_file):
+    params = write_params(tmp_path, potential_file)
+    assert cli("run", params, "-q").returncode == 0
+    before = (tmp_path / "out" / "results.h5").read_bytes()
+    refused = cli("run", params)
+    assert refused.returncode == 1 and "exists" in refused.stderr and "--overwrite" in refused.stderr
+    assert (tmp_path / "out" / "results.h5").read_bytes() == before
+    assert cli("run", params, "--overwrite", "-q").returncode == 0
+    nothing = cli("run", params, "--resume", "-q")  # a complete run resumes to itself
+    assert nothing.returncode == 0
+
+
+def test_resume_refuses_changed_parameters_and_missing_results(tmp_path, potential_file):
+    params = write_params(tmp_path, potential_file)
+    missing = cli("run", params, "--resume")
+    assert missing.returncode == 1 and "nothing to resume" in missing.stderr
+    assert cli("run", params, "-q").returncode == 0
+    params.write_text(params.read_text().replace("seed = 3", "seed = 4"))
+    changed = cli("run", params, "--resume")
+    assert changed.returncode == 1 and "different parameters" in changed.stderr
+
+
+def test_corrupt_results_file_is_one_line(tmp_path, potential_file):
+    params = write_params(tmp_path, potential_file)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "results.h5").write_bytes(b"\x89HDF garbage")
+    result = cli("run", params, "--resume")
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert "not a readable HDF5 file" in result.stderr
+
+
+def test_output_path_that_is_a_file(tmp_path, potential_file):
+    params = write_params(tmp_path, potential_file)
+    (tmp_path / "out").write_text("a file, not a directory")
+    result = cli("run", params)
+    assert result.returncode == 1 and "not writable" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_shipped_example_and_default_potential_load(tmp_path):
+    example = os.path.join(os.path.dirname(__file__), "..", "runs", "AuCu-segregation", "params.toml")
+    config, _ = load_config(example)
+    assert config["potential"]["file"] == "default"
+    from nanomc.campaign import default_potential_path
+
+    pot = nanomc.Potential.load(default_potential_path())
+    assert pot.elements == ("Au", "Cu")
+
+
+def test_cli_progress_and_quiet(tmp_path, potential_file):
+    params = write_params(tmp_path, potential_file)
+    loud = cli("run", params)
+    assert loud.returncode == 0
+    assert "sweep 12/12" in loud.stderr and "ETA" in loud.stderr
+    assert "chain 0: T 400 K" in loud.stdout
+    quiet = cli("run", params, "--overwrite", "-q")
+    assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""

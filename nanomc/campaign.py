@@ -20,6 +20,9 @@ from .config import ConfigError, load_config
 from .errors import NanomcError
 from .local_energy import LocalEnergyModel
 from .mc import Chain, SwapGroups, temperature_schedule
+from .mc.driver import Driver
+from .mc.exchange import ExchangeLadder
+from .mc.parallel import SerialComm, owner_of, world
 from .particles import (cluster_shape, make_groups, occupy, read_structure, size_for_atom_count,
                         vegard_lattice_constant)
 from .potential import Potential
@@ -35,14 +38,15 @@ class CampaignError(NanomcError, RuntimeError):
 
 @dataclass
 class Setup:
-    """What a campaign runs: the potential, the initial particle, swap groups, chains."""
+    """What a campaign runs: the potential, the initial particle, swap groups, this rank's replicas."""
 
     potential: Potential
     atoms: Atoms
     groups: SwapGroups
-    temperatures: np.ndarray      # K, one per chain (for anneal: the final temperature)
+    temperatures: np.ndarray      # K: the ladder, one per replica (anneal: the final temperature)
     schedule: np.ndarray | None   # K per sweep, anneal only
-    chains: list[Chain]
+    chains: dict[int, Chain]      # replica index -> chain, for the replicas of this rank
+    ladder: ExchangeLadder
 
 
 def default_potential_path() -> Path:
@@ -81,28 +85,39 @@ def build_particle(config: dict, base: Path, potential: Potential, rng: np.rando
     return atoms, groups
 
 
-def prepare(config: dict, base: Path, memory_limit: int | None = None) -> Setup:
-    """Build everything a run needs; raises NanomcError subclasses with one-line messages."""
+def prepare(config: dict, base: Path, comm=None) -> Setup:
+    """Build everything this rank runs; raises NanomcError subclasses with one-line messages.
+
+    Random streams: one SeedSequence per campaign spawns the occupation stream (child 0),
+    one stream per replica (children 1..R) and the exchange stream (child R+1), so results
+    do not depend on how replicas are spread over ranks.
+    """
+    comm = comm or SerialComm()
     mc = config["mc"]
     potential = load_potential(config, base)
-    streams = np.random.SeedSequence(mc["seed"]).spawn(1 + max(1, len(mc["temperatures"] or [])))
-    atoms, groups = build_particle(config, base, potential, np.random.default_rng(streams[0]))
     if mc["ensemble"] == "anneal":
         schedule = temperature_schedule(mc["t_start"], mc["t_end"], mc["sweeps"], mc["schedule"])
         temperatures = schedule[-1:]
     else:
         schedule = None
         temperatures = np.array(mc["temperatures"], float)
-    limit = int(config["potential"]["memory_limit_mb"] * 2**20) if memory_limit is None else memory_limit
-    first = LocalEnergyModel(potential, atoms, memory_limit=limit)
-    models = [first] + [LocalEnergyModel(potential, atoms, share_geometry_with=first) for _ in temperatures[1:]]
-    ensemble = "sgc" if mc["ensemble"] == "sgc" else "canonical"
-    chains = [Chain(m, groups, np.random.default_rng(streams[1 + c]), ensemble, mc["chemical_potentials"])
-              for c, m in enumerate(models)]
+    n_rep = len(temperatures)
+    if comm.size > n_rep:
+        raise CampaignError(f"{comm.size} MPI ranks but only {n_rep} replicas (temperatures); use at most {n_rep} ranks")
     unknown = set(mc["chemical_potentials"]) - set(potential.elements)
     if unknown:
         raise ConfigError(f"chemical_potentials: {sorted(unknown)[0]} is not an element of the potential")
-    return Setup(potential, atoms, groups, temperatures, schedule, chains)
+    streams = np.random.SeedSequence(mc["seed"]).spawn(n_rep + 2)
+    atoms, groups = build_particle(config, base, potential, np.random.default_rng(streams[0]))
+    limit = int(config["potential"]["memory_limit_mb"] * 2**20)
+    mine = [r for r in range(n_rep) if owner_of(r, n_rep, comm.size) == comm.rank]
+    first = LocalEnergyModel(potential, atoms, memory_limit=limit)
+    models = [first] + [LocalEnergyModel(potential, atoms, share_geometry_with=first) for _ in mine[1:]]
+    ensemble = "sgc" if mc["ensemble"] == "sgc" else "canonical"
+    chains = {r: Chain(m, groups, np.random.default_rng(streams[1 + r]), ensemble, mc["chemical_potentials"])
+              for r, m in zip(mine, models)}
+    ladder = ExchangeLadder(temperatures, np.random.default_rng(streams[n_rep + 1]))
+    return Setup(potential, atoms, groups, temperatures, schedule, chains, ladder)
 
 
 def _check_output(directory: Path, results: Path, resume: bool, overwrite: bool) -> None:
@@ -124,15 +139,15 @@ def _check_output(directory: Path, results: Path, resume: bool, overwrite: bool)
 def new_record(config_text: str, config: dict, setup: Setup) -> RunRecord:
     atoms = setup.atoms
     z = element_indices(atoms, setup.potential.elements)
-    n_c = len(setup.chains)
+    n_t = len(setup.temperatures)
     return RunRecord(
         parameters=config_text, potential_hash=setup.potential.content_hash(), seed=config["mc"]["seed"],
         ensemble=config["mc"]["ensemble"], elements=list(setup.potential.elements),
         positions=atoms.get_positions(), cell=atoms.cell.array, pbc=np.array(atoms.pbc),
         initial_elements=z, group=setup.groups.group, temperatures=setup.temperatures,
         sweeps_total=config["mc"]["sweeps"],
-        energy=[[] for _ in range(n_c)], acceptance=[[] for _ in range(n_c)],
-        temperature_trace=[[] for _ in range(n_c)],
+        energy=[[] for _ in range(n_t)], acceptance=[[] for _ in range(n_t)],
+        temperature_trace=[[] for _ in range(n_t)], replica_temperature=[[] for _ in range(n_t)],
     )
 
 
@@ -141,38 +156,73 @@ def _restore(record: RunRecord, setup: Setup, text: str, results: Path) -> None:
         raise CampaignError(f"{results} was started with different parameters; run with --overwrite to start again")
     if record.potential_hash != setup.potential.content_hash():
         raise CampaignError(f"{results} was made with another potential; run with --overwrite to start again")
-    if len(record.chain_states) != len(setup.chains):
+    if len(record.chain_states) != len(setup.temperatures):
         raise CampaignError(f"{results} has no complete checkpoint to resume from")
     try:
-        for chain, state in zip(setup.chains, record.chain_states):
-            chain.set_state(state)
+        for r, chain in setup.chains.items():
+            chain.set_state(record.chain_states[r])
+        setup.ladder.set_state(record.exchange)
     except (ValueError, KeyError) as exc:
         raise CampaignError(f"{results}: checkpoint does not fit this campaign ({exc})") from None
 
 
-def _snapshot(setup: Setup) -> np.ndarray:
-    return np.array([c.model.element_indices for c in setup.chains], np.int8)
+def _snapshot(driver: Driver) -> np.ndarray | None:
+    """Occupations per temperature (rank 0; None elsewhere)."""
+    per_replica = driver.gather("elements")
+    if per_replica is None:
+        return None
+    return np.array([per_replica[r] for r in driver.ladder.replica_at], np.int8)
 
 
-def _checkpoint(record: RunRecord, setup: Setup, path: Path) -> None:
-    record.final_energy = np.array([c.model.energy for c in setup.chains])
-    record.final_elements = _snapshot(setup)
-    record.best_energy = np.array([c.best[0] for c in setup.chains])
-    record.best_elements = np.array([c.best[1] for c in setup.chains], np.int8)
-    record.chain_states = [c.get_state() for c in setup.chains]
+def _checkpoint(record: RunRecord, setup: Setup, driver: Driver, path: Path, comm) -> None:
+    """Gather every replica's state to rank 0, which rewrites the results file atomically."""
+    states = driver.gather("state")
+    _on_root(comm, _write_checkpoint, record, driver, states, path)
+
+
+def _write_checkpoint(record: RunRecord, driver: Driver, states: list, path: Path) -> None:
+    try:
+        _store_checkpoint(record, driver, states, path)
+    except OSError as exc:
+        raise CampaignError(f"cannot write {path} ({exc.strerror or exc}); the previous checkpoint is intact") from None
+
+
+def _store_checkpoint(record: RunRecord, driver: Driver, states: list, path: Path) -> None:
+    at = driver.ladder.replica_at
+    record.chain_states = states
+    record.final_energy = np.array([states[r]["total"] for r in at])
+    record.final_elements = np.array([states[r]["elements"] for r in at], np.int8)
+    record.best_energy = np.array([s["best_total"] for s in states])
+    record.best_elements = np.array([s["best_elements"] for s in states], np.int8)
+    record.exchange = driver.ladder.get_state()
     write_results(path, record)
+
+
+def _on_root(comm, fn, *args) -> None:
+    """Run fn on rank 0 only; if it raises a NanomcError, raise the same message on every rank."""
+    message = None
+    if comm.rank == 0:
+        try:
+            fn(*args)
+        except NanomcError as exc:
+            message = (type(exc), str(exc))
+    message = comm.bcast(message, root=0)
+    if message is not None:
+        raise message[0](message[1])
 
 
 def _write_structures(record: RunRecord, setup: Setup, directory: Path) -> None:
     from ase.io import write
 
-    for name, energies, occupations in (("final", record.final_energy, record.final_elements),
-                                        ("best", record.best_energy, record.best_elements)):
+    for name, energies, occupations, label in (("final", record.final_energy, record.final_elements, "temperature"),
+                                               ("best", record.best_energy, record.best_elements, "replica")):
         frames = []
         for c, (energy, z) in enumerate(zip(energies, occupations)):
             atoms = setup.atoms.copy()
             atoms.set_chemical_symbols([setup.potential.elements[k] for k in z])
-            atoms.info.update({"chain": c, "temperature_K": float(record.temperatures[c]), "energy_eV": float(energy)})
+            atoms.info.update({label: c, "energy_eV": float(energy)})
+            if label == "temperature":
+                atoms.info["temperature_K"] = float(record.temperatures[c])
             frames.append(atoms)
         tmp = directory / f"{name}.extxyz.tmp"
         write(tmp, frames, format="extxyz")
@@ -208,12 +258,15 @@ def _duration(seconds: float) -> str:
 
 
 def run_campaign(path: str | Path, resume: bool = False, overwrite: bool = False, quiet: bool = False,
-                 stop_after: int | None = None) -> RunRecord:
-    """Run (or resume) the campaign of a parameter file; returns the final record.
+                 stop_after: int | None = None, comm=None) -> RunRecord | None:
+    """Run (or resume) the campaign of a parameter file; returns the final record (rank 0).
 
-    stop_after: stop (with a checkpoint) once this many sweeps are done — for tests and for
-    splitting long runs into jobs.
+    comm: an mpi4py communicator (default: MPI.COMM_WORLD under mpirun, else one process).
+    stop_after: stop (with a checkpoint) once this many sweeps are done.
+    Other ranks return None; only rank 0 writes files and prints.
     """
+    comm = comm or world()
+    root = comm.rank == 0
     path = Path(path)
     config, text = load_config(path)
     base = path.parent
@@ -221,49 +274,58 @@ def run_campaign(path: str | Path, resume: bool = False, overwrite: bool = False
     results = directory / "results.h5"
     if results.exists() and not (resume or overwrite):
         raise CampaignError(f"{results} exists; use --resume to continue it or --overwrite to replace it")
-    setup = prepare(config, base)
-    _check_output(directory, results, resume, overwrite)
+    setup = prepare(config, base, comm)
+    mc = config["mc"]
+    driver = Driver(setup.chains, setup.ladder, comm, setup.schedule, mc["exchange_interval"])
+    _on_root(comm, _check_output, directory, results, resume, overwrite)
     if resume:
         record = read_results(results)
         _restore(record, setup, text, results)
     else:
         record = new_record(text, config, setup)
         record.snapshot_sweeps.append(0)
-        record.snapshots.append(_snapshot(setup))
-        _checkpoint(record, setup, results)
-    mc = config["mc"]
+        record.snapshots.append(_snapshot(driver))
+        _checkpoint(record, setup, driver, results, comm)
     total = mc["sweeps"] if stop_after is None else min(mc["sweeps"], stop_after)
-    progress = Progress(mc["sweeps"], record.sweeps_done, quiet)
-    order = np.argsort(setup.temperatures)
+    progress = Progress(mc["sweeps"], record.sweeps_done, quiet or not root)
     while record.sweeps_done < total:
         sweep = record.sweeps_done
-        for c, chain in enumerate(setup.chains):
-            temperature = setup.schedule[sweep] if setup.schedule is not None else setup.temperatures[c]
-            result = chain.sweep(float(temperature))
-            record.energy[c].append(result.energy)
-            record.acceptance[c].append(result.acceptance)
-            record.temperature_trace[c].append(float(temperature))
+        energy, acceptance = driver.step(sweep)
+        for t, r in enumerate(setup.ladder.replica_at):
+            record.energy[t].append(float(energy[r]))
+            record.acceptance[t].append(float(acceptance[r]))
+            record.temperature_trace[t].append(driver.temperature_of(r, sweep))
+        for r in range(len(setup.temperatures)):
+            record.replica_temperature[r].append(int(setup.ladder.temperature_of[r]))
         record.sweeps_done = sweep + 1
+        driver.maybe_exchange(record.sweeps_done, energy)
         if record.sweeps_done % mc["snapshot_interval"] == 0:
             record.snapshot_sweeps.append(record.sweeps_done)
-            record.snapshots.append(_snapshot(setup))
+            record.snapshots.append(_snapshot(driver))
         done = record.sweeps_done == mc["sweeps"]
         if done or record.sweeps_done % mc["checkpoint_interval"] == 0 or record.sweeps_done == total:
             record.complete = done
-            _checkpoint(record, setup, results)
-        low = order[0]
-        progress.update(record.sweeps_done, record.temperature_trace[low][-1], record.energy[low][-1],
-                        record.acceptance[low][-1], len(setup.chains), force=done)
+            _checkpoint(record, setup, driver, results, comm)
+        progress.update(record.sweeps_done, record.temperature_trace[0][-1], record.energy[0][-1],
+                        record.acceptance[0][-1], len(setup.temperatures), force=done)
+    if not root:
+        return None
     if record.complete:
         _write_structures(record, setup, directory)
     return record
 
 
 def describe(record: RunRecord) -> str:
-    """A short summary of a results record: per chain T, final and lowest energy."""
-    lines = [f"{record.sweeps_done}/{record.sweeps_total} sweeps, ensemble {record.ensemble}"]
-    for c in range(record.n_chains):
-        acc = np.mean(record.acceptance[c]) if record.acceptance[c] else float("nan")
-        lines.append(f"  chain {c}: T {record.temperatures[c]:.0f} K  final E {record.final_energy[c]:.4f} eV  "
-                     f"lowest E {record.best_energy[c]:.4f} eV  mean acceptance {acc:.3f}")
+    """A short summary: per temperature the final energy and acceptance; exchange statistics."""
+    lines = [f"{record.sweeps_done}/{record.sweeps_total} sweeps, ensemble {record.ensemble}, "
+             f"lowest energy seen {np.min(record.best_energy):.4f} eV"]
+    for t in range(record.n_chains):
+        acc = np.mean(record.acceptance[t]) if record.acceptance[t] else float("nan")
+        lines.append(f"  T {record.temperatures[t]:7.1f} K  final E {record.final_energy[t]:.4f} eV  "
+                     f"mean acceptance {acc:.3f}")
+    attempts = np.asarray(record.exchange["attempts"])
+    if attempts.sum():
+        rates = np.asarray(record.exchange["accepted"]) / np.maximum(attempts, 1)
+        lines.append("  exchange acceptance per neighbouring pair: " + " ".join(f"{x:.2f}" for x in rates))
+        lines.append(f"  round trips: {int(np.sum(record.exchange['round_trips']))}")
     return os.linesep.join(lines)

@@ -33,7 +33,7 @@ def _run(args: argparse.Namespace) -> int:
     from .campaign import describe, run_campaign
 
     record = run_campaign(args.params, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet)
-    if not args.quiet:
+    if record is not None and not args.quiet:
         print(describe(record))
     return 0
 
@@ -60,13 +60,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _rank() -> int:
+    from .mc.parallel import world
+
+    return world().rank
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; a NanomcError becomes one line on stderr and exit status 1."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except NanomcError as exc:
-        print(f"nanomc: error: {exc}", file=sys.stderr)
+        # under MPI every rank raises the same error; one line from rank 0 is enough
+        if _rank() == 0:
+            print(f"nanomc: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("nanomc: interrupted; `nanomc run --resume` continues from the last checkpoint", file=sys.stderr)

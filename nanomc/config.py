@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .errors import NanomcError
 
 
@@ -67,8 +69,15 @@ SCHEMA: dict[str, dict[str, Param]] = {
         "ensemble": Param("str", "canonical", "`canonical` (swaps), `sgc` (semi-grand canonical flips) or "
                           "`anneal` (canonical swaps while T falls from t_start to t_end)",
                           ("canonical", "sgc", "anneal")),
-        "temperatures": Param("floats", None, "K; one chain per temperature (canonical, sgc)"),
-        "sweeps": Param("int", REQUIRED, "sweeps per chain; a sweep is one trial per swappable atom"),
+        "temperatures": Param("floats", None, "K; one replica per temperature (canonical, sgc); or give "
+                              "`t_min`, `t_max`, `n_temperatures`"),
+        "t_min": Param("float", None, "K; lowest temperature of a geometric ladder (with `t_max`, "
+                       "`n_temperatures`)"),
+        "t_max": Param("float", None, "K; highest temperature of a geometric ladder"),
+        "n_temperatures": Param("int", None, "number of temperatures of a geometric ladder"),
+        "exchange_interval": Param("int", 0, "sweeps between replica-exchange rounds (neighbouring "
+                                   "temperatures, alternating even/odd pairs); 0 = independent replicas"),
+        "sweeps": Param("int", REQUIRED, "sweeps per replica; a sweep is one trial per swappable atom"),
         "seed": Param("int", 0, "random seed; a run is reproducible from parameters and seed"),
         "chemical_potentials": Param("table", {}, "sgc only: μ per element in eV; a flip A→B is accepted "
                                      "with ΔE − (μ_B − μ_A)"),
@@ -210,14 +219,34 @@ def _check_semantics(c: dict, fail) -> None:
                 raise fail("mc", "ensemble", f"ensemble = \"anneal\" needs `{key}` (K) in [mc]")
             if mc[key] <= 0:
                 raise fail("mc", key, f"`{key}` must be a positive temperature in K, got {mc[key]}")
+        if mc["exchange_interval"]:
+            raise fail("mc", "exchange_interval", "replica exchange does not apply to ensemble = \"anneal\"")
     else:
+        ladder = [mc[k] is not None for k in ("t_min", "t_max", "n_temperatures")]
+        if mc["temperatures"] and any(ladder):
+            raise fail("mc", "temperatures", "give `temperatures` or `t_min`/`t_max`/`n_temperatures`, not both")
+        if any(ladder) and not all(ladder):
+            raise fail("mc", None, "a geometric ladder needs all of `t_min`, `t_max` and `n_temperatures`")
+        if all(ladder):
+            if mc["n_temperatures"] < 1 or not 0 < mc["t_min"] <= mc["t_max"]:
+                raise fail("mc", "t_min", "the ladder needs 0 < t_min <= t_max (K) and n_temperatures >= 1")
+            mc["temperatures"] = temperature_ladder(mc["t_min"], mc["t_max"], mc["n_temperatures"])
         if not mc["temperatures"]:
             raise fail("mc", None, f"ensemble = \"{mc['ensemble']}\" needs `temperatures` (K) in [mc]")
         bad = [t for t in mc["temperatures"] if t <= 0]
         if bad:
             raise fail("mc", "temperatures", f"temperatures must be positive (K), got {bad[0]}")
+        if mc["exchange_interval"] < 0:
+            raise fail("mc", "exchange_interval", "`exchange_interval` must be 0 (off) or a number of sweeps")
+        if mc["exchange_interval"] and len(mc["temperatures"]) < 2:
+            raise fail("mc", "exchange_interval", "replica exchange needs at least two temperatures")
     if mc["chemical_potentials"] and mc["ensemble"] != "sgc":
         raise fail("mc", "chemical_potentials", "`chemical_potentials` only applies to ensemble = \"sgc\"")
+
+
+def temperature_ladder(t_min: float, t_max: float, count: int) -> list[float]:
+    """Geometrically spaced temperatures (K) from t_min to t_max."""
+    return [float(t) for t in np.geomspace(t_min, t_max, count)]
 
 
 def reference_markdown() -> str:

@@ -5,12 +5,17 @@ Layout (format "nanomc-results", version 1):
               seed, ensemble, elements, sweeps_done, sweeps_total, complete
     /structure        positions (N, 3) Å, cell (3, 3) Å, pbc (3,), initial_elements (N,),
                       group (N,) swap group per site (−1 frozen)
-    /chains           temperature (C,) K (the last temperature for anneal)
-    /trace            energy (C, S) eV, acceptance (C, S), temperature (C, S) K — per sweep
-    /snapshots        sweep (K,), elements (C, K, N) int8 — element index per site
-    /final, /best     energy (C,) eV, elements (C, N) int8
-    /checkpoint/chain_<c>   elements, descriptors, atomic_energies, best_elements; attrs total,
-                            best_total, rng (JSON) — the exact state to continue from
+    /chains           temperature (T,) K: the ladder (the last temperature for anneal)
+    /trace            energy (T, S) eV, acceptance (T, S), temperature (T, S) K — per
+                      temperature index and sweep, whichever replica was there
+    /snapshots        sweep (K,), elements (T, K, N) int8 — element index per site, per temperature
+    /final            energy (T,) eV, elements (T, N) int8 — per temperature at the end
+    /best             energy (R,) eV, elements (R, N) int8 — lowest state each replica visited
+    /exchange         replica_temperature (R, S) temperature index of each replica in each sweep;
+                      attempts, accepted (T−1,) per neighbouring pair; round_trips (R,);
+                      replica_at (T,), last_end (R,); attrs rounds, rng (JSON)
+    /checkpoint/chain_<r>   per replica: elements, descriptors, atomic_energies, best_elements;
+                            attrs total, best_total, rng (JSON) — the exact state to continue from
 The whole file is written to a temporary name and renamed, so a kill at any moment leaves
 the previous complete file.
 """
@@ -58,6 +63,8 @@ class RunRecord:
     best_energy: np.ndarray | None = None
     best_elements: np.ndarray | None = None
     chain_states: list[dict] = field(default_factory=list)
+    replica_temperature: list[list[int]] = field(default_factory=list)
+    exchange: dict = field(default_factory=dict)
     sweeps_done: int = 0
     complete: bool = False
 
@@ -90,6 +97,10 @@ def write_results(path: str | Path, rec: RunRecord) -> None:
             if energy is not None:
                 f[f"{name}/energy"] = energy
                 f[f"{name}/elements"] = np.asarray(elements, np.int8)
+        f["exchange/replica_temperature"] = np.array(rec.replica_temperature, np.int64).reshape(n_c, -1)
+        for key in ("attempts", "accepted", "round_trips", "replica_at", "last_end"):
+            f[f"exchange/{key}"] = np.asarray(rec.exchange[key], np.int64)
+        f["exchange"].attrs.update({"rounds": rec.exchange["rounds"], "rng": rec.exchange["rng"]})
         for c, state in enumerate(rec.chain_states):
             g = f.create_group(f"checkpoint/chain_{c}")
             for key in ("elements", "descriptors", "atomic_energies", "best_elements"):
@@ -118,6 +129,10 @@ def read_results(path: str | Path) -> RunRecord:
             if name in f:
                 setattr(rec, f"{name}_energy", f[f"{name}/energy"][()])
                 setattr(rec, f"{name}_elements", f[f"{name}/elements"][()].astype(np.int64))
+        rec.replica_temperature = f["exchange/replica_temperature"][()].tolist()
+        rec.exchange = {key: f[f"exchange/{key}"][()]
+                        for key in ("attempts", "accepted", "round_trips", "replica_at", "last_end")}
+        rec.exchange.update({"rounds": int(f["exchange"].attrs["rounds"]), "rng": str(f["exchange"].attrs["rng"])})
         for c in range(rec.n_chains):
             g = f.get(f"checkpoint/chain_{c}")
             if g is None:

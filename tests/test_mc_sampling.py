@@ -145,3 +145,36 @@ def test_lowest_energy_state_is_tracked(system):
     assert best_energy == pytest.approx(energies[code], abs=1e-9)
     # a slow anneal of a 13-site system finds the exact canonical ground state
     assert best_energy == pytest.approx(energies[n_cu == 6].min(), abs=1e-9)
+
+
+def test_replica_exchange_samples_boltzmann_at_every_temperature(system):
+    from nanomc.mc.driver import Driver
+    from nanomc.mc.exchange import ExchangeLadder
+    from nanomc.mc.parallel import SerialComm
+
+    pot, atoms, energies, n_cu = system
+    start = atoms.copy()
+    start.set_chemical_symbols(["Cu"] * 6 + ["Au"] * 7)
+    mask = n_cu == 6
+    t_mid = np.std(energies[mask]) / (1.5 * KB)
+    ladder_t = np.geomspace(0.5 * t_mid, 2.0 * t_mid, 4)
+    first = LocalEnergyModel(pot, start)
+    models = [first] + [LocalEnergyModel(pot, start, share_geometry_with=first) for _ in range(3)]
+    groups = SwapGroups.single(len(atoms), [0, 1])
+    chains = {r: Chain(m, groups, np.random.default_rng(100 + r)) for r, m in enumerate(models)}
+    ladder = ExchangeLadder(ladder_t, np.random.default_rng(99))
+    driver = Driver(chains, ladder, SerialComm(), exchange_interval=1)
+    samples = [[] for _ in ladder_t]
+    for sweep in range(20 + THIN * N_SAMPLES):
+        energy, _ = driver.step(sweep)
+        driver.maybe_exchange(sweep + 1, energy)
+        if sweep >= 20 and (sweep - 20) % THIN == 0:
+            for t, r in enumerate(ladder.replica_at):
+                samples[t].append(code_of(chains[r].model))
+    assert ladder.accepted.sum() > 0.2 * ladder.attempts.sum()  # replicas do travel
+    assert ladder.round_trips.sum() > 10
+    _, level = level_index(energies)
+    e = energies[mask]
+    for t, temperature in enumerate(ladder_t):
+        weights = np.exp(-(e - e.min()) / (KB * temperature))
+        assert chi_square(level[np.array(samples[t])], level[mask], weights) > 1e-3, f"T index {t}"

@@ -1,0 +1,88 @@
+"""The replica driver: sweeps the replicas of this rank, gathers, exchanges temperatures.
+
+Replica r runs on rank owner_of(r); every rank holds the whole ExchangeLadder and makes the
+same exchange decisions from the allgathered energies with the same random stream, so no
+decision has to be broadcast. Every step ends in a collective in which each rank reports
+success or its error, so a rank that raises stops every rank with a message naming it
+instead of leaving the others waiting.
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..errors import NanomcError
+from .chain import Chain
+from .exchange import ExchangeLadder
+
+#: testing hook: "RANK:SWEEP" makes that rank raise during that sweep (1-based)
+FAULT_VARIABLE = "NANOMC_INJECT_FAULT"
+
+
+class ReplicaFailure(NanomcError, RuntimeError):
+    """A replica raised on some rank; the message names the rank, the sweep and the error."""
+
+
+class Driver:
+    """Sweeps local replicas at their current ladder temperatures (or an anneal schedule)."""
+
+    def __init__(self, chains: dict[int, Chain], ladder: ExchangeLadder, comm,
+                 schedule: np.ndarray | None = None, exchange_interval: int = 0) -> None:
+        self.chains = chains
+        self.ladder = ladder
+        self.comm = comm
+        self.schedule = schedule
+        self.exchange_interval = exchange_interval
+        self.n_replicas = len(ladder.temperatures)
+        fault = os.environ.get(FAULT_VARIABLE, "")
+        self._fault = tuple(int(x) for x in fault.split(":")) if fault else None
+
+    def temperature_of(self, replica: int, sweep: int) -> float:
+        """Temperature (K) replica runs at in sweep `sweep` (0-based)."""
+        if self.schedule is not None:
+            return float(self.schedule[sweep])
+        return float(self.ladder.temperatures[self.ladder.temperature_of[replica]])
+
+    def step(self, sweep: int) -> tuple[np.ndarray, np.ndarray]:
+        """One sweep of every replica; returns (energy eV, acceptance) per replica on every rank."""
+        local, error = [], None
+        try:
+            if self._fault == (self.comm.rank, sweep + 1):
+                raise RuntimeError("injected fault")
+            for r, chain in self.chains.items():
+                result = chain.sweep(self.temperature_of(r, sweep))
+                local.append((r, result.energy, result.acceptance))
+        except Exception as exc:  # reported to every rank below, then raised everywhere
+            error = f"{type(exc).__name__}: {exc}"
+        gathered = self.comm.allgather((self.comm.rank, error, local))
+        for rank, err, _ in gathered:
+            if err is not None:
+                raise ReplicaFailure(f"rank {rank} failed in sweep {sweep + 1}: {err}")
+        energy = np.empty(self.n_replicas)
+        acceptance = np.empty(self.n_replicas)
+        for _, _, results in gathered:
+            for r, e, a in results:
+                energy[r], acceptance[r] = e, a
+        return energy, acceptance
+
+    def maybe_exchange(self, sweeps_done: int, energy: np.ndarray) -> None:
+        """Attempt an exchange round if sweeps_done is a multiple of the exchange interval."""
+        if self.exchange_interval and self.n_replicas > 1 and sweeps_done % self.exchange_interval == 0:
+            self.ladder.exchange(energy)
+
+    def gather(self, what: str) -> list | None:
+        """Per replica, on rank 0: 'elements' (occupations), 'state' (checkpoint) or 'best'."""
+        local = {}
+        for r, chain in self.chains.items():
+            if what == "elements":
+                local[r] = chain.model.element_indices
+            elif what == "state":
+                local[r] = chain.get_state()
+            else:
+                local[r] = chain.best
+        parts = self.comm.gather(local, root=0)
+        if self.comm.rank != 0:
+            return None
+        merged = {k: v for part in parts for k, v in part.items()}
+        return [merged[r] for r in range(self.n_replicas)]

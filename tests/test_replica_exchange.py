@@ -1,0 +1,163 @@
+"""Replica exchange: ladder bookkeeping, serial vs real MPI runs (the mpich wheel's mpirun), faults, resume."""
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nanomc
+from nanomc.campaign import run_campaign
+from nanomc.mc.exchange import ExchangeLadder
+from nanomc.mc.parallel import owner_of
+from nanomc.results import read_results
+
+MPIRUN = Path(sys.executable).parent / "mpirun"
+
+PARAMS = """
+[particle]
+shape = "truncated_octahedron"
+size = 5
+composition = { Au = 0.5, Cu = 0.5 }
+
+[potential]
+file = "pot.h5"
+
+[mc]
+{ladder}
+exchange_interval = 2
+sweeps = 40
+seed = 8
+snapshot_interval = 10
+checkpoint_interval = 10
+
+[output]
+directory = "out"
+"""
+
+
+@pytest.fixture(scope="module")
+def potential_bytes(tmp_path_factory):
+    dset = nanomc.default_descriptor_set(["Au", "Cu"], 4.5, n_radial=3, angular_etas=[0.05])
+    pot = nanomc.Potential.random(["Au", "Cu"], 4.5, hidden=(5,), seed=4, descriptor_set=dset)
+    path = tmp_path_factory.mktemp("pot") / "pot.h5"
+    pot.save(path)
+    return path.read_bytes()
+
+
+def campaign(directory, potential_bytes, ladder="t_min = 300.0\nt_max = 3000.0\nn_temperatures = 4"):
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "pot.h5").write_bytes(potential_bytes)
+    path = directory / "params.toml"
+    path.write_text(textwrap.dedent(PARAMS).replace("{ladder}", ladder))
+    return path
+
+
+def mpirun(n, *args, env=None):
+    return subprocess.run([str(MPIRUN), "-n", str(n), sys.executable, "-m", "nanomc.cli", *map(str, args)],
+                          capture_output=True, text=True, timeout=600, env={**os.environ, **(env or {})})
+
+
+def assert_same_results(a, b):
+    for key in ("energy", "acceptance", "temperature_trace", "replica_temperature", "snapshot_sweeps"):
+        assert np.array_equal(np.array(getattr(a, key)), np.array(getattr(b, key))), key
+    for key in ("final_elements", "final_energy", "best_elements", "best_energy"):
+        assert np.array_equal(getattr(a, key), getattr(b, key)), key
+    assert np.array_equal(np.array(a.snapshots), np.array(b.snapshots))
+    for key in ("attempts", "accepted", "round_trips", "replica_at"):
+        assert np.array_equal(a.exchange[key], b.exchange[key]), key
+
+
+def test_ladder_alternates_pairs_and_accepts_by_the_rule():
+    temps = np.array([100.0, 200.0, 400.0, 800.0])
+    ladder = ExchangeLadder(temps, np.random.default_rng(0))
+    # energies that make every exchange favourable: the colder replica has the higher energy
+    ladder.exchange(np.array([4.0, 3.0, 2.0, 1.0]))
+    assert ladder.attempts.tolist() == [1, 0, 1] and ladder.accepted.tolist() == [1, 0, 1]
+    assert ladder.replica_at.tolist() == [1, 0, 3, 2]
+    assert ladder.temperature_of.tolist() == [1, 0, 3, 2]
+    ladder.exchange(np.array([4.0, 3.0, 2.0, 1.0]))  # odd round: pair (1, 2) holds replicas 0 and 3
+    assert ladder.attempts.tolist() == [1, 1, 1]
+    # replica 0 (E=4) at T index 1, replica 3 (E=1) at T index 2: exp[(β1−β2)(4−1)] > 1 → accepted
+    assert ladder.replica_at.tolist() == [1, 3, 0, 2]
+    # an exchange that is very unfavourable is (essentially) never accepted
+    cold = ExchangeLadder(np.array([10.0, 20.0]), np.random.default_rng(1))
+    for _ in range(50):
+        cold.exchange(np.array([-10.0, 10.0]))
+    assert cold.accepted[0] == 0 and cold.attempts[0] == 25
+
+
+def test_round_trips_are_counted():
+    ladder = ExchangeLadder(np.array([1.0, 2.0]), np.random.default_rng(0))
+    favourable = np.array([1.0, 0.0])  # the replica at T index 0 has the higher energy
+    for _ in range(8):  # with two temperatures only the even rounds have a pair to try
+        ladder.exchange(favourable if ladder.replica_at[0] == 0 else favourable[::-1])
+    assert ladder.attempts[0] == 4 and ladder.accepted[0] == 4
+    # replica 0: low (start) → high → low → high → low = 2 round trips; replica 1 started high
+    assert ladder.round_trips.tolist() == [2, 1]
+
+
+def test_replicas_spread_in_blocks():
+    assert [owner_of(r, 6, 3) for r in range(6)] == [0, 0, 1, 1, 2, 2]
+    assert [owner_of(r, 4, 2) for r in range(4)] == [0, 0, 1, 1]
+    assert [owner_of(r, 5, 2) for r in range(5)] == [0, 0, 0, 1, 1]
+
+
+def test_serial_run_records_exchanges_per_temperature(tmp_path, potential_bytes):
+    rec = run_campaign(campaign(tmp_path, potential_bytes), quiet=True)
+    assert np.allclose(rec.temperatures, np.geomspace(300, 3000, 4))
+    rt = np.array(rec.replica_temperature)
+    assert rt.shape == (4, 40)
+    assert all(sorted(rt[:, s]) == [0, 1, 2, 3] for s in range(40))  # a permutation every sweep
+    assert np.all(rt[:, 0] == np.arange(4)) and not np.array_equal(rt[:, -1], np.arange(4))
+    assert np.array(rec.temperature_trace).tolist() == [[t] * 40 for t in rec.temperatures]
+    # 20 rounds: even rounds try pairs (0,1), (2,3); odd rounds try (1,2)
+    assert rec.exchange["attempts"].tolist() == [10, 10, 10] and rec.exchange["accepted"].sum() > 0
+
+
+def test_mpi_and_serial_runs_are_identical(tmp_path, potential_bytes):
+    serial = run_campaign(campaign(tmp_path / "serial", potential_bytes), quiet=True)
+    result = mpirun(2, "run", campaign(tmp_path / "mpi", potential_bytes), "-q")
+    assert result.returncode == 0, result.stderr
+    assert_same_results(read_results(tmp_path / "mpi" / "out" / "results.h5"), serial)
+
+
+def test_three_ranks_six_replicas(tmp_path, potential_bytes):
+    ladder = "temperatures = [300.0, 450.0, 700.0, 1000.0, 1500.0, 2500.0]"
+    serial = run_campaign(campaign(tmp_path / "serial", potential_bytes, ladder), quiet=True)
+    result = mpirun(3, "run", campaign(tmp_path / "mpi", potential_bytes, ladder))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("exchange acceptance") == 1  # only rank 0 reports
+    assert_same_results(read_results(tmp_path / "mpi" / "out" / "results.h5"), serial)
+
+
+def test_more_ranks_than_replicas_is_an_error(tmp_path, potential_bytes):
+    result = mpirun(3, "run", campaign(tmp_path, potential_bytes, "temperatures = [300.0, 600.0]"))
+    assert result.returncode != 0
+    assert result.stderr.count("nanomc: error:") == 1
+    assert "3 MPI ranks but only 2 replicas" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_failing_rank_stops_the_job_and_the_run_resumes(tmp_path, potential_bytes):
+    unbroken = run_campaign(campaign(tmp_path / "unbroken", potential_bytes), quiet=True)
+    params = campaign(tmp_path / "broken", potential_bytes)
+    failed = mpirun(2, "run", params, "-q", env={"NANOMC_INJECT_FAULT": "1:25"})
+    assert failed.returncode != 0
+    assert "rank 1 failed in sweep 25: RuntimeError: injected fault" in failed.stderr
+    assert failed.stderr.count("nanomc: error:") == 1
+    partial = read_results(tmp_path / "broken" / "out" / "results.h5")
+    assert partial.sweeps_done == 20 and not partial.complete
+    resumed = mpirun(2, "run", params, "--resume", "-q")
+    assert resumed.returncode == 0, resumed.stderr
+    assert_same_results(read_results(tmp_path / "broken" / "out" / "results.h5"), unbroken)
+
+
+def test_serial_resume_of_replica_exchange_run(tmp_path, potential_bytes):
+    unbroken = run_campaign(campaign(tmp_path / "a", potential_bytes), quiet=True)
+    params = campaign(tmp_path / "b", potential_bytes)
+    run_campaign(params, quiet=True, stop_after=13)
+    assert read_results(tmp_path / "b" / "out" / "results.h5").sweeps_done == 13
+    assert_same_results(run_campaign(params, resume=True, quiet=True), unbroken)

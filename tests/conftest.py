@@ -214,3 +214,13 @@ def pot_AuCu() -> Potential:
 @pytest.fixture(scope="session")
 def pot_AuCuPd() -> Potential:
     return make_potential(["Au", "Cu", "Pd"], seed=8)
+
+
+@pytest.fixture(scope="session")
+def campaign_potential_file(tmp_path_factory):
+    """A small random Au–Cu potential file (R_c 4.5 Å, few functions) for fast campaign tests."""
+    dset = nanomc.default_descriptor_set(["Au", "Cu"], 4.5, n_radial=3, angular_etas=[0.05])
+    pot = nanomc.Potential.random(["Au", "Cu"], 4.5, hidden=(5,), seed=4, descriptor_set=dset)
+    path = tmp_path_factory.mktemp("pot") / "pot.h5"
+    pot.save(path)
+    return path

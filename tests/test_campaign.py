@@ -39,12 +39,8 @@ directory = "out"
 
 
 @pytest.fixture(scope="module")
-def potential_file(tmp_path_factory):
-    dset = nanomc.default_descriptor_set(["Au", "Cu"], 4.5, n_radial=3, angular_etas=[0.05])
-    pot = nanomc.Potential.random(["Au", "Cu"], 4.5, hidden=(5,), seed=4, descriptor_set=dset)
-    path = tmp_path_factory.mktemp("pot") / "pot.h5"
-    pot.save(path)
-    return path
+def potential_file(campaign_potential_file):
+    return campaign_potential_file
 
 
 def write_params(tmp_path, potential_file, text=BASE):

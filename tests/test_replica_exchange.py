@@ -39,12 +39,8 @@ directory = "out"
 
 
 @pytest.fixture(scope="module")
-def potential_bytes(tmp_path_factory):
-    dset = nanomc.default_descriptor_set(["Au", "Cu"], 4.5, n_radial=3, angular_etas=[0.05])
-    pot = nanomc.Potential.random(["Au", "Cu"], 4.5, hidden=(5,), seed=4, descriptor_set=dset)
-    path = tmp_path_factory.mktemp("pot") / "pot.h5"
-    pot.save(path)
-    return path.read_bytes()
+def potential_bytes(campaign_potential_file):
+    return campaign_potential_file.read_bytes()
 
 
 def campaign(directory, potential_bytes, ladder="t_min = 300.0\nt_max = 3000.0\nn_temperatures = 4"):

@@ -1,4 +1,4 @@
-"""Command line: `nanomc run | template | info`, `nanomc --version`."""
+"""Command line: `nanomc run | template | train | predict | info`, `nanomc --version`."""
 from __future__ import annotations
 
 import argparse
@@ -38,6 +38,39 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    from .training.trainer import train_from_file
+
+    train_from_file(args.training_file, quiet=args.quiet)
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from .potential import Potential
+    from .training.io import read_reference
+    from .training.predict import parity_plot, predict
+
+    potential = Potential.load(args.potential)
+    structures, labels = [], []
+    for path in args.structures:
+        frames = read_reference([path], args.energy_key, require_energy=False)
+        structures += frames
+        labels += [f"{path}:{k}" if len(frames) > 1 else path for k in range(len(frames))]
+    result = predict(potential, structures, labels)
+    print(f"{'structure':40s} {'atoms':>6s} {'E (eV)':>14s} {'E_ref (eV)':>14s} {'error (meV/atom)':>17s}")
+    for label, n, e, ref, err in zip(result.labels, result.n_atoms, result.predicted, result.reference,
+                                     result.error_mev):
+        print(f"{label[-40:]:40s} {n:6d} {e:14.6f} {ref:14.6f} {err:17.3f}")
+    stats = result.summary()
+    if stats:
+        print(f"RMSE {stats['rmse_meV_per_atom']:.3f} meV/atom, MAE {stats['mae_meV_per_atom']:.3f} meV/atom "
+              f"over {stats['n']} structures with reference energies")
+        if args.plot:
+            parity_plot(result, args.plot)
+            print(f"wrote {args.plot}")
+    return 0
+
+
 def _template(_args: argparse.Namespace) -> int:
     from .config import template_text
 
@@ -57,6 +90,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-q", "--quiet", action="store_true", help="no progress lines or summary")
     run.set_defaults(func=_run)
     sub.add_parser("template", help="print an annotated parameter file").set_defaults(func=_template)
+    train = sub.add_parser("train", help="train a potential from a TOML training file")
+    train.add_argument("training_file")
+    train.add_argument("-q", "--quiet", action="store_true", help="no progress table")
+    train.set_defaults(func=_train)
+    pred = sub.add_parser("predict", help="energies of structures with a potential (errors vs reference energies)")
+    pred.add_argument("potential", help="potential file (.h5)")
+    pred.add_argument("structures", nargs="+", help="structure files (extxyz, aenet XSF, ASE .db, ...)")
+    pred.add_argument("--energy-key", default="energy", help="info key of reference energies (eV)")
+    pred.add_argument("--plot", help="write a parity plot to this PNG file")
+    pred.set_defaults(func=_predict)
     return parser
 
 

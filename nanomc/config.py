@@ -11,7 +11,7 @@ import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -141,8 +141,12 @@ KIND_NAMES = {"str": "a string", "int": "an integer", "float": "a number", "bool
               "table": "a table of numbers, e.g. { Au = 0.5 }", "groups": "a list of lists of element names"}
 
 
-def load_config(path: str | Path) -> tuple[dict, str]:
-    """Read and validate a parameter file; returns (config with defaults filled in, file text)."""
+def load_config(path: str | Path, schema: dict[str, dict[str, Param]] | None = None,
+                check: Callable | None = None) -> tuple[dict, str]:
+    """Read and validate a parameter file; returns (config with defaults filled in, file text).
+
+    schema/check default to the campaign schema and its cross-key rules.
+    """
     path = Path(path)
     try:
         text = path.read_text()
@@ -152,11 +156,17 @@ def load_config(path: str | Path) -> tuple[dict, str]:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return validate(raw, text, str(path)), text
+    return validate(raw, text, str(path), schema, check), text
 
 
-def validate(raw: dict, text: str, name: str) -> dict:
-    """Check sections, keys, types and required keys; fill defaults; ConfigError on the first problem."""
+def validate(raw: dict, text: str, name: str, schema: dict[str, dict[str, Param]] | None = None,
+             check: Callable | None = None) -> dict:
+    """Check sections, keys, types and required keys; fill defaults; ConfigError on the first problem.
+
+    check(config, fail) applies cross-key rules; fail(section, key, message) makes the error.
+    """
+    if schema is None:
+        schema, check = SCHEMA, _check_semantics
 
     def fail(section: str, key: str | None, message: str) -> ConfigError:
         line = _line_of(text, section, key)
@@ -164,14 +174,14 @@ def validate(raw: dict, text: str, name: str) -> dict:
         return ConfigError(f"{where}: {message}")
 
     for section, value in raw.items():
-        if section not in SCHEMA:
-            hint = difflib.get_close_matches(section, SCHEMA, 1)
-            extra = f" (did you mean [{hint[0]}]?)" if hint else f" (sections: {', '.join(SCHEMA)})"
+        if section not in schema:
+            hint = difflib.get_close_matches(section, schema, 1)
+            extra = f" (did you mean [{hint[0]}]?)" if hint else f" (sections: {', '.join(schema)})"
             raise fail(section, None, f"unknown section [{section}]{extra}")
         if not isinstance(value, dict):
             raise ConfigError(f"{name}: `{section}` must be a [{section}] table")
     config: dict[str, dict] = {}
-    for section, params in SCHEMA.items():
+    for section, params in schema.items():
         given = raw.get(section, {})
         for key in given:
             if key not in params:
@@ -191,7 +201,8 @@ def validate(raw: dict, text: str, name: str) -> dict:
             if p.choices and value not in p.choices:
                 raise fail(section, key, f"`{key}` in [{section}] must be one of {', '.join(p.choices)}, got {value!r}")
             config[section][key] = float(value) if p.kind == "float" else value
-    _check_semantics(config, fail)
+    if check is not None:
+        check(config, fail)
     return config
 
 
@@ -249,10 +260,10 @@ def temperature_ladder(t_min: float, t_max: float, count: int) -> list[float]:
     return [float(t) for t in np.geomspace(t_min, t_max, count)]
 
 
-def reference_markdown() -> str:
-    """The parameter reference as Markdown tables (one per section)."""
+def reference_markdown(schema: dict[str, dict[str, Param]] | None = None) -> str:
+    """The parameter reference as Markdown tables (one per section); default: the campaign schema."""
     lines = []
-    for section, params in SCHEMA.items():
+    for section, params in (schema or SCHEMA).items():
         lines += [f"**[{section}]**", "", "| key | type | default | meaning |", "|---|---|---|---|"]
         for key, p in params.items():
             default = "required" if p.default is REQUIRED else ("—" if p.default is None else f"`{p.default!r}`")

@@ -1,0 +1,1 @@
+"""Building potentials: reference structures, descriptors of a training set, optimisers, training."""

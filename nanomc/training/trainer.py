@@ -1,0 +1,211 @@
+"""Train a potential from a TOML training file: read → featurise → split → scale/E0 → optimise.
+
+The loss is the mean squared per-atom energy error; all element networks are optimised
+together. Train/test RMSE and MAE (meV/atom) are printed as a table and logged per epoch;
+the parameters with the lowest test error are kept, and training stops after `patience`
+epochs without improvement. The potential file records the training-set hash and errors.
+"""
+from __future__ import annotations
+
+import csv
+import datetime
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from ase.data import atomic_numbers
+
+from ..config import Param, REQUIRED, ConfigError, load_config
+from ..potential import Potential, default_descriptor_set
+from ..potential.network import ACTIVATIONS, Network
+from .features import FeatureSet, dataset_hash, featurize, fit_e0, fit_scaling, load_features, save_features
+from .io import read_reference
+from .model import Batch, NetworkStack
+from .optimizers import OPTIMIZERS
+
+TRAIN_SCHEMA: dict[str, dict[str, Param]] = {
+    "data": {
+        "files": Param("strings", REQUIRED, "reference structure files (extxyz, aenet XSF, ASE .db, ...), "
+                       "relative to the training file"),
+        "energy_key": Param("str", "energy", "info key of the reference energy in eV (else calculator results)"),
+        "test_fraction": Param("float", 0.1, "fraction of structures held out for testing"),
+        "seed": Param("int", 0, "seed of the train/test split"),
+        "features": Param("str", None, "HDF5 file caching the descriptors of the data set; reused when the "
+                          "data and descriptor parameters are unchanged"),
+    },
+    "descriptors": {
+        "cutoff": Param("float", 6.5, "cutoff radius R_c in Å"),
+        "n_radial": Param("int", 8, "radial functions per neighbour element"),
+        "angular_etas": Param("floats", None, "η (1/Å²) of the angular functions (default: four from R_c)"),
+        "zetas": Param("floats", [1.0, 4.0], "ζ values of the angular functions"),
+        "lambdas": Param("floats", [-1.0, 1.0], "λ values of the angular functions"),
+        "r_min": Param("float", 1.5, "first radial centre in Å"),
+    },
+    "network": {
+        "hidden": Param("ints", [10, 10], "hidden layer widths"),
+        "activation": Param("str", "tanh", "hidden-layer activation", tuple(a for a in ACTIVATIONS if a != "linear")),
+        "twist": Param("float", 0.0, "a of the twisted tanh 1.7159 tanh(2x/3) + a x"),
+        "seed": Param("int", 0, "seed of the initial weights"),
+    },
+    "training": {
+        "optimizer": Param("str", "lbfgs", "gd (gradient descent with momentum), adam (mini-batch), lbfgs, "
+                           "lm (Levenberg–Marquardt)", ("gd", "adam", "lbfgs", "lm")),
+        "epochs": Param("int", 1000, "maximum number of epochs (L-BFGS, LM: iterations)"),
+        "learning_rate": Param("float", 1e-3, "gd and adam step size"),
+        "momentum": Param("float", 0.9, "gd momentum"),
+        "batch_size": Param("int", 32, "adam (and gd, 0 = all) structures per mini-batch"),
+        "patience": Param("int", 200, "stop after this many epochs without a lower test RMSE; 0 = never"),
+        "print_every": Param("int", 0, "epochs between progress lines (0: about 40 lines in all)"),
+    },
+    "output": {
+        "potential": Param("str", "potential.h5", "the trained potential file, relative to the training file"),
+        "log": Param("str", "training-log.csv", "per-epoch RMSE/MAE table (CSV)"),
+    },
+}
+
+
+def _check(config: dict, fail) -> None:
+    d = config["data"]
+    if not 0.0 <= d["test_fraction"] < 1.0:
+        raise fail("data", "test_fraction", "`test_fraction` must be at least 0 and below 1")
+    if not d["files"]:
+        raise fail("data", "files", "`files` must list at least one reference file")
+    if config["descriptors"]["cutoff"] <= config["descriptors"]["r_min"]:
+        raise fail("descriptors", "cutoff", "`cutoff` must exceed `r_min` (Å)")
+    if not config["network"]["hidden"] or min(config["network"]["hidden"]) < 1:
+        raise fail("network", "hidden", "`hidden` must list positive layer widths")
+    for key in ("epochs", "batch_size"):
+        if config["training"][key] < (1 if key == "epochs" else 0):
+            raise fail("training", key, f"`{key}` is too small")
+
+
+@dataclass
+class TrainingResult:
+    """The trained potential and its errors (meV/atom)."""
+
+    potential: Potential
+    errors: dict[str, float]
+    epochs: int
+
+
+def split(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded random split of n structures into (train, test) indices."""
+    order = np.random.default_rng(seed).permutation(n)
+    n_test = int(round(test_fraction * n))
+    if test_fraction > 0 and n >= 2:
+        n_test = min(max(n_test, 1), n - 1)
+    return np.sort(order[n_test:]), np.sort(order[:n_test])
+
+
+def errors_mev(stack: NetworkStack, theta: np.ndarray, batch: Batch) -> tuple[float, float]:
+    """(RMSE, MAE) of the per-atom energy in meV/atom; NaN for an empty batch."""
+    if batch.n_structures == 0:
+        return float("nan"), float("nan")
+    err = (stack.energies(theta, batch) - batch.target) / batch.n_atoms
+    return 1000 * float(np.sqrt(np.mean(err**2))), 1000 * float(np.mean(np.abs(err)))
+
+
+def _template(config: dict, elements: list[str]) -> Potential:
+    d, n = config["descriptors"], config["network"]
+    dset = default_descriptor_set(elements, d["cutoff"], d["n_radial"], d["angular_etas"], d["zetas"], d["lambdas"],
+                                  d["r_min"])
+    rng = np.random.default_rng(n["seed"])
+    nets = {e: Network.random(dset.size, n["hidden"], n["activation"], rng, n["twist"]) for e in elements}
+    return Potential(elements, d["cutoff"], {e: dset for e in elements}, nets)
+
+
+def _features(config: dict, base: Path, potential: Potential, structures) -> FeatureSet:
+    cache = config["data"]["features"]
+    if cache:
+        path = base / cache
+        if path.exists():
+            cached = load_features(path)
+            if cached.dataset_hash == dataset_hash(structures, potential):
+                return cached
+        features = featurize(potential, structures)
+        save_features(path, features)
+        return features
+    return featurize(potential, structures)
+
+
+def train_from_file(path: str | Path, quiet: bool = False) -> TrainingResult:
+    """Run the training described by a TOML training file; writes the potential and the log."""
+    path = Path(path)
+    config, _ = load_config(path, TRAIN_SCHEMA, _check)
+    base = path.parent
+    structures = read_reference([base / f for f in config["data"]["files"]], config["data"]["energy_key"])
+    elements = sorted({s for a in structures for s in a.get_chemical_symbols()}, key=atomic_numbers.__getitem__)
+    if len(structures) < 2:
+        raise ConfigError(f"{path}: the reference files hold {len(structures)} structure(s); training needs more")
+    potential = _template(config, elements)
+    say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr, flush=True))
+    say(f"{len(structures)} structures, {sum(len(a) for a in structures)} atoms, elements {', '.join(elements)}; "
+        f"{potential.descriptor_sets[elements[0]].size} descriptors per atom")
+    features = _features(config, base, potential, structures)
+    train_idx, test_idx = split(features.n_structures, config["data"]["test_fraction"], config["data"]["seed"])
+    potential.scaling = fit_scaling(features, train_idx)
+    potential.e0 = fit_e0(features, train_idx)
+    result = train(potential, features, train_idx, test_idx, config["training"], base / config["output"]["log"], say)
+    result.potential.save(base / config["output"]["potential"])
+    say(f"wrote {base / config['output']['potential']}")
+    return result
+
+
+def train(potential: Potential, features: FeatureSet, train_idx: np.ndarray, test_idx: np.ndarray,
+          options: dict, log_path: Path | None = None, say=print) -> TrainingResult:
+    """Optimise the networks of `potential` (scaling and E0 already set) on features[train_idx]."""
+    stack = NetworkStack(potential.networks)
+    full = features.batch(potential)
+    train_batch, test_batch = full.subset(train_idx), full.subset(test_idx)
+    epochs = options["epochs"]
+    every = options.get("print_every") or max(1, epochs // 40)
+    monitor = test_batch if test_batch.n_structures else train_batch
+    best = {"rmse": np.inf, "theta": stack.pack(potential.networks), "epoch": 0}
+    rows: list[list] = []
+    header = ["epoch", "train_rmse", "train_mae", "test_rmse", "test_mae"]
+    say("  ".join(f"{h:>10s}" for h in header) + "   (meV/atom)")
+    t0 = time.monotonic()
+
+    def epoch_done(epoch: int, theta: np.ndarray) -> bool:
+        tr, te = errors_mev(stack, theta, train_batch), errors_mev(stack, theta, test_batch)
+        rows.append([epoch, *tr, *te])
+        score = errors_mev(stack, theta, monitor)[0]
+        if score < best["rmse"]:
+            best.update(rmse=score, theta=theta.copy(), epoch=epoch)
+        if epoch % every == 0 or epoch == epochs:
+            say("  ".join([f"{epoch:>10d}"] + [f"{v:10.3f}" for v in (*tr, *te)]))
+        patience = options["patience"]
+        if patience and epoch - best["epoch"] >= patience:
+            say(f"stopping: no lower {'test' if test_batch.n_structures else 'train'} RMSE for {patience} epochs")
+            return True
+        return False
+
+    kwargs = {"gd": {"learning_rate": options["learning_rate"], "momentum": options["momentum"],
+                     "batch_size": options["batch_size"]},
+              "adam": {"learning_rate": options["learning_rate"], "batch_size": options["batch_size"]},
+              "lbfgs": {}, "lm": {}}[options["optimizer"]]
+    theta = stack.pack(potential.networks)
+    if train_batch.n_structures:
+        OPTIMIZERS[options["optimizer"]](stack, train_batch, theta, epochs, epoch_done, **kwargs)
+    theta = best["theta"]
+    potential.networks = stack.networks(theta)
+    potential._nn_tables = None
+    tr, te = errors_mev(stack, theta, train_batch), errors_mev(stack, theta, test_batch)
+    errors = {"train_rmse_meV_per_atom": tr[0], "train_mae_meV_per_atom": tr[1],
+              "test_rmse_meV_per_atom": te[0], "test_mae_meV_per_atom": te[1]}
+    potential.provenance.update({
+        "training_set_hash": features.dataset_hash, "n_train": len(train_idx), "n_test": len(test_idx),
+        "optimizer": options["optimizer"], "epochs": len(rows), "best_epoch": best["epoch"],
+        "trained": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        **{k: v for k, v in errors.items() if np.isfinite(v)},
+    })
+    say(f"best epoch {best['epoch']}: train RMSE {tr[0]:.3f}, test RMSE {te[0]:.3f} meV/atom "
+        f"({time.monotonic() - t0:.0f} s)")
+    if log_path is not None:
+        with open(log_path, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(header)
+            writer.writerows(rows)
+    return TrainingResult(potential, errors, len(rows))

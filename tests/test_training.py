@@ -1,0 +1,337 @@
+"""Training: back-propagation against finite differences, optimisers, the trainer, readers, predict."""
+import numpy as np
+import pytest
+from ase.build import bulk
+from ase.calculators.emt import EMT
+from ase.cluster import Octahedron
+
+import nanomc
+from nanomc.potential import Network
+from nanomc.training.features import featurize, fit_e0, fit_scaling
+from nanomc.training.model import NetworkStack
+from nanomc.training.optimizers import OPTIMIZERS
+
+ELEMENTS = ["Au", "Cu"]
+
+
+def emt_structures(n, seed):
+    """Small Au–Cu clusters and cells with EMT energies."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for k in range(n):
+        x = rng.uniform(0.1, 0.9)
+        a = (1 - x) * 4.08 + x * 3.61
+        atoms = Octahedron("Au", 3 + k % 2, 0, latticeconstant=a * rng.uniform(0.97, 1.03)) if k % 3 else \
+            bulk("Au", "fcc", a=a, cubic=True) * (2, 1, 1)
+        atoms.rattle(0.03, seed=int(rng.integers(1 << 30)))
+        atoms.set_chemical_symbols(rng.choice(ELEMENTS, len(atoms), p=[1 - x, x]).tolist())
+        atoms.calc = EMT()
+        atoms.info["energy"] = atoms.get_potential_energy()
+        atoms.calc = None
+        out.append(atoms)
+    return out
+
+
+@pytest.fixture(scope="module")
+def problem():
+    """A small training problem: structures, features, a potential with fitted scaling and E0."""
+    structures = emt_structures(24, 0)
+    dset = nanomc.default_descriptor_set(ELEMENTS, 4.5, n_radial=3, angular_etas=[0.05])
+    activations = {"Au": "tanh", "Cu": "twisted_tanh"}
+    rng = np.random.default_rng(1)
+    nets = {e: Network.random(dset.size, (5, 4), activations[e], rng, twist=0.05) for e in ELEMENTS}
+    pot = nanomc.Potential(ELEMENTS, 4.5, {e: dset for e in ELEMENTS}, nets)
+    features = featurize(pot, structures)
+    index = np.arange(len(structures))
+    pot.scaling = fit_scaling(features, index)
+    pot.e0 = fit_e0(features, index)
+    pot._nn_tables = None
+    return structures, features, pot
+
+
+def test_energies_match_the_potential(problem):
+    structures, features, pot = problem
+    stack = NetworkStack(pot.networks)
+    theta = stack.pack(pot.networks)
+    batch = features.batch(pot)
+    e0 = np.array([sum(pot.e0[s] for s in a.get_chemical_symbols()) for a in structures])
+    predicted = stack.energies(theta, batch) + e0
+    np.testing.assert_allclose(predicted, [pot.energy(a) for a in structures], rtol=1e-10, atol=1e-9)
+
+
+def test_gradient_matches_finite_differences(problem):
+    _, features, pot = problem
+    stack = NetworkStack(pot.networks)
+    theta = stack.pack(pot.networks)
+    batch = features.batch(pot)
+    loss, grad = stack.loss_and_gradient(theta, batch)
+    rng = np.random.default_rng(2)
+    h = 1e-6
+    for k in rng.choice(len(theta), 40, replace=False):
+        step = np.zeros_like(theta)
+        step[k] = h
+        numeric = (stack.loss_and_gradient(theta + step, batch)[0] - stack.loss_and_gradient(theta - step, batch)[0]) / (2 * h)
+        assert grad[k] == pytest.approx(numeric, rel=1e-5, abs=1e-10)
+    assert loss > 0
+
+
+def test_jacobian_matches_finite_differences(problem):
+    _, features, pot = problem
+    stack = NetworkStack(pot.networks)
+    theta = stack.pack(pot.networks)
+    batch = features.batch(pot)
+    residual, jac = stack.residuals_and_jacobian(theta, batch, chunk=37)  # chunks smaller than the set
+    assert jac.shape == (batch.n_structures, stack.n_params)
+    loss, grad = stack.loss_and_gradient(theta, batch)
+    assert loss == pytest.approx(np.mean(residual**2), rel=1e-12)
+    np.testing.assert_allclose(grad, 2 * jac.T @ residual / batch.n_structures, rtol=1e-9, atol=1e-13)
+    h = 1e-6
+    for k in np.random.default_rng(3).choice(len(theta), 25, replace=False):
+        step = np.zeros_like(theta)
+        step[k] = h
+        numeric = (stack.residuals_and_jacobian(theta + step, batch)[0]
+                   - stack.residuals_and_jacobian(theta - step, batch)[0]) / (2 * h)
+        np.testing.assert_allclose(jac[:, k], numeric, rtol=1e-5, atol=1e-9)
+
+
+@pytest.mark.parametrize("name,options", [
+    ("gd", {"learning_rate": 1e-2, "momentum": 0.9}),
+    ("adam", {"learning_rate": 5e-3, "batch_size": 8}),
+    ("lbfgs", {}),
+    ("lm", {}),
+])
+def test_each_optimiser_lowers_the_loss(problem, name, options):
+    _, features, pot = problem
+    stack = NetworkStack(pot.networks)
+    theta0 = stack.pack(pot.networks)
+    batch = features.batch(pot)
+    start = stack.loss_and_gradient(theta0, batch)[0]
+    seen = []
+    theta = OPTIMIZERS[name](stack, batch, theta0.copy(), 30, lambda epoch, t: seen.append(epoch) and False, **options)
+    end = stack.loss_and_gradient(theta, batch)[0]
+    assert seen and seen[-1] <= 30
+    assert end < 0.5 * start, (name, start, end)
+
+
+def test_early_stop_callback_stops_every_optimiser(problem):
+    _, features, pot = problem
+    stack = NetworkStack(pot.networks)
+    theta0 = stack.pack(pot.networks)
+    batch = features.batch(pot)
+    for name, fn in OPTIMIZERS.items():
+        seen = []
+        fn(stack, batch, theta0.copy(), 50, lambda epoch, t: seen.append(epoch) or epoch == 3)
+        assert seen == [1, 2, 3], name
+
+
+# ---------------------------------------------------------------- reference data readers
+
+def test_xsf_round_trip_keeps_energy_and_forces_in_ev(tmp_path):
+    from nanomc.training.io import read_reference, read_xsf, write_xsf
+
+    cell = bulk("Cu", "fcc", a=3.6, cubic=True)
+    cell.info["energy"] = -12.5
+    cell.arrays["forces"] = np.arange(12.0).reshape(4, 3) / 10
+    cluster = Octahedron("Au", 3, 0)
+    cluster.info["energy"] = 3.25
+    write_xsf(tmp_path / "cell.xsf", cell)
+    write_xsf(tmp_path / "cluster.xsf", cluster)
+    a = read_xsf(tmp_path / "cell.xsf")
+    assert a.info["energy"] == -12.5 and a.pbc.all()
+    np.testing.assert_allclose(a.arrays["forces"], cell.arrays["forces"])  # eV/Å, not converted
+    np.testing.assert_allclose(a.cell.array, cell.cell.array)
+    b = read_reference([tmp_path / "cluster.xsf"])[0]
+    assert b.info["energy"] == 3.25 and not b.pbc.any() and len(b) == len(cluster)
+
+
+def test_aenet_xsf_with_atomic_numbers_and_bad_files(tmp_path):
+    from nanomc.training.io import ReferenceDataError, read_xsf
+
+    (tmp_path / "ok.xsf").write_text("# total energy =  -3.5 eV\n\nATOMS\n29 0 0 0\n79 2.5 0 0\n")
+    atoms = read_xsf(tmp_path / "ok.xsf")
+    assert atoms.get_chemical_symbols() == ["Cu", "Au"] and atoms.info["energy"] == -3.5
+    (tmp_path / "short.xsf").write_text("CRYSTAL\nPRIMVEC\n3 0 0\n0 3 0\n0 0 3\nPRIMCOORD\n2 1\nCu 0 0 0\n")
+    with pytest.raises(ReferenceDataError, match=r"short.xsf:7: PRIMCOORD announces 2 atoms"):
+        read_xsf(tmp_path / "short.xsf")
+    (tmp_path / "bad.xsf").write_text("ATOMS\nXx 0 0 0\n")
+    with pytest.raises(ReferenceDataError, match="bad.xsf:2: unknown element 'Xx'"):
+        read_xsf(tmp_path / "bad.xsf")
+
+
+def test_extxyz_and_ase_db_readers(tmp_path):
+    from ase.db import connect
+    from ase.io import write
+
+    from nanomc.training.io import ReferenceDataError, read_reference
+
+    structures = emt_structures(4, 5)
+    tagged = [a.copy() for a in structures]
+    for a, s in zip(tagged, structures):
+        a.info["dft_energy"] = s.info["energy"]
+        del a.info["energy"]
+    write(tmp_path / "set.extxyz", tagged)
+    back = read_reference([tmp_path / "set.extxyz"], energy_key="dft_energy")
+    assert [a.info["energy"] for a in back] == pytest.approx([a.info["energy"] for a in structures])
+    with connect(tmp_path / "set.db") as db:
+        for a in structures:
+            a = a.copy()
+            a.calc = EMT()
+            a.get_potential_energy()
+            db.write(a)
+    from_db = read_reference([tmp_path / "set.db"])
+    assert [a.info["energy"] for a in from_db] == pytest.approx([a.info["energy"] for a in structures])
+    assert "forces" in from_db[0].arrays
+    with pytest.raises(ReferenceDataError, match="no energy"):
+        read_reference([tmp_path / "set.extxyz"], energy_key="missing")
+
+
+# ---------------------------------------------------------------- the trainer and the CLI
+
+TRAIN_TOML = """
+[data]
+files = ["set.extxyz"]
+test_fraction = 0.2
+seed = 3
+features = "features.h5"
+
+[descriptors]
+cutoff = 4.5
+n_radial = 3
+angular_etas = [0.05]
+
+[network]
+hidden = [6]
+seed = 2
+
+[training]
+optimizer = "{optimizer}"
+epochs = 40
+patience = 0
+
+[output]
+potential = "trained.h5"
+log = "log.csv"
+"""
+
+
+def write_training(tmp_path, optimizer="lbfgs", text=TRAIN_TOML):
+    from ase.io import write
+
+    write(tmp_path / "set.extxyz", emt_structures(30, 11))
+    (tmp_path / "train.toml").write_text(text.replace("{optimizer}", optimizer))
+    return tmp_path / "train.toml"
+
+
+def cli(*args, cwd=None):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "nanomc.cli", *map(str, args)], capture_output=True, text=True,
+                           cwd=cwd, timeout=600)
+
+
+def test_train_command_writes_a_potential_that_reproduces_its_errors(tmp_path):
+    import csv
+
+    from nanomc.training.io import read_reference
+    from nanomc.training.trainer import split
+
+    params = write_training(tmp_path)
+    result = cli("train", params)
+    assert result.returncode == 0, result.stderr
+    assert "train_rmse" in result.stderr and "best epoch" in result.stderr
+    pot = nanomc.Potential.load(tmp_path / "trained.h5")
+    prov = pot.provenance
+    assert prov["n_train"] == 24 and prov["n_test"] == 6 and prov["optimizer"] == "lbfgs"
+    assert len(prov["training_set_hash"]) == 64
+    rows = list(csv.DictReader(open(tmp_path / "log.csv")))
+    assert len(rows) == 40
+    # the recorded test RMSE is what the saved potential gives on the held-out structures
+    structures = read_reference([tmp_path / "set.extxyz"])
+    _, test = split(len(structures), 0.2, 3)
+    err = [(pot.energy(structures[k]) - structures[k].info["energy"]) / len(structures[k]) for k in test]
+    assert 1000 * np.sqrt(np.mean(np.square(err))) == pytest.approx(prov["test_rmse_meV_per_atom"], rel=1e-6)
+    assert prov["test_rmse_meV_per_atom"] == pytest.approx(min(float(r["test_rmse"]) for r in rows), rel=1e-9)
+    # training lowered the error well below that of predicting E0 alone
+    assert float(rows[-1]["train_rmse"]) < 0.5 * float(rows[0]["train_rmse"])
+    # the feature cache is reused: a second run gives the same potential
+    assert (tmp_path / "features.h5").exists()
+    assert cli("train", params, "-q").returncode == 0
+    assert nanomc.Potential.load(tmp_path / "trained.h5").content_hash() == pot.content_hash()
+
+
+def test_split_is_seeded_and_disjoint():
+    from nanomc.training.trainer import split
+
+    a, b = split(50, 0.1, 1)
+    assert len(b) == 5 and len(a) == 45 and not set(a) & set(b)
+    assert np.array_equal(split(50, 0.1, 1)[1], b) and not np.array_equal(split(50, 0.1, 2)[1], b)
+    assert len(split(5, 0.01, 0)[1]) == 1  # at least one test structure when a test set is asked for
+
+
+def test_early_stopping_on_the_test_error(tmp_path):
+    params = write_training(tmp_path, "adam", TRAIN_TOML.replace("patience = 0", "patience = 3")
+                            .replace("epochs = 40", "epochs = 400")
+                            .replace("[training]", "[training]\nlearning_rate = 0.5"))
+    result = cli("train", params)
+    assert result.returncode == 0, result.stderr
+    assert "stopping: no lower test RMSE for 3 epochs" in result.stderr
+    pot = nanomc.Potential.load(tmp_path / "trained.h5")
+    assert pot.provenance["epochs"] == pot.provenance["best_epoch"] + 3 < 400
+
+
+def test_predict_command_and_parity_plot(tmp_path):
+    params = write_training(tmp_path)
+    assert cli("train", params, "-q").returncode == 0
+    result = cli("predict", tmp_path / "trained.h5", tmp_path / "set.extxyz", "--plot", tmp_path / "parity.png")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len([line for line in lines if "set.extxyz:" in line]) == 30
+    assert "RMSE" in lines[-2] and (tmp_path / "parity.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("old,new,words", [
+    ('optimizer = "{optimizer}"', 'optimiser = "lbfgs"', ["train.toml:", "unknown key `optimiser`", "`optimizer`"]),
+    ('files = ["set.extxyz"]', 'files = ["nope.extxyz"]', ["nope.extxyz: reference file not found"]),
+    ("test_fraction = 0.2", "test_fraction = 1.5", ["`test_fraction` must be at least 0 and below 1"]),
+    ('optimizer = "{optimizer}"', 'optimizer = "sgd"', ["`optimizer` in [training] must be one of"]),
+])
+def test_bad_training_files_are_one_line_errors(tmp_path, old, new, words):
+    params = write_training(tmp_path, text=TRAIN_TOML.replace(old, new))
+    result = cli("train", params)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+    for w in words:
+        assert w in result.stderr
+    assert not (tmp_path / "trained.h5").exists()
+
+
+# ---------------------------------------------------------------- reference structures
+
+def test_reference_recipe_covers_phases_slabs_and_clusters():
+    from nanomc.training.reference import initial_set, label, ordered_phases
+
+    phases = ordered_phases(ELEMENTS)
+    assert [sorted(a.get_chemical_symbols()).count("Cu") for a in phases] == [0, 4, 1, 3, 2]
+    structures = initial_set(ELEMENTS, 6, 4, 6, seed=3)
+    assert len(structures) == 16
+    bulk_part, slab_part, cluster_part = structures[:6], structures[6:10], structures[10:]
+    assert all(a.pbc.all() for a in bulk_part)
+    assert all(list(a.pbc) == [True, True, False] for a in slab_part)
+    assert all(not a.pbc.any() and 13 <= len(a) <= 300 for a in cluster_part)
+    # strained cells differ from the ideal Vegard cells
+    volumes = [a.get_volume() / len(a) for a in bulk_part]
+    assert np.std(volumes) > 0.1
+    labelled = label(structures[:3], EMT)
+    assert all(np.isfinite(a.info["energy"]) and a.arrays["forces"].shape == (len(a), 3) for a in labelled)
+    assert initial_set(ELEMENTS, 6, 4, 6, seed=3)[12].positions.tolist() == cluster_part[2].positions.tolist()
+
+
+def test_active_learning_samples_mc_configurations(problem):
+    from nanomc.training.reference import active_learning_set
+
+    _, _, pot = problem
+    configs = active_learning_set(pot, ELEMENTS, n_particles=2, snapshots=3, size=5, seed=1)
+    assert len(configs) == 6
+    for first, later in ((configs[0], configs[2]), (configs[3], configs[5])):
+        assert first.get_chemical_formula() == later.get_chemical_formula()  # canonical MC keeps composition
+        assert first.get_chemical_symbols() != later.get_chemical_symbols()  # but the ordering changes

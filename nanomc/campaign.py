@@ -244,7 +244,7 @@ class Progress:
         self.last = now
         done = sweep - self.start
         eta = (now - self.t0) / done * (self.total - sweep) if done else float("nan")
-        chains = f" ({n_chains} chains, lowest T shown)" if n_chains > 1 else ""
+        chains = f" ({n_chains} replicas, lowest T shown)" if n_chains > 1 else ""
         print(f"sweep {sweep}/{self.total}  T {temperature:.0f} K  E {energy:.4f} eV  "
               f"acceptance {acceptance:.3f}  ETA {_duration(eta)}{chains}", file=sys.stderr, flush=True)
 

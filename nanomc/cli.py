@@ -1,4 +1,4 @@
-"""Command line: `nanomc run | template | train | predict | info`, `nanomc --version`."""
+"""Command line: `nanomc run | analyze | template | train | predict | info`, `nanomc --version`."""
 from __future__ import annotations
 
 import argparse
@@ -71,6 +71,40 @@ def _predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _discard(text: str) -> float | int:
+    """--discard: a fraction below 1 (0.2) or a whole number of sweeps (30)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a fraction nor a number of sweeps") from None
+    if not (value >= 0 and (value < 1 or value == int(value))):
+        raise argparse.ArgumentTypeError(f"{text!r}: give a fraction in [0, 1) or a whole number of sweeps")
+    return value if value < 1 else int(value)
+
+
+def _analyze(args: argparse.Namespace) -> int:
+    import warnings
+    from pathlib import Path
+
+    from .analysis import load
+    from .analysis.report import markdown, write_report
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        analysis = load(args.results, element=args.element, discard=args.discard, radial_width=args.radial_width)
+    for w in caught:
+        print(f"nanomc: warning: {w.message}", file=sys.stderr)
+    out = Path(args.out) if args.out else Path(args.results).parent / "analysis"
+    try:
+        written = write_report(analysis, out)
+    except OSError as exc:
+        raise NanomcError(f"cannot write the analysis to {out} ({exc.strerror or exc})") from None
+    if not args.quiet:
+        print(markdown(analysis))
+        print(f"wrote {', '.join(p.name for p in written)} to {out}", file=sys.stderr)
+    return 0
+
+
 def _template(_args: argparse.Namespace) -> int:
     from .config import template_text
 
@@ -89,6 +123,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--overwrite", action="store_true", help="replace an existing results file")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress lines or summary")
     run.set_defaults(func=_run)
+    analyze = sub.add_parser("analyze", help="segregation, site compositions and pair statistics of a results file")
+    analyze.add_argument("results", help="results.h5 of a campaign")
+    analyze.add_argument("--element", help="pair element X (default: the minority element of the swappable sites)")
+    analyze.add_argument("--discard", type=_discard, default=0.2,
+                         help="equilibration period: a fraction of the sweeps (default 0.2) or a number of sweeps")
+    analyze.add_argument("--radial-width", type=float, default=None,
+                         help="radial shell width in Å (default: the nearest-neighbour distance)")
+    analyze.add_argument("--out", help="output directory (default: analysis/ next to the results file)")
+    analyze.add_argument("-q", "--quiet", action="store_true", help="write the files, print nothing")
+    analyze.set_defaults(func=_analyze)
     sub.add_parser("template", help="print an annotated parameter file").set_defaults(func=_template)
     train = sub.add_parser("train", help="train a potential from a TOML training file")
     train.add_argument("training_file")

@@ -1,0 +1,22 @@
+"""Segregation analysis of Monte Carlo results: site geometry, compositions, pair statistics.
+
+    import nanomc.analysis as na
+    a = na.load("runs/AuCu-segregation/results/results.h5", element="Au", discard=0.2)
+    a.select(quantity="composition_layer", element="Au")   # tidy Table (columns as arrays)
+    na.write_report(a, "out")                               # analysis.md/.json/.csv and PNGs
+
+`load` also takes an ase.Atoms (one snapshot) or a list of snapshots of one structure;
+`load_snapshots` takes positions (an ase.Atoms) and an array of occupations.
+"""
+from .analyze import DEFAULT_DISCARD, Analysis, Series, State, load, load_snapshots
+from .errors import AnalysisError, AnalysisWarning, DriftWarning
+from .report import markdown, write_report
+from .sites import Labels, Shells, SiteGeometry, neighbour_shells, site_geometry
+from .statistics import Estimate, blocking, blocking_levels, drift_z, ratio_estimate
+from .table import COLUMNS, Table
+
+__all__ = [
+    "DEFAULT_DISCARD", "Analysis", "Series", "State", "load", "load_snapshots", "AnalysisError", "AnalysisWarning", "DriftWarning",
+    "Labels", "Shells", "SiteGeometry", "neighbour_shells", "site_geometry", "Estimate", "blocking",
+    "blocking_levels", "drift_z", "ratio_estimate", "COLUMNS", "Table", "markdown", "write_report",
+]

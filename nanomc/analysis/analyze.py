@@ -1,0 +1,348 @@
+"""The analysis of a campaign's results file, or of plain structures: per state, every quantity
+per snapshot (`Series`), then averaged with blocking errors into one tidy `Table`.
+
+Quantities (the `quantity` column; fractions unless noted):
+  energy                    eV, per sweep
+  composition               fraction of each element on all swappable sites
+  composition_layer         per layer (category 0 = surface, 1 = subsurface, ...)
+  composition_site_type     per surface site type (vertex, edge, (100), (111), other) and interior
+  composition_radial        per radial shell around the centre (category: range in Å)
+  enrichment                x_e(surface) / x_e(all swappable sites)
+  radial_distribution       share of the minority element's atoms in each radial shell
+  nn_probability, nnn_probability
+                            P(a first / second shell site of an A atom holds B), category A,
+                            element B, on the pair lattice (swappable sites of X's swap group)
+  warren_cowley_nn, warren_cowley_nnn
+                            α = 1 − P(B | A)/c_B, same layout
+  any_nn, any_nnn, any_nn_nnn
+                            fraction of X atoms with at least one X among their first-shell,
+                            second-shell, or first- and second-shell sites
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from ase import Atoms
+
+from ..results import RunRecord, read_results
+from . import composition as comp
+from . import pairs
+from .errors import AnalysisError, AnalysisWarning
+from .sites import Labels, Shells, SiteGeometry, site_geometry, sublattice_shells
+from .statistics import discard_sweeps, ratio_estimate, warn_if_drifting
+from .table import Table, format_temperature
+
+#: default equilibration period: this fraction of the sweeps is discarded
+DEFAULT_DISCARD = 0.2
+#: fewer kept snapshots than this give unreliable error bars
+FEW_SNAPSHOTS = 8
+
+
+@dataclass
+class State:
+    """Snapshots of one thermodynamic state (one temperature).
+
+    temperature: K (NaN if unknown); occupations: (n_snapshots, n_sites) element indices;
+    spacing: sweeps between snapshots (NaN if unknown); energy: eV per sweep, the kept part
+    of the trace (None if unknown).
+    """
+
+    temperature: float
+    occupations: np.ndarray
+    spacing: float = float("nan")
+    energy: np.ndarray | None = None
+
+
+@dataclass
+class Series:
+    """One quantity per snapshot, as a ratio numerator / denominator, each (n_snapshots, n_categories, n_elements).
+
+    The average over snapshots is the ratio of the averages, Σ numerator / Σ denominator (for a
+    pair probability: all X–X bonds over all neighbour sites of X atoms in the kept snapshots),
+    so that a random occupation gives the exact random value on average. denominator None
+    means 1 (a plain average, e.g. the energy). random: (n_categories, n_elements) value for a
+    random occupation, or None; sites: (n_categories,) swappable sites per category, or None;
+    spacing: sweeps between samples.
+    """
+
+    quantity: str
+    categories: list[str]
+    elements: list[str]
+    numerator: np.ndarray
+    denominator: np.ndarray | None = None
+    random: np.ndarray | None = None
+    sites: np.ndarray | None = None
+    spacing: float = float("nan")
+
+    @property
+    def values(self) -> np.ndarray:
+        """The value of every snapshot (NaN where the denominator is zero)."""
+        return self.numerator if self.denominator is None else comp.ratio(self.numerator, self.denominator)
+
+
+@dataclass
+class Analysis:
+    """Everything the analysis found.
+
+    table: the tidy table of averages (see the module docstring for quantities);
+    series: per state, quantity name -> Series (the per-snapshot values);
+    geometry: the particle's site geometry; lattice: site indices of the pair lattice and
+    lattice_shells its neighbour shells; elements: elements on the swappable sites;
+    element: the pair element X; minority: the least abundant element; info: run and
+    geometry facts for reports; traces: the whole energy trace per temperature (eV per sweep).
+    """
+
+    table: Table
+    series: list[dict[str, Series]]
+    geometry: SiteGeometry
+    lattice: np.ndarray
+    lattice_shells: Shells
+    elements: list[str]
+    element: str
+    minority: str
+    temperatures: np.ndarray
+    info: dict
+    traces: list[np.ndarray] = field(default_factory=list)
+
+    def select(self, **equal) -> Table:
+        """Rows of the table matching the given column values, e.g. select(quantity="any_nn")."""
+        return self.table.select(**equal)
+
+
+def load(source: str | Path | RunRecord | Atoms | Sequence[Atoms], element: str | None = None,
+         discard: float | int = DEFAULT_DISCARD, radial_width: float | None = None,
+         frozen: Sequence[int] | None = None) -> Analysis:
+    """Analyse a results file (path or RunRecord), one structure, or snapshots of one structure.
+
+    element: the pair element X (default: the minority element of the swappable sites);
+    discard: equilibration period, a fraction of the sweeps (< 1) or a number of sweeps;
+    radial_width: radial shell width in Å (default: the nearest-neighbour distance);
+    frozen: for structures, indices of atoms that never move (excluded from the statistics).
+    """
+    if isinstance(source, Atoms):
+        return _from_structures([source], element, radial_width, frozen)
+    if isinstance(source, (list, tuple)):
+        if not source or not all(isinstance(frame, Atoms) for frame in source):
+            raise AnalysisError("give a results file, an ase.Atoms or a non-empty list of ase.Atoms")
+        return _from_structures(list(source), element, radial_width, frozen)
+    record = source if isinstance(source, RunRecord) else read_results(source)
+    return _from_record(record, str(source) if not isinstance(source, RunRecord) else "(record)",
+                        element, discard, radial_width)
+
+
+def _from_structures(frames: list[Atoms], element: str | None, radial_width: float | None,
+                     frozen: Sequence[int] | None) -> Analysis:
+    first = frames[0]
+    if any(len(f) != len(first) for f in frames):
+        raise AnalysisError("snapshots of one structure must all have the same number of atoms")
+    elements = sorted({s for f in frames for s in f.get_chemical_symbols()})
+    lookup = {e: k for k, e in enumerate(elements)}
+    occupations = np.array([[lookup[s] for s in f.get_chemical_symbols()] for f in frames], np.int64)
+    return load_snapshots(first, occupations, elements, float(first.info.get("temperature_K", np.nan)),
+                          element=element, radial_width=radial_width, frozen=frozen)
+
+
+def load_snapshots(atoms: Atoms, occupations: np.ndarray, elements: Sequence[str],
+                   temperature: float = float("nan"), element: str | None = None,
+                   radial_width: float | None = None, frozen: Sequence[int] | None = None) -> Analysis:
+    """Analyse occupation snapshots of one state: occupations (n_snapshots, n_sites) index `elements`.
+
+    atoms gives the positions (Å), cell and pbc; temperature in K (NaN if unknown); the other
+    arguments as for `load`.
+    """
+    occupations = np.atleast_2d(np.asarray(occupations, np.int64))
+    if occupations.shape[1] != len(atoms) or occupations.min() < 0 or occupations.max() >= len(elements):
+        raise AnalysisError(f"occupations must be (snapshots, {len(atoms)}) indices into {len(elements)} elements")
+    group = np.zeros(len(atoms), np.int64)
+    if frozen is not None:
+        group[np.asarray(frozen, int)] = -1
+    info = {"source": atoms.get_chemical_formula(), "snapshots_kept": len(occupations)}
+    return _analyze(atoms, list(elements), group, [State(float(temperature), occupations)], element,
+                    radial_width, info)
+
+
+def _from_record(record: RunRecord, name: str, element: str | None, discard: float | int,
+                 radial_width: float | None) -> Analysis:
+    done = record.sweeps_done
+    if not record.snapshots:
+        raise AnalysisError(f"{name}: the results file holds no snapshots")
+    if not record.complete:
+        warnings.warn(f"{name}: the run is incomplete ({done} of {record.sweeps_total} sweeps); "
+                      "analysing what is there", AnalysisWarning, stacklevel=3)
+    if record.ensemble == "anneal":
+        warnings.warn("annealing run: the temperature changes during the run, so averages over the kept "
+                      "snapshots mix temperatures", AnalysisWarning, stacklevel=3)
+    n_discard = discard_sweeps(discard, done) if done else 0
+    sweeps = np.asarray(record.snapshot_sweeps)
+    keep = sweeps >= n_discard
+    if not keep.any():
+        raise AnalysisError(f"{name}: no snapshot after the {n_discard} discarded sweeps; lower --discard")
+    if keep.sum() < FEW_SNAPSHOTS:
+        warnings.warn(f"only {int(keep.sum())} snapshots after discarding {n_discard} sweeps: error bars are "
+                      "unreliable; store snapshots more often (mc.snapshot_interval)", AnalysisWarning, stacklevel=3)
+    snapshots = np.asarray(record.snapshots)[keep]          # (K, T, N)
+    spacing = float(np.median(np.diff(sweeps))) if len(sweeps) > 1 else float("nan")
+    energy = np.asarray(record.energy, float).reshape(record.n_chains, -1)
+    states = []
+    for t, temperature in enumerate(record.temperatures):
+        kept = energy[t, max(n_discard - 1, 0):]            # energy[t, k] is the state after sweep k + 1
+        states.append(State(float(temperature), snapshots[:, t].astype(np.int64), spacing, kept))
+    atoms = Atoms(positions=record.positions, cell=record.cell, pbc=record.pbc)
+    info = {
+        "source": name, "ensemble": record.ensemble, "sweeps_done": done, "sweeps_total": record.sweeps_total,
+        "complete": record.complete, "discarded_sweeps": n_discard, "snapshots_kept": int(keep.sum()),
+        "snapshot_interval_sweeps": spacing,
+    }
+    analysis = _analyze(atoms, list(record.elements), np.asarray(record.group), states, element, radial_width, info)
+    analysis.traces = [row for row in energy]
+    return analysis
+
+
+def _analyze(atoms: Atoms, elements: list[str], group: np.ndarray, states: list[State], element: str | None,
+             radial_width: float | None, info: dict) -> Analysis:
+    swappable = group >= 0
+    if not swappable.any():
+        raise AnalysisError("every site is frozen: nothing to analyse")
+    all_occ = np.concatenate([s.occupations for s in states])
+    totals = np.bincount(all_occ[:, swappable].ravel(), minlength=len(elements))
+    present = [k for k in range(len(elements)) if totals[k] > 0]
+    names = [elements[k] for k in present]
+    minority = elements[min(present, key=lambda k: totals[k])]
+    x_name = element or minority
+    if x_name not in names:
+        raise AnalysisError(f"element {x_name!r} is not on the swappable sites (elements there: {', '.join(names)})")
+    x = elements.index(x_name)
+    sublattice = np.where(swappable, group, -2 - all_occ[0])     # frozen sites: by element
+    geometry = site_geometry(atoms, sublattice, radial_width)
+    x_groups = np.unique(group[swappable & (all_occ == x).any(axis=0)])
+    lattice = np.flatnonzero(np.isin(group, x_groups) & swappable)
+    shells = sublattice_shells(atoms, lattice, geometry)
+    context = _Context(elements, present, swappable, geometry, lattice, shells, x, elements.index(minority))
+    series = [context.measure(state) for state in states]
+    rows = []
+    for state, measured in zip(states, series):
+        if state.energy is not None:
+            z = warn_if_drifting(state.energy, f"energy at {format_temperature(state.temperature)} K")
+            info.setdefault("energy_drift_z", []).append(z)
+        for s in measured.values():
+            rows.extend(_rows(s, state.temperature))
+    info.update(_geometry_info(geometry, shells, swappable, lattice, atoms))
+    info.update({"n_sites": len(atoms), "n_swappable": int(swappable.sum()), "elements": names,
+                 "element": x_name, "minority": minority, "temperatures_K": [s.temperature for s in states]})
+    return Analysis(Table(rows), series, geometry, lattice, shells, names, x_name, minority,
+                    np.array([s.temperature for s in states]), info)
+
+
+@dataclass
+class _Context:
+    """What the per-snapshot measurements of every state share."""
+
+    elements: list[str]
+    present: list[int]
+    swappable: np.ndarray
+    geometry: SiteGeometry
+    lattice: np.ndarray
+    shells: Shells
+    x: int
+    minority: int
+
+    def measure(self, state: State) -> dict[str, Series]:
+        """Every quantity per snapshot of one state."""
+        occ, g, sw, p = state.occupations, self.geometry, self.swappable, self.present
+        n_el, names = len(self.elements), [self.elements[k] for k in self.present]
+        out: dict[str, Series] = {}
+
+        def add(quantity: str, categories: list[str], elements: list[str], numerator: np.ndarray,
+                denominator: np.ndarray | None = None, random: np.ndarray | None = None,
+                sites: np.ndarray | None = None, spacing: float = state.spacing) -> None:
+            if denominator is not None:
+                denominator = np.broadcast_to(denominator, numerator.shape)
+            out[quantity] = Series(quantity, categories, elements, numerator, denominator, random, sites, spacing)
+
+        if state.energy is not None:
+            add("energy", [""], [""], state.energy[:, None, None], spacing=1.0)
+        everything = Labels.single(len(sw))
+        for quantity, labels in (("composition", everything), ("composition_layer", g.layers),
+                                 ("composition_site_type", g.site_types), ("composition_radial", g.radial)):
+            counts = comp.label_counts(occ, labels, n_el, sw)
+            add(quantity, labels.names, names, counts[:, :, p], counts.sum(axis=2, keepdims=True),
+                sites=labels.sizes(sw))
+        if g.surface[sw].any():
+            surface = Labels(np.where(g.surface, 0, -1), ["surface"])
+            add("enrichment", ["surface"], names, comp.composition(occ, surface, n_el, sw)[:, :, p],
+                comp.composition(occ, everything, n_el, sw)[:, :, p], random=np.ones((1, len(p))),
+                sites=surface.sizes(sw))
+        minority = comp.label_counts(occ, g.radial, n_el, sw)[:, :, [self.minority]]
+        radial_sites = g.radial.sizes(sw)
+        add("radial_distribution", g.radial.names, [self.elements[self.minority]], minority,
+            minority.sum(axis=1, keepdims=True), random=(radial_sites / radial_sites.sum())[:, None],
+            sites=radial_sites)
+        self._pairs(occ[:, self.lattice], n_el, names, add)
+        return out
+
+    def _pairs(self, occ: np.ndarray, n_el: int, names: list[str], add) -> None:
+        p, x = self.present, self.x
+        pick = np.ix_(p, p)
+        counts = comp.label_counts(occ, Labels.single(occ.shape[1]), n_el)[:, 0]     # (n_snap, n_el)
+        random_pair = pairs.random_neighbour_probabilities(counts)                  # (n_snap, A, B)
+        random_p = random_pair.mean(axis=0)
+        random_alpha = pairs.warren_cowley(random_pair, counts / occ.shape[1]).mean(axis=0)
+        for shell, adjacency in (("nn", self.shells.first), ("nnn", self.shells.second)):
+            bonds = pairs.pair_counts(occ, adjacency, n_el)                     # (n_snap, A, B)
+            around = bonds.sum(axis=2, keepdims=True)                           # neighbour sites of A atoms
+            add(f"{shell}_probability", names, names, bonds[:, p][:, :, p], around[:, p], random=random_p[pick])
+            # α = 1 − P(B|A)/c_B as a ratio: (Σ m_A c_B − Σ n_AB) / Σ m_A c_B
+            expected = around * (counts / occ.shape[1])[:, None, :]
+            add(f"warren_cowley_{shell}", names, names, (expected - bonds)[:, p][:, :, p], expected[:, p][:, :, p],
+                random=random_alpha[pick])
+        x_name = [self.elements[x]]
+        for shell, adjacency in (("nn", self.shells.first), ("nnn", self.shells.second),
+                                 ("nn_nnn", self.shells.first + self.shells.second)):
+            n_x, times = np.unique(counts[:, x], return_counts=True)
+            random_any = np.average([pairs.random_any_neighbour_fraction(adjacency, int(n)) for n in n_x],
+                                    weights=times)
+            paired = pairs.paired_atoms(occ, adjacency, x)
+            add(f"any_{shell}", x_name, x_name, paired[:, None, None], counts[:, x, None, None],
+                random=np.array([[random_any]]))
+
+
+def _rows(series: Series, temperature: float) -> list[dict]:
+    """Table rows of one Series: blocking averages per (category, element)."""
+    rows = []
+    for c, category in enumerate(series.categories):
+        if series.sites is not None and series.sites[c] == 0:
+            continue
+        for e, element in enumerate(series.elements):
+            est = ratio_estimate(series.numerator[:, c, e],
+                                 None if series.denominator is None else series.denominator[:, c, e])
+            rows.append({
+                "temperature_K": temperature, "quantity": series.quantity, "category": category, "element": element,
+                "mean": est.mean, "error": est.error, "n_samples": est.n_samples,
+                "n_independent": est.n_independent, "tau_int_sweeps": est.tau_int * series.spacing,
+                "converged": est.converged,
+                "random": float(series.random[c, e]) if series.random is not None else float("nan"),
+                "sites": float(series.sites[c]) if series.sites is not None else float("nan"),
+            })
+    return rows
+
+
+def _geometry_info(g: SiteGeometry, shells: Shells, swappable: np.ndarray, lattice: np.ndarray,
+                   atoms: Atoms) -> dict:
+    """Facts about the geometry for reports (plain Python values)."""
+    def shell_info(s: Shells) -> dict:
+        return {"distances_A": [round(float(d), 4) for d in s.distances],
+                "cutoffs_A": [round(float(c), 4) for c in s.cutoffs]}
+
+    return {"geometry": {
+        "fcc": g.fcc, "shells": shell_info(g.shells), "surface_sites": int(g.surface.sum()),
+        "bulk_coordination": int(g.bulk_coordination.max()),
+        "layers": dict(zip(g.layers.names, g.layers.sizes().tolist())),
+        "site_types": dict(zip(g.site_types.names, g.site_types.sizes().tolist())),
+        "radial_width_A": g.radial_width, "centre_A": [round(float(c), 4) for c in g.centre],
+        "pair_lattice_sites": len(lattice), "pair_lattice_shells": shell_info(shells),
+        "pair_lattice_is_all_sites": len(lattice) == len(atoms),
+    }}

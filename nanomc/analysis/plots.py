@@ -1,0 +1,160 @@
+"""PNG plots of an Analysis (matplotlib, Agg canvas; no display needed).
+
+energy.png               energy per sweep at every temperature, discarded sweeps shaded
+composition_layers.png   element fraction per layer (0 = surface), one line per temperature
+surface_composition.png  surface fraction of each element against temperature
+pair_probabilities.png   pair statistics of X against temperature, random values dashed
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from .analyze import Analysis
+from .report import PAIR_LABELS
+from .table import format_temperature
+
+DPI = 150
+
+
+def _figure(n_panels: int = 1, height: float = 4.4) -> tuple[Figure, list]:
+    fig = Figure(figsize=(6.4 * min(n_panels, 3) ** 0.8, height), dpi=DPI)
+    FigureCanvasAgg(fig)
+    axes = [fig.add_subplot(1, n_panels, k + 1) for k in range(n_panels)]
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    return fig, axes
+
+
+def _save(fig: Figure, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path)
+    return path
+
+
+def _colours(n: int) -> list:
+    from matplotlib import colormaps
+
+    cmap = colormaps["plasma"]                 # dark (low T) to orange (high T); the pale yellow end is left out
+    return [cmap(0.0 if n == 1 else 0.85 * k / (n - 1)) for k in range(n)]
+
+
+def _label(temperature: float) -> str:
+    return f"{format_temperature(temperature)} K" if math.isfinite(temperature) else "snapshot"
+
+
+def _rows(a: Analysis, quantity: str, temperature: float, **equal) -> list[dict]:
+    return a.table.select(quantity=quantity, temperature_K=temperature, **equal).rows()
+
+
+def _have_temperatures(a: Analysis) -> bool:
+    """Plots against temperature need known temperatures (a plain structure may have none)."""
+    return bool(np.isfinite(a.temperatures).all())
+
+
+def _errorbars(ax, x, rows: list[dict], **style) -> None:
+    ax.errorbar(x, [r["mean"] for r in rows], yerr=[np.nan_to_num(r["error"]) for r in rows], capsize=3, **style)
+
+
+def plot_energy(a: Analysis, path: Path) -> Path | None:
+    """Energy (eV) per sweep at each temperature; the discarded sweeps shaded grey."""
+    if not a.traces:
+        return None
+    fig, (ax,) = _figure()
+    fig.set_figwidth(7.6)
+    for trace, temperature, colour in zip(a.traces, a.temperatures, _colours(len(a.traces))):
+        ax.plot(np.arange(1, len(trace) + 1), trace, color=colour, lw=1.2, label=_label(temperature))
+    discarded = a.info.get("discarded_sweeps", 0)
+    if discarded:
+        ax.axvspan(0, discarded, color="0.85", zorder=0, label="discarded")
+    ax.set_xlabel("sweep")
+    ax.set_ylabel("energy (eV)")
+    ax.set_title("Energy trace per temperature")
+    ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    return _save(fig, path)
+
+
+def _plot_elements(a: Analysis) -> list[str]:
+    """Elements worth a panel: X alone for a binary (the other is 1 − x), else every element."""
+    return [a.element] if len(a.elements) == 2 else list(a.elements)
+
+
+def plot_layers(a: Analysis, path: Path) -> Path | None:
+    """Fraction of each plotted element per layer (0 = surface), one line per temperature."""
+    layers = a.table.select(quantity="composition_layer")
+    if not len(layers):
+        return None
+    elements = _plot_elements(a)
+    fig, axes = _figure(len(elements))
+    for ax, element in zip(axes, elements):
+        for temperature, colour in zip(a.temperatures, _colours(len(a.temperatures))):
+            rows = _rows(a, "composition_layer", temperature, element=element)
+            _errorbars(ax, [int(r["category"]) for r in rows], rows, color=colour, marker="o",
+                       label=_label(temperature))
+        overall = _rows(a, "composition", a.temperatures[0], element=element)[0]["mean"]
+        ax.axhline(overall, color="0.4", ls="--", lw=1, label="whole particle")
+        ax.set_xlabel("layer (0 = surface, 1 = subsurface, …)")
+        ax.set_ylabel(f"{element} fraction")
+        ax.set_xticks(sorted({int(c) for c in layers["category"]}))
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_title(f"{element} per layer")
+        ax.legend(fontsize=9)
+    return _save(fig, path)
+
+
+def plot_surface(a: Analysis, path: Path) -> Path | None:
+    """Surface fraction (layer 0) of each element against temperature (K), whole-particle values dashed."""
+    if not len(a.table.select(quantity="composition_layer", category="0")) or not _have_temperatures(a):
+        return None
+    fig, (ax,) = _figure()
+    temperatures = a.temperatures
+    for k, element in enumerate(a.elements):
+        surface = [_rows(a, "composition_layer", t, category="0", element=element)[0] for t in temperatures]
+        _errorbars(ax, temperatures, surface, color=f"C{k}", marker="o", label=f"{element} at the surface")
+        overall = [_rows(a, "composition", t, element=element)[0]["mean"] for t in temperatures]
+        ax.plot(temperatures, overall, color=f"C{k}", ls=(k * 3, (6, 3 * len(a.elements))), lw=1.2,
+                label=f"{element} whole particle")
+    ax.set_xlabel("temperature (K)")
+    ax.set_ylabel("fraction of surface sites")
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_title("Surface composition")
+    ax.legend(fontsize=9)
+    return _save(fig, path)
+
+
+def plot_pairs(a: Analysis, path: Path) -> Path | None:
+    """Pair statistics of X against temperature (K), random-occupation values dashed.
+
+    Left: probability that a nn / nnn site of an X atom holds X; right: fraction of X atoms
+    with at least one X on their nn, nnn, or nn and nnn sites.
+    """
+    if not _have_temperatures(a):
+        return None
+    fig, axes = _figure(2, height=5.4)
+    x, colours = a.element, iter(["C0", "C1", "C2", "C3", "C4"])
+    panels = ((axes[0], ["nn_probability", "nnn_probability"], f"P(neighbour site of {x} holds {x})"),
+              (axes[1], ["any_nn", "any_nnn", "any_nn_nnn"], f"fraction of {x} with ≥1 {x} neighbour"))
+    for ax, quantities, ylabel in panels:
+        for quantity in quantities:
+            colour = next(colours)
+            rows = [_rows(a, quantity, t, category=x, element=x)[0] for t in a.temperatures]
+            _errorbars(ax, a.temperatures, rows, color=colour, marker="o", label=PAIR_LABELS[quantity].format(x=x))
+            ax.plot(a.temperatures, [r["random"] for r in rows], color=colour, ls="--", lw=1)
+        ax.plot([], [], color="0.4", ls="--", lw=1, label="random occupation")
+        ax.set_xlabel("temperature (K)")
+        ax.set_ylabel(ylabel)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
+    fig.suptitle(f"Pair statistics of {x}")
+    return _save(fig, path)
+
+
+def write_plots(a: Analysis, directory: str | Path) -> list[Path]:
+    """All plots as PNG files in `directory`; returns the paths written."""
+    directory = Path(directory)
+    made = [plot_energy(a, directory / "energy.png"), plot_layers(a, directory / "composition_layers.png"),
+            plot_surface(a, directory / "surface_composition.png"), plot_pairs(a, directory / "pair_probabilities.png")]
+    return [p for p in made if p is not None]

@@ -1,0 +1,173 @@
+"""Reports of an Analysis: a Markdown summary, the tidy table as JSON and CSV."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .analyze import Analysis
+from .table import COLUMNS, Table, format_temperature
+
+LAYER_NAMES = {"0": "0 (surface)", "1": "1 (subsurface)"}
+PAIR_LABELS = {
+    "nn_probability": "P(nn site of {x} holds {x})",
+    "nnn_probability": "P(nnn site of {x} holds {x})",
+    "any_nn": "P({x} has ≥1 {x} on nn sites)",
+    "any_nnn": "P({x} has ≥1 {x} on nnn sites)",
+    "any_nn_nnn": "P({x} has ≥1 {x} on nn or nnn sites)",
+}
+
+
+def value_with_error(mean: float, error: float, converged: bool = True) -> str:
+    """`mean ± error` with the error to two significant digits; † marks an unconverged error."""
+    if not math.isfinite(mean):
+        return "–"
+    if not math.isfinite(error) or error <= 0:
+        return f"{mean:.4f}" + (" (constant)" if error == 0 else "")
+    decimals = min(8, max(0, 1 - math.floor(math.log10(error))))
+    return f"{mean:.{decimals}f} ± {error:.{decimals}f}{'' if converged else ' †'}"
+
+
+def _table(header: list[str], rows: list[list[str]], text_columns: int = 1) -> list[str]:
+    """A Markdown table; the first `text_columns` columns left-aligned, the others right-aligned."""
+    align = ["---" if k < text_columns else "---:" for k in range(len(header))]
+    return [f"| {' | '.join(header)} |", f"|{'|'.join(align)}|", *(f"| {' | '.join(r)} |" for r in rows)]
+
+
+def _n_independent(rows: list[dict]) -> str:
+    values = [r["n_independent"] for r in rows if math.isfinite(r["n_independent"])]
+    return f"{min(values):.0f}" if values else "–"
+
+
+def _by_category(a: Analysis, quantity: str, first: str, rename: dict | None = None,
+                 random: bool = False) -> list[str]:
+    """Rows (category, T) with one column per element: mean ± error (and the random value)."""
+    t = a.table.select(quantity=quantity)
+    if not len(t):
+        return ["(none)"]
+    elements = list(dict.fromkeys(t["element"]))
+    header = [first, "sites", "T (K)", *elements, *(["random"] if random else []), "n_ind"]
+    lines = []
+    for category in dict.fromkeys(t["category"]):
+        for k, temperature in enumerate(a.temperatures):
+            rows = t.select(category=category, temperature_K=temperature).rows()
+            cells = [value_with_error(r["mean"], r["error"], r["converged"]) for r in rows]
+            extra = [f"{rows[0]['random']:.4f}"] if random else []
+            name = (rename or {}).get(category, category) if k == 0 else ""
+            sites = f"{rows[0]['sites']:.0f}" if k == 0 else ""
+            lines.append([name, sites, format_temperature(temperature), *cells, *extra, _n_independent(rows)])
+    return _table(header, lines)
+
+
+def markdown(a: Analysis) -> str:
+    """A readable summary: run, geometry, then one table per quantity group."""
+    info, g, x = a.info, a.info["geometry"], a.element
+    out = [f"# nanomc analysis: {info['source']}", ""]
+    if "sweeps_done" in info:
+        out.append(f"{info['n_sites']} sites ({info['n_swappable']} swappable; {', '.join(a.elements)}), "
+                   f"{info['ensemble']}, {info['sweeps_done']}/{info['sweeps_total']} sweeps; first "
+                   f"{info['discarded_sweeps']} sweeps discarded, {info['snapshots_kept']} snapshots kept per "
+                   f"temperature (every {info['snapshot_interval_sweeps']:g} sweeps).")
+    else:
+        out.append(f"{info['n_sites']} sites ({info['n_swappable']} swappable; {', '.join(a.elements)}), "
+                   f"{info['snapshots_kept']} snapshot(s).")
+    d, c = g["shells"]["distances_A"], g["shells"]["cutoffs_A"]
+    out += [
+        f"Geometry: {'fcc-like' if g['fcc'] else 'not fcc'}; neighbour shells at {d[0]:.2f}, {d[1]:.2f}, "
+        f"{d[2]:.2f} Å (first shell < {c[0]:.2f} Å, second < {c[1]:.2f} Å); {g['surface_sites']} surface sites "
+        f"(coordination below {g['bulk_coordination']}); radial shells {g['radial_width_A']:.2f} Å wide.",
+        f"Pair element X = {x} on {g['pair_lattice_sites']} sites"
+        + ("." if g["pair_lattice_is_all_sites"] else
+           f" (its swap group; shells {g['pair_lattice_shells']['distances_A'][0]:.2f}, "
+           f"{g['pair_lattice_shells']['distances_A'][1]:.2f} Å)."),
+        "Values: mean ± standard error (1σ, blocking) over the kept snapshots; n_ind = independent samples "
+        "(smallest in the row); † = no blocking plateau (too few snapshots: the error is a lower bound)."
+        if info["snapshots_kept"] > 1 else "Values of the single snapshot (no error bars).", "",
+    ]
+    energy = a.table.select(quantity="energy")
+    if len(energy):
+        drift = info.get("energy_drift_z", [])
+        out += ["## Energy", ""] + _table(
+            ["T (K)", "⟨E⟩ (eV)", "n_ind", "τ_int (sweeps)", "drift (σ)"],
+            [[format_temperature(r["temperature_K"]), value_with_error(r["mean"], r["error"], r["converged"]),
+              f"{r['n_independent']:.0f}", f"{r['tau_int_sweeps']:.1f}", f"{z:.1f}"]
+             for r, z in zip(energy.rows(), drift)]) + [""]
+    sections = [
+        ("Composition of the swappable sites", "composition", "set", {"all": "all swappable"}, False),
+        ("Composition per layer", "composition_layer", "layer", LAYER_NAMES, False),
+        ("Composition per surface site type", "composition_site_type", "site type", None, False),
+        ("Composition per radial shell", "composition_radial", "r (Å)", None, False),
+        ("Surface enrichment x(surface) / x(all)", "enrichment", "set", None, False),
+        (f"Radial distribution of {a.minority} (share of its atoms per shell)", "radial_distribution", "r (Å)",
+         None, True),
+    ]
+    for title, quantity, first, rename, random in sections:
+        out += [f"## {title}", ""] + _by_category(a, quantity, first, rename, random) + [""]
+    out += [f"## Pair statistics of {x}", ""] + _pairs(a) + [""]
+    out += ["## Warren–Cowley α = 1 − P(B in shell | A) / c_B", ""] + _warren_cowley(a) + [""]
+    return "\n".join(out)
+
+
+def _pairs(a: Analysis) -> list[str]:
+    x, lines = a.element, []
+    for temperature in a.temperatures:
+        for quantity, label in PAIR_LABELS.items():
+            r = a.table.value(quantity=quantity, category=x, element=x, temperature_K=temperature)
+            lines.append([format_temperature(temperature), label.format(x=x),
+                          value_with_error(r["mean"], r["error"], r["converged"]), f"{r['random']:.4f}",
+                          f"{r['n_independent']:.0f}"])
+    return _table(["T (K)", "quantity", "value", "random", "n_ind"], lines, text_columns=2)
+
+
+def _warren_cowley(a: Analysis) -> list[str]:
+    lines = []
+    first, second = a.table.select(quantity="warren_cowley_nn"), a.table.select(quantity="warren_cowley_nnn")
+    for r1, r2 in zip(first.rows(), second.rows()):
+        lines.append([format_temperature(r1["temperature_K"]), f"{r1['category']}–{r1['element']}",
+                      value_with_error(r1["mean"], r1["error"], r1["converged"]),
+                      value_with_error(r2["mean"], r2["error"], r2["converged"]),
+                      f"{r1['random']:.4f}", f"{r2['random']:.4f}"])
+    return _table(["T (K)", "A–B", "α nn", "α nnn", "random α nn", "random α nnn"], lines, text_columns=2)
+
+
+def to_json(a: Analysis) -> str:
+    """The run facts, the column meanings and every table row, as JSON (NaN written as null)."""
+    document = {"info": a.info, "columns": COLUMNS, "rows": a.table.rows()}
+    return json.dumps(_finite(document), indent=1, ensure_ascii=False)
+
+
+def _finite(value):
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value
+
+
+def table_from_json(text: str) -> Table:
+    """The tidy table of an analysis.json (null read back as NaN)."""
+    rows = json.loads(text)["rows"]
+    return Table([{k: (float("nan") if v is None else v) for k, v in row.items()} for row in rows])
+
+
+def write_report(a: Analysis, directory: str | Path, plots: bool = True) -> list[Path]:
+    """Write analysis.md, analysis.json, analysis.csv (and the PNG plots) into `directory`."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    written = [directory / "analysis.md", directory / "analysis.json", directory / "analysis.csv"]
+    written[0].write_text(markdown(a) + "\n", encoding="utf-8")
+    written[1].write_text(to_json(a) + "\n", encoding="utf-8")
+    a.table.write_csv(written[2])
+    if plots:
+        from .plots import write_plots
+
+        written += write_plots(a, directory)
+    return written

@@ -20,7 +20,8 @@ cimport numpy as cnp
 from libc.math cimport exp, floor
 from libc.string cimport memcpy, memset
 from sf_math cimport (SFTables, sf_tables_from, sf_pair_values, sf_triplet_values, sf_scatter,
-                      sf_radial_map, sf_angular_map, sf_triplet_geometry, sf_atom_descriptor)
+                      sf_radial_map, sf_angular_map, sf_triplet_geometry, sf_pair_geometry,
+                      sf_atom_descriptor)
 from nn_math cimport NNTables, nn_tables_from, nn_atomic_energy
 
 cnp.import_array()
@@ -35,7 +36,8 @@ cdef class LocalEnergyKernel:
     cdef readonly Py_ssize_t n_atoms, width
     cdef long[::1] offsets, indices
     cdef double[:, ::1] vec
-    cdef double[::1] dist, fc
+    cdef double[::1] dist
+    cdef double[:, ::1] fc      # (entries, n_cut): every cutoff function at every neighbour
     cdef long[::1] elem
     cdef double[:, ::1] G
     cdef double[::1] E
@@ -49,12 +51,14 @@ cdef class LocalEnergyKernel:
     cdef double[::1] E_new
     cdef double[::1] nn_buf
     cdef double[::1] sf_buf
+    cdef double[::1] geo_buf
     cdef long n_changed
     cdef long changed[2]
     cdef long old_el[2]
     cdef long new_el[2]
     cdef readonly bint pending
-    # optional triplet cache: (cos θ, ΣR², Πf_c) of every neighbour pair (a < b) of every atom
+    # optional triplet cache: (cos θ, R_ab, f_c,q(R_ab) for every cutoff q) of every ordered
+    # pair of neighbour entries (a, b) of every atom
     cdef readonly bint triplet_cache
     cdef long[::1] tri_off
     cdef double[:, ::1] tri
@@ -83,7 +87,8 @@ cdef class LocalEnergyKernel:
         self.G_new = np.zeros((self.n_atoms, self.width))
         self.E_new = np.zeros(self.n_atoms)
         self.nn_buf = np.zeros(2 * max(self.nn.max_width, self.width) + 2)
-        self.sf_buf = np.zeros(self.sf.max_shapes)
+        self.sf_buf = np.zeros(max(self.sf.max_shapes, 1))
+        self.geo_buf = np.zeros(2 + self.sf.n_cut)
         self.pending = False
         if geometry_from is not None:
             self._share_geometry(geometry_from)
@@ -96,34 +101,39 @@ cdef class LocalEnergyKernel:
         self.offsets = offsets
         self.indices = indices if indices.shape[0] else np.zeros(1, np.int64)
         self.vec = vectors if vectors.shape[0] else np.zeros((1, 3))
-        dist = np.sqrt(np.einsum("ij,ij->i", self.vec, self.vec))
-        self.dist = dist
-        self.fc = np.where(dist < self.sf.rc, 0.5 * (np.cos(np.pi * dist / self.sf.rc) + 1.0), 0.0)
+        self.dist = np.zeros(self.vec.shape[0])
+        self.fc = np.zeros((self.vec.shape[0], self.sf.n_cut))
+        if self.sf.n_cut:
+            sf_pair_geometry(&self.sf, self.vec.shape[0], &self.vec[0, 0], &self.dist[0], &self.fc[0, 0])
         self.triplet_cache = triplet_cache
         n_nb = np.diff(np.asarray(offsets))
         self.tri_off = np.concatenate([[0], np.cumsum(n_nb * n_nb)]).astype(np.int64)
-        self.tri = np.zeros((self.tri_off[self.n_atoms] if triplet_cache else 0, 3))
+        self.tri = np.zeros((self.tri_off[self.n_atoms] if triplet_cache else 0, 2 + self.sf.n_cut))
         if triplet_cache:
             self._fill_triplet_cache()
 
     def _share_geometry(self, LocalEnergyKernel other):
-        if other.n_atoms != self.n_atoms or other.sf.rc != self.sf.rc:
-            raise ValueError("geometry can only be shared between kernels of the same structure and cutoff")
+        if other.n_atoms != self.n_atoms or other._sf_dict is not self._sf_dict:
+            raise ValueError("geometry can only be shared between kernels of the same structure and potential")
         self.offsets, self.indices, self.vec = other.offsets, other.indices, other.vec
         self.dist, self.fc = other.dist, other.fc
         self.triplet_cache, self.tri_off, self.tri = other.triplet_cache, other.tri_off, other.tri
 
     cdef void _fill_triplet_cache(self) noexcept nogil:
+        """Rows of pairs beyond every element's tri_rmax hold only R_ab (never read further)."""
         cdef Py_ssize_t k
-        cdef long a, b, t
+        cdef long a, b, t, c
+        cdef double rmax = 0.0
+        for c in range(self.sf.n_el):
+            if self.sf.tri_rmax[c] > rmax:
+                rmax = self.sf.tri_rmax[c]
         for k in range(self.n_atoms):
             t = self.tri_off[k]
             for a in range(self.offsets[k], self.offsets[k + 1]):
                 for b in range(self.offsets[k], self.offsets[k + 1]):
                     if a != b:
-                        sf_triplet_geometry(&self.vec[a, 0], &self.vec[b, 0], self.dist[a], self.dist[b],
-                                            self.fc[a], self.fc[b], self.sf.rc,
-                                            &self.tri[t, 0], &self.tri[t, 1], &self.tri[t, 2])
+                        sf_triplet_geometry(&self.sf, &self.vec[a, 0], &self.vec[b, 0], self.dist[a],
+                                            self.dist[b], rmax, &self.tri[t, 0])
                     t += 1
 
     def recompute(self):
@@ -139,8 +149,11 @@ cdef class LocalEnergyKernel:
 
     cdef inline void _full_descriptor(self, long i, long c, double* out) noexcept nogil:
         memset(out, 0, self.width * sizeof(double))
+        if self.sf.n_cut == 0:
+            return
         sf_atom_descriptor(&self.sf, c, self.offsets[i], self.offsets[i + 1], &self.indices[0],
-                           &self.elem[0], &self.vec[0, 0], &self.dist[0], &self.fc[0], &self.sf_buf[0], out)
+                           &self.elem[0], &self.vec[0, 0], &self.dist[0], &self.fc[0, 0], &self.sf_buf[0],
+                           &self.geo_buf[0], out)
 
     cdef inline long _old_element(self, long atom) noexcept nogil:
         """Element of atom before the pending change (elem holds the new ones meanwhile)."""
@@ -204,7 +217,7 @@ cdef class LocalEnergyKernel:
         """
         cdef long a, b, n, ea_old, ea_new, eb_old, eb_new
         cdef long start = self.offsets[k], stop = self.offsets[k + 1]
-        cdef double cos_t = 0.0, r2sum = 0.0, fprod
+        cdef double rmax = self.sf.tri_rmax[c]
         cdef double* vals = &self.sf_buf[0]
         cdef const double* t
         for a in range(start, stop):
@@ -212,7 +225,7 @@ cdef class LocalEnergyKernel:
                 continue
             ea_old = self._old_element(self.indices[a])
             ea_new = self.elem[self.indices[a]]
-            n = sf_pair_values(&self.sf, c, self.dist[a], self.fc[a], vals)
+            n = sf_pair_values(&self.sf, c, self.dist[a], &self.fc[a, 0], vals)
             sf_scatter(sf_radial_map(&self.sf, c, ea_old), n, vals, -1.0, g)
             sf_scatter(sf_radial_map(&self.sf, c, ea_new), n, vals, 1.0, g)
             for b in range(start, stop):
@@ -224,17 +237,17 @@ cdef class LocalEnergyKernel:
                     continue
                 if self.triplet_cache:
                     t = &self.tri[self.tri_off[k] + (a - start) * (stop - start) + (b - start), 0]
-                    fprod = t[2]
-                    if fprod == 0.0:
+                    if t[1] >= rmax:
                         continue
-                    cos_t = t[0]
-                    r2sum = t[1]
+                elif sf_triplet_geometry(&self.sf, &self.vec[a, 0], &self.vec[b, 0], self.dist[a],
+                                         self.dist[b], rmax, &self.geo_buf[0]):
+                    t = &self.geo_buf[0]
                 else:
-                    sf_triplet_geometry(&self.vec[a, 0], &self.vec[b, 0], self.dist[a], self.dist[b],
-                                        self.fc[a], self.fc[b], self.sf.rc, &cos_t, &r2sum, &fprod)
-                if fprod == 0.0:
                     continue
-                n = sf_triplet_values(&self.sf, c, cos_t, r2sum, fprod, vals)
+                n = sf_triplet_values(&self.sf, c, t[0], self.dist[a], self.dist[b], t[1],
+                                      &self.fc[a, 0], &self.fc[b, 0], t + 2, vals)
+                if n == 0:
+                    continue
                 sf_scatter(sf_angular_map(&self.sf, c, ea_old, eb_old), n, vals, -1.0, g)
                 sf_scatter(sf_angular_map(&self.sf, c, ea_new, eb_new), n, vals, 1.0, g)
 

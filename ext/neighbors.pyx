@@ -40,7 +40,11 @@ def neighbor_list(double[:, ::1] positions, double[:, ::1] cell, pbc, double cut
         if periodic[d]:
             wrap[:, d] = np.floor(frac[:, d]).astype(np.int64)
             frac[:, d] -= wrap[:, d]
-            frac[:, d] = np.where(frac[:, d] >= 1.0, frac[:, d] - 1.0, frac[:, d])
+            # f − floor(f) rounds to exactly 1.0 for f = −1e-17: that atom belongs to the next
+            # cell (the shift and the bin must agree, or its neighbours come out wrong)
+            over = frac[:, d] >= 1.0
+            wrap[over, d] += 1
+            frac[over, d] -= 1.0
     lo = np.zeros(3)
     nbins = np.ones(3, dtype=np.int64)
     reach = np.ones(3, dtype=np.int64)

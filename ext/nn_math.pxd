@@ -1,7 +1,7 @@
 # cython: language_level=3
 """Feed-forward network evaluation shared by the kernels (tables from nanomc.potential.tables)."""
 cimport numpy as cnp
-from libc.math cimport exp, tanh
+from libc.math cimport exp, tanh, log1p, cos, fabs
 
 
 cdef struct NNTables:
@@ -10,7 +10,7 @@ cdef struct NNTables:
     const long* lay_ptr      # (n_el+1,) layers of element c
     const long* lay_nin
     const long* lay_nout
-    const long* lay_act      # 0 linear, 1 tanh, 2 sigmoid, 3 twisted tanh
+    const long* lay_act      # codes of nanomc.potential.network.ACTIVATIONS
     const double* lay_twist
     const long* lay_woff     # offset of the layer's weights, stored transposed (n_in, n_out)
     const long* lay_boff
@@ -44,13 +44,28 @@ cdef inline NNTables nn_tables_from(dict t):
 
 
 cdef inline double activate(long act, double x, double twist) noexcept nogil:
+    """Activation `act` (nanomc.potential.network.ACTIVATIONS) of x; twist: a of twisted tanh."""
     if act == 1:
         return tanh(x)
+    if act == 0:
+        return x
     if act == 2:
         return 1.0 / (1.0 + exp(-x))
     if act == 3:
         return 1.7159 * tanh(2.0 * x / 3.0) + twist * x
-    return x
+    if act == 4:  # softplus ln(1 + e^x), without overflow
+        return (x if x > 0.0 else 0.0) + log1p(exp(-fabs(x)))
+    if act == 5:
+        return x if x > 0.0 else 0.0
+    if act == 6:
+        return exp(-0.5 * x * x)
+    if act == 7:
+        return cos(x)
+    if act == 8:  # 1 − 1/(1 + e^−x)
+        return 1.0 - 1.0 / (1.0 + exp(-x))
+    if act == 9:
+        return exp(-x)
+    return x * x  # 10: harmonic
 
 
 cdef inline double nn_atomic_energy(const NNTables* s, long c, const double* g,

@@ -1,39 +1,73 @@
 # cython: language_level=3
 """Symmetry-function math shared by the full-evaluation kernel and the incremental engine.
 
+One parameterised family (nanomc.potential.descriptors): every function has its own cutoff
+function (kind, radius R_c, inner fraction α), radial functions exp(−η (R − R_s)²) f_c(R), and
+angular functions 2^{1−ζ} (1 + λ cos θ)^ζ · exp(−η Σ (R − R_s)²) · Π f_c over the three sides of
+the triplet ("narrow": R_ij, R_ik, R_jk) or over the two sides from the centre ("wide").
+
 Tables (built by nanomc.potential.tables) are factorised so that work is shared:
-  - radial *shapes* (η, R_s) of central element c are evaluated once per neighbour and
-    scattered into the descriptor through a map for the neighbour's element
+  - the distinct cutoff functions of the whole potential are evaluated once per neighbour
+    entry (fc[entry * n_cut + q]) and once per triplet for the side R_jk;
+  - radial *shapes* (η, R_s, cutoff q) of central element c are evaluated once per neighbour
+    and scattered into the descriptor through a map for the neighbour's element
     (rad_map[rmap_ptr[c*n_el + e] + shape] = output position, or -1);
-  - angular shapes of c are products pref·(1 + λ cos θ)^ζ · exp(−η Σ R²) · Π f_c: the distinct η
-    and the distinct (λ, ζ) of c are evaluated once per triplet, then combined per shape and
-    scattered through ang_map[amap_ptr[c*n_pairs + p] + shape] for the element pair p.
+  - angular shapes of c are products pref · (1 + λ cos θ)^ζ · radial part: the distinct radial
+    parts (η, R_s, narrow/wide, cutoff q) and the distinct (λ, ζ) of c are evaluated once per
+    triplet, then combined per shape and scattered through
+    ang_map[amap_ptr[c*n_pairs + p] + shape] for the element pair p.
+    When all radial parts of c are narrow, unshifted and share one cutoff (nanomc's own G4,
+    ang_simple[c]), they reduce to exp(−η ΣR²) · f_c f_c f_c with one sum and one product per
+    triplet.
 """
 cimport numpy as cnp
-from libc.math cimport exp, cos, pow, sqrt, M_PI
+from libc.math cimport exp, cos, pow, sqrt, tanh, M_PI, M_E
+
+#: cutoff-function kinds (the numbers n2p2's `cutoff_type` uses)
+cdef enum:
+    CUT_HARD = 0
+    CUT_COS = 1
+    CUT_TANHU = 2
+    CUT_TANH = 3
+    CUT_EXP = 4
+    CUT_POLY1 = 5
+    CUT_POLY2 = 6
+    CUT_POLY3 = 7
+    CUT_POLY4 = 8
 
 
 cdef struct SFTables:
     long n_el
     long n_pairs
-    double rc
+    double rc                 # largest cutoff radius (Å): the neighbour-list cutoff
     long max_shapes           # scratch size needed by the value functions
+    long n_cut                # distinct cutoff functions of the potential
+    const long* cut_kind      # (n_cut,) CUT_* kind
+    const double* cut_rc      # (n_cut,) radius (Å)
+    const double* cut_alpha   # (n_cut,) inner radius as a fraction of the radius
     const long* n_desc        # (n_el,)
     const long* pair_slot     # (n_el*n_el,) unordered pair index of (a, b)
     const long* same_layout   # (n_el*n_el,) 1 if c1 and c2 have identical tables
     const long* rs_ptr        # (n_el+1,) radial shapes of c
     const double* rad_eta
     const double* rad_rs
+    const long* rad_cut       # cutoff index of each radial shape
     const long* rmap_ptr      # (n_el*n_el,)
     const long* rad_map
-    const long* aeta_ptr      # (n_el+1,) distinct angular η of c
+    const long* aeta_ptr      # (n_el+1,) distinct angular radial parts of c
     const double* ang_eta
+    const double* ang_rs
+    const long* ang_wide      # 1: no R_jk terms (n2p2 type 9), 0: narrow
+    const long* ang_cut
+    const long* ang_simple    # (n_el,) 1 if every part of c is narrow, unshifted, one cutoff
+    const long* ang_q0        # (n_el,) that cutoff
+    const double* tri_rmax    # (n_el,) triplets with R_jk >= this contribute nothing to c
     const long* alz_ptr       # (n_el+1,) distinct (λ, ζ) of c
     const double* lz_lam
     const double* lz_zeta
     const long* lz_izeta      # ζ if integral, else -1
     const long* ash_ptr       # (n_el+1,) angular shapes of c
-    const long* sh_eta        # index into c's η list
+    const long* sh_eta        # index into c's radial-part list
     const long* sh_lz         # index into c's (λ, ζ) list
     const double* sh_pref     # 2^(1−ζ)
     const long* amap_ptr      # (n_el*n_pairs,)
@@ -55,16 +89,27 @@ cdef inline SFTables sf_tables_from(dict t):
     s.n_pairs = t["n_pairs"]
     s.rc = t["rc"]
     s.max_shapes = t["max_shapes"]
+    s.n_cut = t["n_cut"]
+    s.cut_kind = _ptr(t["cut_kind"])
+    s.cut_rc = _dptr(t["cut_rc"])
+    s.cut_alpha = _dptr(t["cut_alpha"])
     s.n_desc = _ptr(t["n_desc"])
     s.pair_slot = _ptr(t["pair_slot"])
     s.same_layout = _ptr(t["same_layout"])
     s.rs_ptr = _ptr(t["rs_ptr"])
     s.rad_eta = _dptr(t["rad_eta"])
     s.rad_rs = _dptr(t["rad_rs"])
+    s.rad_cut = _ptr(t["rad_cut"])
     s.rmap_ptr = _ptr(t["rmap_ptr"])
     s.rad_map = _ptr(t["rad_map"])
     s.aeta_ptr = _ptr(t["aeta_ptr"])
     s.ang_eta = _dptr(t["ang_eta"])
+    s.ang_rs = _dptr(t["ang_rs"])
+    s.ang_wide = _ptr(t["ang_wide"])
+    s.ang_cut = _ptr(t["ang_cut"])
+    s.ang_simple = _ptr(t["ang_simple"])
+    s.ang_q0 = _ptr(t["ang_q0"])
+    s.tri_rmax = _dptr(t["tri_rmax"])
     s.alz_ptr = _ptr(t["alz_ptr"])
     s.lz_lam = _dptr(t["lz_lam"])
     s.lz_zeta = _dptr(t["lz_zeta"])
@@ -78,11 +123,47 @@ cdef inline SFTables sf_tables_from(dict t):
     return s
 
 
-cdef inline double cutoff_fn(double r, double rc) noexcept nogil:
-    """Cosine cutoff ½[cos(πr/R_c) + 1] for r < R_c, else 0."""
+cdef inline double cutoff_value(long kind, double rc, double alpha, double r) noexcept nogil:
+    """Cutoff function f_c(r) of one kind, radius rc (Å), inner radius alpha·rc; 0 for r >= rc.
+
+    hard 1; tanhu tanh³(1 − r/rc); tanh the same normalised to 1 at r = 0; the other kinds are 1
+    below alpha·rc and f(x), x = (r − alpha·rc)/(rc − alpha·rc), above: cos ½[cos(πx) + 1],
+    exp e·exp(1/(x² − 1)), poly1 (2x − 3)x² + 1, poly2 ((15 − 6x)x − 10)x³ + 1,
+    poly3 (x(x(20x − 70) + 84) − 35)x⁴ + 1, poly4 (x(x((315 − 70x)x − 540) + 420) − 126)x⁵ + 1.
+    """
+    cdef double x, t, rci
     if r >= rc:
         return 0.0
-    return 0.5 * (cos(M_PI * r / rc) + 1.0)
+    if kind == CUT_COS and alpha == 0.0:
+        return 0.5 * (cos(M_PI * r / rc) + 1.0)
+    if kind == CUT_HARD:
+        return 1.0
+    if kind == CUT_TANHU or kind == CUT_TANH:
+        t = tanh(1.0 - r / rc)
+        # tanh: normalised by 1/tanh(1)³ = coth(1)³ so that f_c(0) = 1
+        return t * t * t * (2.2637537952253513 if kind == CUT_TANH else 1.0)
+    rci = alpha * rc
+    if r < rci:
+        return 1.0
+    x = (r - rci) / (rc - rci)
+    if kind == CUT_COS:
+        return 0.5 * (cos(M_PI * x) + 1.0)
+    if kind == CUT_EXP:
+        return M_E * exp(1.0 / (x * x - 1.0))
+    if kind == CUT_POLY1:
+        return (2.0 * x - 3.0) * x * x + 1.0
+    if kind == CUT_POLY2:
+        return ((15.0 - 6.0 * x) * x - 10.0) * x * x * x + 1.0
+    if kind == CUT_POLY3:
+        return (x * (x * (20.0 * x - 70.0) + 84.0) - 35.0) * x * x * x * x + 1.0
+    return (x * (x * ((315.0 - 70.0 * x) * x - 540.0) + 420.0) - 126.0) * x * x * x * x * x + 1.0
+
+
+cdef inline void sf_cutoff_values(const SFTables* s, double r, double* out) noexcept nogil:
+    """out[q] = f_c(r) of every cutoff function q of the potential."""
+    cdef long q
+    for q in range(s.n_cut):
+        out[q] = cutoff_value(s.cut_kind[q], s.cut_rc[q], s.cut_alpha[q], r)
 
 
 cdef inline double ipow(double x, long n) noexcept nogil:
@@ -96,32 +177,77 @@ cdef inline double ipow(double x, long n) noexcept nogil:
     return result
 
 
-cdef inline long sf_pair_values(const SFTables* s, long c, double r, double fc,
+cdef inline long sf_pair_values(const SFTables* s, long c, double r, const double* fc,
                                 double* vals) noexcept nogil:
-    """Radial shape values exp(−η (r − R_s)²) f_c of one neighbour of a c atom; returns count."""
+    """Radial shape values exp(−η (r − R_s)²) f_c,q(r) of one neighbour of a c atom; returns count.
+
+    fc: the cutoff values of this neighbour for every cutoff q of the potential.
+    """
     cdef long f, n = 0
-    cdef double d
+    cdef double d, w
     for f in range(s.rs_ptr[c], s.rs_ptr[c + 1]):
-        d = r - s.rad_rs[f]
-        vals[n] = exp(-s.rad_eta[f] * d * d) * fc
+        w = fc[s.rad_cut[f]]
+        if w == 0.0:
+            vals[n] = 0.0
+        else:
+            d = r - s.rad_rs[f]
+            vals[n] = exp(-s.rad_eta[f] * d * d) * w
         n += 1
     return n
 
 
-cdef inline long sf_triplet_values(const SFTables* s, long c, double cos_t, double r2sum,
-                                   double fprod, double* vals) noexcept nogil:
-    """Angular shape values of one triplet of a c atom; returns count. vals needs max_shapes.
+cdef inline bint _general_parts(const SFTables* s, long c, double ra, double rb, double rjk,
+                                const double* fca, const double* fcb, const double* fcjk,
+                                double* radial) noexcept nogil:
+    """Radial parts of c for one triplet in the general case; False if all of them vanish."""
+    cdef long k, q, p0 = s.aeta_ptr[c]
+    cdef double f, d, da, db, dj
+    cdef bint any_term = False
+    for k in range(s.aeta_ptr[c + 1] - p0):
+        q = s.ang_cut[p0 + k]
+        f = fca[q] * fcb[q]
+        if not s.ang_wide[p0 + k]:
+            f *= fcjk[q]
+        if f == 0.0:
+            radial[k] = 0.0
+            continue
+        da = ra - s.ang_rs[p0 + k]
+        db = rb - s.ang_rs[p0 + k]
+        d = da * da + db * db
+        if not s.ang_wide[p0 + k]:
+            dj = rjk - s.ang_rs[p0 + k]
+            d += dj * dj
+        radial[k] = exp(-s.ang_eta[p0 + k] * d) * f
+        any_term = True
+    return any_term
 
-    cos_t = cos θ, r2sum = R_ij² + R_ik² + R_jk², fprod = f_c(R_ij) f_c(R_ik) f_c(R_jk).
+
+cdef inline long sf_triplet_values(const SFTables* s, long c, double cos_t, double ra, double rb,
+                                   double rjk, const double* fca, const double* fcb,
+                                   const double* fcjk, double* vals) noexcept nogil:
+    """Angular shape values of one triplet of a c atom; returns their count, 0 if all vanish.
+
+    cos_t = cos θ_jik; ra, rb = R_ij, R_ik; rjk = R_jk (Å); fca, fcb, fcjk: the values of every
+    cutoff function of the potential at R_ij, R_ik, R_jk. vals needs max_shapes doubles.
     """
-    cdef long k, n_eta = s.aeta_ptr[c + 1] - s.aeta_ptr[c], n_lz = s.alz_ptr[c + 1] - s.alz_ptr[c]
+    cdef long k, q, n_eta = s.aeta_ptr[c + 1] - s.aeta_ptr[c], n_lz = s.alz_ptr[c + 1] - s.alz_ptr[c]
     cdef long n_sh = s.ash_ptr[c + 1] - s.ash_ptr[c]
     cdef double* radial = vals + n_sh
     cdef double* angular = radial + n_eta
-    cdef double base
+    cdef double base, r2sum, fprod
     cdef const double* eta = s.ang_eta + s.aeta_ptr[c]
-    for k in range(n_eta):
-        radial[k] = exp(-eta[k] * r2sum) * fprod
+    if n_sh == 0:
+        return 0
+    if s.ang_simple[c]:
+        q = s.ang_q0[c]
+        fprod = fca[q] * fcb[q] * fcjk[q]
+        if fprod == 0.0:
+            return 0
+        r2sum = ra * ra + rb * rb + rjk * rjk
+        for k in range(n_eta):
+            radial[k] = exp(-eta[k] * r2sum) * fprod
+    elif not _general_parts(s, c, ra, rb, rjk, fca, fcb, fcjk, radial):
+        return 0
     for k in range(n_lz):
         base = 1.0 + s.lz_lam[s.alz_ptr[c] + k] * cos_t
         if base <= 0.0:
@@ -154,38 +280,52 @@ cdef inline const long* sf_angular_map(const SFTables* s, long c, long ea, long 
     return s.ang_map + s.amap_ptr[c * s.n_pairs + s.pair_slot[ea * s.n_el + eb]]
 
 
-cdef inline void sf_triplet_geometry(const double* va, const double* vb, double ra, double rb,
-                                     double fca, double fcb, double rc, double* cos_t,
-                                     double* r2sum, double* fprod) noexcept nogil:
-    """Geometry of the triplet (i; a, b) from the vectors i→a, i→b; fprod = 0 beyond the cutoff."""
+cdef inline bint sf_triplet_geometry(const SFTables* s, const double* va, const double* vb,
+                                     double ra, double rb, double rmax, double* geo) noexcept nogil:
+    """Geometry of the triplet (i; a, b) from the vectors i→a, i→b (Å), of lengths ra, rb.
+
+    geo[0] = cos θ, geo[1] = R_ab, geo[2 + q] = f_c,q(R_ab) for every cutoff q
+    (2 + n_cut values: one row of the triplet cache). If R_ab >= rmax the result is False and
+    only geo[1] is set, to rmax.
+    """
     cdef double dx = vb[0] - va[0], dy = vb[1] - va[1], dz = vb[2] - va[2]
-    cdef double rab2 = dx * dx + dy * dy + dz * dz
-    if rab2 >= rc * rc:
-        fprod[0] = 0.0
-        return
-    cos_t[0] = (va[0] * vb[0] + va[1] * vb[1] + va[2] * vb[2]) / (ra * rb)
-    r2sum[0] = ra * ra + rb * rb + rab2
-    fprod[0] = fca * fcb * cutoff_fn(sqrt(rab2), rc)
+    cdef double d2 = dx * dx + dy * dy + dz * dz
+    if d2 >= rmax * rmax:
+        geo[1] = rmax
+        return False
+    geo[1] = sqrt(d2)
+    geo[0] = (va[0] * vb[0] + va[1] * vb[1] + va[2] * vb[2]) / (ra * rb)
+    sf_cutoff_values(s, geo[1], geo + 2)
+    return True
+
+
+cdef inline void sf_pair_geometry(const SFTables* s, long n_entries, const double* vec,
+                                  double* dist, double* fc) noexcept nogil:
+    """Distances (Å) and cutoff values fc[a*n_cut + q] of neighbour-list vectors vec (3 per entry)."""
+    cdef long a
+    for a in range(n_entries):
+        dist[a] = sqrt(vec[3 * a] * vec[3 * a] + vec[3 * a + 1] * vec[3 * a + 1]
+                       + vec[3 * a + 2] * vec[3 * a + 2])
+        sf_cutoff_values(s, dist[a], fc + a * s.n_cut)
 
 
 cdef inline void sf_atom_descriptor(const SFTables* s, long c, long start, long stop,
                                     const long* idx, const long* elem, const double* vec,
                                     const double* dist, const double* fc, double* scratch,
-                                    double* out) noexcept nogil:
-    """Add the full descriptor of a c atom to out (scratch: max_shapes doubles).
+                                    double* geo, double* out) noexcept nogil:
+    """Add the full descriptor of a c atom to out (scratch: max_shapes doubles, geo: 2 + n_cut).
 
     Its neighbour entries are start..stop-1: atom idx[a] of element elem[idx[a]] at vector
-    vec[3a:3a+3] (Å), distance dist[a], cutoff value fc[a].
+    vec[3a:3a+3] (Å), distance dist[a], cutoff values fc[a*n_cut : (a+1)*n_cut].
     """
     cdef long a, b, n
-    cdef double cos_t = 0.0, r2sum = 0.0, fprod
     for a in range(start, stop):
-        n = sf_pair_values(s, c, dist[a], fc[a], scratch)
+        n = sf_pair_values(s, c, dist[a], fc + a * s.n_cut, scratch)
         sf_scatter(sf_radial_map(s, c, elem[idx[a]]), n, scratch, 1.0, out)
     for a in range(start, stop):
         for b in range(a + 1, stop):
-            sf_triplet_geometry(&vec[3 * a], &vec[3 * b], dist[a], dist[b], fc[a], fc[b], s.rc,
-                                &cos_t, &r2sum, &fprod)
-            if fprod != 0.0:
-                n = sf_triplet_values(s, c, cos_t, r2sum, fprod, scratch)
-                sf_scatter(sf_angular_map(s, c, elem[idx[a]], elem[idx[b]]), n, scratch, 1.0, out)
+            if not sf_triplet_geometry(s, &vec[3 * a], &vec[3 * b], dist[a], dist[b], s.tri_rmax[c], geo):
+                continue
+            n = sf_triplet_values(s, c, geo[0], dist[a], dist[b], geo[1], fc + a * s.n_cut,
+                                  fc + b * s.n_cut, geo + 2, scratch)
+            sf_scatter(sf_angular_map(s, c, elem[idx[a]], elem[idx[b]]), n, scratch, 1.0, out)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Collection, Iterator
 
 import h5py
 
@@ -27,8 +27,10 @@ def write_atomically(path: str | Path, fmt: str, version: int) -> Iterator[h5py.
 
 
 @contextmanager
-def open_checked(path: str | Path, fmt: str, version: int, error: type[NanomcError], what: str) -> Iterator[h5py.File]:
-    """Open a file for reading after checking its format and version.
+def open_checked(path: str | Path, fmt: str, version: int, error: type[NanomcError], what: str,
+                 older: Collection[int] = ()) -> Iterator[h5py.File]:
+    """Open a file for reading after checking its format and version (`version`, or one of the
+    `older` versions the caller still reads; the file's version is f.attrs["format_version"]).
 
     Every problem — missing, not HDF5, another format, another version, missing or damaged
     content while reading (KeyError, ValueError, ...) — becomes `error` with a one-line message
@@ -45,8 +47,9 @@ def open_checked(path: str | Path, fmt: str, version: int, error: type[NanomcErr
         if f.attrs.get("format") != fmt:
             raise error(f"{path}: not a nanomc {what} file (format attribute missing or different)")
         found = f.attrs.get("format_version", -1)
-        if int(found) != version:
-            raise error(f"{path}: {what} format version {found} is not supported (this nanomc reads {version})")
+        if int(found) != version and int(found) not in older:
+            versions = ", ".join(str(v) for v in sorted({version, *older}))
+            raise error(f"{path}: {what} format version {found} is not supported (this nanomc reads {versions})")
         try:
             yield f
         except error:

@@ -16,10 +16,12 @@ from .structure import build_neighbor_list, element_indices
 DEFAULT_MEMORY_LIMIT = 2**30
 
 
-def triplet_cache_bytes(offsets: np.ndarray) -> int:
-    """Bytes the triplet-geometry cache needs for a neighbour list with these offsets."""
+def triplet_cache_bytes(offsets: np.ndarray, n_cutoffs: int = 1) -> int:
+    """Bytes the triplet-geometry cache needs for a neighbour list with these offsets and a
+    potential with `n_cutoffs` distinct cutoff functions: (2 + n_cutoffs) doubles per ordered
+    pair of neighbours of every atom."""
     n_nb = np.diff(offsets)
-    return int(24 * np.sum(n_nb * n_nb))
+    return int(8 * (2 + n_cutoffs) * np.sum(n_nb * n_nb))
 
 
 def _same_positions(a: Atoms, b: Atoms) -> bool:
@@ -39,8 +41,9 @@ class LocalEnergyModel:
     the cutoff are re-evaluated, so a trial costs the same at any particle size.
     `frozen` (bool per atom, or indices) marks atoms that count in the energy but never change.
 
-    The geometry of every neighbour pair of every atom (cos θ, ΣR², Πf_c; 24 bytes for
-    each ordered pair of neighbours, N·n_nb² of them) is cached when it fits in `memory_limit` bytes; otherwise
+    The geometry of every neighbour pair of every atom (cos θ, R_jk and f_c(R_jk) for each
+    distinct cutoff function: 24 bytes per ordered pair of neighbours with one cutoff function,
+    N·n_nb² of them) is cached when it fits in `memory_limit` bytes; otherwise
     it is recomputed for each trial (same results, slower). `triplet_cache` forces the choice.
     `share_geometry_with`: a model of the same potential and positions (e.g. another replica)
     whose cached geometry this one reuses, so replicas cost only their own state.
@@ -66,7 +69,7 @@ class LocalEnergyModel:
         else:
             nl = build_neighbor_list(atoms, potential.cutoff)
             if triplet_cache is None:
-                triplet_cache = triplet_cache_bytes(nl.offsets) <= memory_limit
+                triplet_cache = triplet_cache_bytes(nl.offsets, potential.sf_tables["n_cut"]) <= memory_limit
             self._kernel = LocalEnergyKernel(potential.sf_tables, potential.nn_tables, z,
                                              nl.offsets, nl.indices, nl.vectors, bool(triplet_cache))
         self.frozen = np.zeros(len(atoms), dtype=bool)

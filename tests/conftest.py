@@ -224,3 +224,61 @@ def campaign_potential_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("pot") / "pot.h5"
     pot.save(path)
     return path
+
+
+# --------------------------------------------------------------------------- incremental engine
+
+
+def random_occupation(atoms: Atoms, elements, seed) -> Atoms:
+    """A copy of `atoms` with elements drawn uniformly from `elements`."""
+    atoms = atoms.copy()
+    atoms.set_chemical_symbols(np.random.default_rng(seed).choice(elements, len(atoms)).tolist())
+    return atoms
+
+
+def assert_moves_match_full(pot: Potential, atoms: Atoms, cache: bool, seed: int, trials: int = 30,
+                            flip_every: int = 3, commit_every: int = 2) -> None:
+    """Random delta_flip (every `flip_every`-th trial) and delta_swap proposals of a
+    LocalEnergyModel equal full re-evaluation; some are committed; the end state is exact."""
+    from nanomc.local_energy import LocalEnergyModel
+
+    model = LocalEnergyModel(pot, atoms, triplet_cache=cache)
+    assert model.uses_triplet_cache == cache
+    assert model.energy == pytest.approx(pot.energy(atoms), rel=1e-12)
+    rng = np.random.default_rng(seed)
+    for trial in range(trials):
+        i, j = (int(x) for x in rng.choice(len(atoms), 2, replace=False))
+        current = model.to_atoms()
+        after = current.copy()
+        if trial % flip_every == 0:
+            new = str(rng.choice([e for e in pot.elements if e != current[i].symbol]))
+            after[i].symbol = new
+            delta = model.delta_flip(i, new)
+        else:
+            s = after.get_chemical_symbols()
+            s[i], s[j] = s[j], s[i]
+            after.set_chemical_symbols(s)
+            delta = model.delta_swap(i, j)
+        assert delta == pytest.approx(pot.energy(after) - pot.energy(current), rel=1e-9, abs=1e-10)
+        if trial % commit_every:
+            model.commit()
+    cached = model.descriptors
+    assert model.recompute() == pytest.approx(pot.energy(model.to_atoms()), rel=1e-12)
+    np.testing.assert_allclose(cached, model.descriptors, rtol=0, atol=1e-12)
+
+
+def assert_cache_paths_agree(pot: Potential, atoms: Atoms, seed: int, trials: int) -> None:
+    """The cached and the cache-free engine give bit-identical ΔE and descriptors."""
+    from nanomc.local_energy import LocalEnergyModel
+
+    fast = LocalEnergyModel(pot, atoms, triplet_cache=True)
+    slow = LocalEnergyModel(pot, atoms, memory_limit=0)
+    assert fast.uses_triplet_cache and not slow.uses_triplet_cache
+    assert slow.nbytes < fast.nbytes
+    rng = np.random.default_rng(seed)
+    for _ in range(trials):
+        i, j = rng.choice(len(atoms), 2, replace=False)
+        assert fast.delta_swap(i, j) == slow.delta_swap(i, j)
+        fast.commit()
+        slow.commit()
+    assert np.array_equal(fast.descriptors, slow.descriptors)

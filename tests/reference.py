@@ -3,11 +3,14 @@
 Nothing here calls the compiled kernels (nanomc._ext) or the kernel tables
 (nanomc.potential.tables): the point is to be independent of them.
 
-    f_c(R) = ½[cos(πR/R_c) + 1] for R < R_c, else 0
+    f_c(R) = ½[cos(πR/R_c) + 1] for R < R_c, else 0        (default; other kinds: ref_cutoff)
     G2_i   = Σ_{j≠i, e(j)=e} exp(−η (R_ij − R_s)²) f_c(R_ij)
     G4_i   = 2^{1−ζ} Σ_{j<k, {e(j),e(k)}={a,b}} (1 + λ cos θ_ijk)^ζ
-             · exp(−η (R_ij² + R_ik² + R_jk²)) f_c(R_ij) f_c(R_ik) f_c(R_jk)
+             · exp(−η [(R_ij − R_s)² + (R_ik − R_s)² + (R_jk − R_s)²]) f_c(R_ij) f_c(R_ik) f_c(R_jk)
+             ("narrow"; R_s = 0 by default); "wide" drops the R_jk term and f_c(R_jk)
     E_i    = NN_{e(i)}((G_i − shift)·scale) + E0_{e(i)},  layers y = act(W x + b)
+Each function has its own cutoff function (kind, radius — the potential's cutoff if None — and
+inner fraction α).
 """
 from __future__ import annotations
 
@@ -107,36 +110,71 @@ def ref_neighbor_entries(positions, cell, pbc, cutoff):
 # --------------------------------------------------------------------------- descriptors
 
 
-def cutoff_function(r, rc):
-    """½[cos(πR/R_c) + 1] for R < R_c, else 0 (elementwise)."""
+def ref_cutoff(kind, r, rc, alpha=0.0):
+    """Cutoff function of a kind (nanomc.potential.descriptors.CutoffFunction), elementwise.
+
+    0 for R ≥ R_c. hard: 1. tanhu: tanh³(1 − R/R_c). tanh: tanh³(1 − R/R_c) / tanh³(1).
+    Otherwise 1 for R < αR_c, and with x = (R − αR_c)/(R_c − αR_c):
+    cos ½[cos(πx) + 1], exp e·exp(1/(x² − 1)) = exp(1 − 1/(1 − x²)), poly1 (2x − 3)x² + 1,
+    poly2 ((15 − 6x)x − 10)x³ + 1, poly3 (x(x(20x − 70) + 84) − 35)x⁴ + 1,
+    poly4 (x(x((315 − 70x)x − 540) + 420) − 126)x⁵ + 1.
+    """
     r = np.asarray(r, dtype=float)
-    return np.where(r < rc, 0.5 * (np.cos(np.pi * r / rc) + 1.0), 0.0)
+    inside = r < rc
+    if kind == "hard":
+        return np.where(inside, 1.0, 0.0)
+    if kind in ("tanhu", "tanh"):
+        t = np.tanh(1.0 - np.minimum(r, rc) / rc) ** 3
+        return np.where(inside, t / (np.tanh(1.0) ** 3 if kind == "tanh" else 1.0), 0.0)
+    rci = alpha * rc
+    x = np.where(inside & (r >= rci), (r - rci) / (rc - rci), 0.0)  # only 0 <= x < 1 is used
+    core = {
+        "cos": lambda x: 0.5 * (np.cos(np.pi * x) + 1.0),
+        "exp": lambda x: np.exp(1.0 - 1.0 / (1.0 - x**2)),
+        "poly1": lambda x: (2 * x - 3) * x**2 + 1,
+        "poly2": lambda x: ((15 - 6 * x) * x - 10) * x**3 + 1,
+        "poly3": lambda x: (x * (x * (20 * x - 70) + 84) - 35) * x**4 + 1,
+        "poly4": lambda x: (x * (x * ((315 - 70 * x) * x - 540) + 420) - 126) * x**5 + 1,
+    }[kind](x)
+    return np.where(inside, np.where(r < rci, 1.0, core), 0.0)
+
+
+def _function_cutoff(f, r, rc):
+    """Values of f's own cutoff function at distances r; rc: the potential's cutoff (Å)."""
+    radius = rc if f.cutoff.radius is None else f.cutoff.radius
+    return ref_cutoff(f.cutoff.kind, r, radius, f.cutoff.alpha)
 
 
 def ref_atom_descriptor(symbol_i, js, vecs, symbols, dset, rc):
-    """Descriptor vector of one atom: its radial functions, then its angular functions."""
+    """Descriptor vector of one atom: its radial functions, then its angular functions.
+
+    js, vecs: the neighbours within the potential's cutoff rc (Å) and the vectors to them.
+    """
     js = np.asarray(js, dtype=int)
     vecs = np.asarray(vecs, dtype=float).reshape(-1, 3)
     nb_el = np.array([symbols[j] for j in js], dtype=object)
     r = np.linalg.norm(vecs, axis=1)
-    fc = cutoff_function(r, rc)
     values = []
     for f in dset.radial:
         mask = nb_el == f.element
-        values.append(float(np.sum(np.exp(-f.eta * (r[mask] - f.rs) ** 2) * fc[mask])))
+        fc = _function_cutoff(f, r[mask], rc)
+        values.append(float(np.sum(np.exp(-f.eta * (r[mask] - f.rs) ** 2) * fc)))
     # triplets: every unordered pair of neighbour entries (j < k), periodic images included
     a, b = np.triu_indices(len(js), k=1)
-    rab_vec = vecs[b] - vecs[a]
-    rab = np.linalg.norm(rab_vec, axis=1)
+    rab = np.linalg.norm(vecs[b] - vecs[a], axis=1)
     cos_t = np.einsum("ij,ij->i", vecs[a], vecs[b]) / (r[a] * r[b]) if len(a) else np.zeros(0)
     pair_el = np.array(["|".join(sorted((nb_el[x], nb_el[y]))) for x, y in zip(a, b)], dtype=object)
-    fprod = fc[a] * fc[b] * cutoff_function(rab, rc)
-    r2sum = r[a] ** 2 + r[b] ** 2 + rab**2
     for f in dset.angular:
         want = "|".join(sorted(f.elements))
-        mask = (pair_el == want).astype(bool) if len(pair_el) else np.zeros(0, dtype=bool)
-        base = np.clip(1.0 + f.lam * cos_t[mask], 0.0, None)  # guards −1e-17 round-off only
-        terms = base**f.zeta * np.exp(-f.eta * r2sum[mask]) * fprod[mask]
+        m = (pair_el == want).astype(bool) if len(pair_el) else np.zeros(0, dtype=bool)
+        rij, rik, rjk = r[a][m], r[b][m], rab[m]
+        gauss = (rij - f.rs) ** 2 + (rik - f.rs) ** 2
+        fprod = _function_cutoff(f, rij, rc) * _function_cutoff(f, rik, rc)
+        if f.variant == "narrow":
+            gauss = gauss + (rjk - f.rs) ** 2
+            fprod = fprod * _function_cutoff(f, rjk, rc)
+        base = np.clip(1.0 + f.lam * cos_t[m], 0.0, None)  # guards −1e-17 round-off only
+        terms = base**f.zeta * np.exp(-f.eta * gauss) * fprod
         values.append(float(2.0 ** (1.0 - f.zeta) * np.sum(terms)))
     return np.array(values, dtype=float)
 
@@ -167,6 +205,17 @@ def activation(name, x, twist=0.0):
         return 1.0 / (1.0 + np.exp(-x))
     if name == "twisted_tanh":
         return 1.7159 * np.tanh(2.0 * x / 3.0) + twist * x
+    others = {
+        "softplus": lambda x: np.log(1.0 + np.exp(x)),
+        "relu": lambda x: np.maximum(x, 0.0),
+        "gaussian": lambda x: np.exp(-(x**2) / 2.0),
+        "cos": np.cos,
+        "revsigmoid": lambda x: 1.0 - 1.0 / (1.0 + np.exp(-x)),
+        "exp": lambda x: np.exp(-x),
+        "harmonic": lambda x: x**2,
+    }
+    if name in others:
+        return others[name](x)
     raise ValueError(f"unknown activation {name!r}")
 
 
@@ -193,3 +242,130 @@ def ref_atomic_energies(atoms, potential):
     """Atomic energies (eV): NN_e((G − shift)·scale) + E0_e, from reference descriptors."""
     g = ref_descriptors(atoms, potential)
     return ref_atomic_energies_from_descriptors(atoms.get_chemical_symbols(), g, potential)
+
+
+# --------------------------------------------------------------------------- n2p2 potentials
+
+N2P2_CUTOFF_KINDS = ["hard", "cos", "tanhu", "tanh", "exp", "poly1", "poly2", "poly3", "poly4"]
+N2P2_ACTIVATIONS = {"l": "linear", "t": "tanh", "s": "sigmoid", "p": "softplus", "r": "relu", "g": "gaussian",
+                    "c": "cos", "S": "revsigmoid", "e": "exp", "h": "harmonic"}
+
+
+def _n2p2_settings(path):
+    """input.nn as keyword -> list of argument lists ("#" comments dropped)."""
+    settings = {}
+    for text in open(path):
+        fields = text.split("#")[0].split()
+        if fields:
+            settings.setdefault(fields[0], []).append(fields[1:])
+    return settings
+
+
+def _n2p2_table(path):
+    """Non-comment lines of a data file, split into fields."""
+    return [t.split() for t in open(path) if t.split() and not t.lstrip().startswith("#")]
+
+
+def ref_n2p2_energy(directory, atoms, length_unit, energy_unit):
+    """Energy (eV) of `atoms` under the n2p2 potential in `directory`, evaluated in the files'
+    units straight from n2p2's documented definitions (positions Å / length_unit; the result
+    times energy_unit). Slow: for small structures only."""
+    from pathlib import Path
+
+    from ase.data import atomic_numbers
+
+    directory = Path(directory)
+    st = _n2p2_settings(directory / "input.nn")
+    elements = sorted(st["elements"][0], key=lambda e: atomic_numbers[e])
+    eidx = {e: k for k, e in enumerate(elements)}
+    ct = st["cutoff_type"][0]
+    kind, alpha = N2P2_CUTOFF_KINDS[int(ct[0])], float(ct[1]) if len(ct) > 1 else 0.0
+    if kind in ("hard", "tanhu", "tanh"):
+        alpha = 0.0
+    # symmetry functions: (type, rc, eta, rs, zeta, lambda, neighbour indices) sorted per element
+    sfs = {e: [] for e in elements}
+    for args in st.get("symfunction_short", []):
+        t = int(args[1])
+        if t == 2:
+            sfs[args[0]].append((2, float(args[5]), float(args[3]), float(args[4]), 0.0, 0.0, (eidx[args[2]],)))
+        else:
+            rs = float(args[8]) if len(args) > 8 else 0.0
+            nb = tuple(sorted((eidx[args[2]], eidx[args[3]])))
+            sfs[args[0]].append((t, float(args[7]), float(args[4]), rs, float(args[6]), float(args[5]), nb))
+    for e in elements:
+        sfs[e].sort()
+    # scaling
+    scale, center = "scale_symmetry_functions" in st, "center_symmetry_functions" in st
+    mode = ("scalecenter" if center else "scale") if scale else (
+        "center" if center else ("sigma" if "scale_symmetry_functions_sigma" in st else "none"))
+    smin = float(st["scale_min_short"][0][0]) if "scale_min_short" in st else 0.0
+    smax = float(st["scale_max_short"][0][0]) if "scale_max_short" in st else 1.0
+    stats = {}
+    if mode != "none":
+        for row in _n2p2_table(directory / "scaling.data"):
+            stats[(int(row[0]) - 1, int(row[1]) - 1)] = [float(x) for x in row[2:]]
+    # networks: place every value by its index columns
+    hidden = [int(x) for x in st["global_nodes_short"][0]]
+    acts = [N2P2_ACTIVATIONS[a] for a in st["global_activation_short"][0]]
+    nets = {}
+    for e in elements:
+        sizes = [len(sfs[e]), *hidden, 1]
+        ws = [np.zeros((sizes[k + 1], sizes[k])) for k in range(len(sizes) - 1)]
+        bs = [np.zeros(sizes[k + 1]) for k in range(len(sizes) - 1)]
+        for row in _n2p2_table(directory / f"weights.{atomic_numbers[e]:03d}.data"):
+            if row[1] == "a":
+                ws[int(row[3])][int(row[6]) - 1, int(row[4]) - 1] = float(row[0])
+            else:
+                bs[int(row[3]) - 1][int(row[4]) - 1] = float(row[0])
+        nets[e] = (ws, bs)
+    normalize = "normalize_nodes" in st
+    mean = float(st["mean_energy"][0][0]) if "mean_energy" in st else 0.0
+    conv = float(st["conv_energy"][0][0]) if "conv_energy" in st else 1.0
+    offset = {e: 0.0 for e in elements}
+    for args in st.get("atom_energy", []):
+        offset[args[0]] = float(args[1])
+    # geometry in the files' length unit
+    rmax = max(f[1] for e in elements for f in sfs[e])
+    pos, cell = atoms.get_positions() / length_unit, atoms.cell.array / length_unit
+    symbols = atoms.get_chemical_symbols()
+    total = 0.0
+    for i, (js, vecs) in enumerate(ref_neighbor_entries(pos, cell, atoms.pbc, rmax)):
+        e = symbols[i]
+        nb = np.array([eidx[symbols[j]] for j in js], dtype=int)
+        r = np.linalg.norm(vecs, axis=1)
+        a, b = np.triu_indices(len(js), k=1)
+        rjk = np.linalg.norm(vecs[b] - vecs[a], axis=1)
+        cos_t = np.einsum("ij,ij->i", vecs[a], vecs[b]) / (r[a] * r[b])
+        g = []
+        for t, rc, eta, rs, zeta, lam, els in sfs[e]:
+            fc = ref_cutoff(kind, r, rc, alpha)
+            if t == 2:
+                m = nb == els[0]
+                g.append(np.sum(np.exp(-eta * (r[m] - rs) ** 2) * fc[m]))
+                continue
+            m = (np.minimum(nb[a], nb[b]) == els[0]) & (np.maximum(nb[a], nb[b]) == els[1])
+            expo = (r[a] - rs) ** 2 + (r[b] - rs) ** 2
+            fprod = fc[a] * fc[b]
+            if t == 3:
+                expo = expo + (rjk - rs) ** 2
+                fprod = fprod * ref_cutoff(kind, rjk, rc, alpha)
+            ang = np.clip(1.0 + lam * cos_t, 0.0, None) ** zeta
+            g.append(2.0 ** (1.0 - zeta) * np.sum((ang * np.exp(-eta * expo) * fprod)[m]))
+        x = np.array(g)
+        for k in range(len(x)):
+            if mode == "none":
+                continue
+            gmin, gmax, gmean, *sig = stats[(eidx[e], k)]
+            if mode == "scale":
+                x[k] = smin + (smax - smin) * (x[k] - gmin) / (gmax - gmin)
+            elif mode == "center":
+                x[k] = x[k] - gmean
+            elif mode == "scalecenter":
+                x[k] = smin + (smax - smin) * (x[k] - gmean) / (gmax - gmin)
+            else:
+                x[k] = smin + (smax - smin) * (x[k] - gmean) / sig[0]
+        ws, bs = nets[e]
+        for w, bias, act in zip(ws, bs, acts):
+            x = activation(act, (w @ x + bias) / (w.shape[1] if normalize else 1.0))
+        total += x[0] / conv + mean + offset[e]
+    return total * energy_unit

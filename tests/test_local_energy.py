@@ -5,6 +5,7 @@ from ase.build import bulk
 from ase.cluster import Octahedron
 
 import nanomc
+from conftest import assert_cache_paths_agree, random_occupation
 from nanomc.local_energy import LocalEnergyModel, MoveError
 from nanomc.potential import AngularFunction, DescriptorSet, RadialFunction
 
@@ -24,13 +25,6 @@ def small_potential(elements, cutoff=5.0, seed=0, per_element_sets=False):
     nets = {e: nanomc.potential.Network.random(sets[e].size, (6, 5), "tanh", rng) for e in elements}
     scaling = {e: (np.full(sets[e].size, 0.5), np.full(sets[e].size, 0.3)) for e in elements}
     return nanomc.Potential(elements, cutoff, sets, nets, scaling, {e: -1.0 - k for k, e in enumerate(elements)})
-
-
-def random_occupation(atoms, elements, seed):
-    rng = np.random.default_rng(seed)
-    atoms = atoms.copy()
-    atoms.set_chemical_symbols(rng.choice(elements, len(atoms)).tolist())
-    return atoms
 
 
 def particle(elements, seed=0):
@@ -110,18 +104,7 @@ def test_delta_flip_equals_full_evaluation(name, make):
 
 
 def test_cached_and_uncached_paths_agree_exactly():
-    pot, atoms = small_potential(["Au", "Cu"]), particle(["Au", "Cu"], 7)
-    fast = LocalEnergyModel(pot, atoms, triplet_cache=True)
-    slow = LocalEnergyModel(pot, atoms, memory_limit=0)
-    assert fast.uses_triplet_cache and not slow.uses_triplet_cache
-    assert slow.nbytes < fast.nbytes
-    rng = np.random.default_rng(3)
-    for _ in range(50):
-        i, j = rng.choice(len(atoms), 2, replace=False)
-        assert fast.delta_swap(i, j) == slow.delta_swap(i, j)
-        fast.commit()
-        slow.commit()
-    assert np.array_equal(fast.descriptors, slow.descriptors)
+    assert_cache_paths_agree(small_potential(["Au", "Cu"]), particle(["Au", "Cu"], 7), seed=3, trials=50)
 
 
 def test_no_drift_after_100000_committed_moves():

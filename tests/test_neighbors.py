@@ -153,6 +153,20 @@ def test_strongly_sheared_cell():
     check_all(atoms, CUTOFF)
 
 
+def test_fractional_coordinate_rounding_to_one():
+    """Atoms at fractional coordinate −1e-17 (f − floor(f) rounds to exactly 1.0) in a sheared
+    cell with several bins per direction: the atom's bin and its lattice shift must agree
+    (this lost neighbours of the sheared Ni-test structures before it was fixed)."""
+    cell = np.array([[10.5666, 0.0, 0.0], [-0.9434, 10.4817, 0.0], [0.0, 0.0, 10.5241]])
+    atoms = bulk("Ni", "fcc", a=3.52, cubic=True).repeat((3, 3, 3))
+    frac = atoms.get_scaled_positions()  # multiples of 1/6, as in the Ni-test cells
+    frac[frac == 0.0] = -1e-17
+    atoms = Atoms("Ni108", scaled_positions=frac, cell=cell, pbc=True)
+    assert (atoms.get_scaled_positions(wrap=False) < 0).any()
+    k = check_all(atoms, 3.9, with_ref=False)
+    assert np.all(np.bincount(k[0], minlength=len(atoms)) == 18)
+
+
 def test_positions_far_outside_cell():
     atoms = skewed_cell(EL, 11)
     shifted = atoms.copy()

@@ -1,10 +1,11 @@
 """Potentials: descriptor parameter sets, networks, the Potential object and its file."""
-from .descriptors import AngularFunction, DescriptorSet, RadialFunction, default_descriptor_set
+from .descriptors import AngularFunction, CutoffFunction, DescriptorSet, RadialFunction, default_descriptor_set
 from .network import Layer, Network
 from .potential import Potential
 
 __all__ = [
     "AngularFunction",
+    "CutoffFunction",
     "DescriptorSet",
     "Layer",
     "Network",

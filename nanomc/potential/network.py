@@ -12,8 +12,11 @@ import numpy as np
 
 from ..errors import PotentialError
 
-#: activation name -> kernel code; twisted tanh is 1.7159·tanh(2x/3) + a·x
-ACTIVATIONS = {"linear": 0, "tanh": 1, "sigmoid": 2, "twisted_tanh": 3}
+#: activation name -> kernel code (ext/nn_math.pxd). linear x; tanh; sigmoid 1/(1 + e^−x);
+#: twisted_tanh 1.7159·tanh(2x/3) + a·x; softplus ln(1 + e^x); relu max(0, x); gaussian e^(−x²/2);
+#: cos; revsigmoid 1 − 1/(1 + e^−x); exp e^−x; harmonic x² (the last seven as n2p2 defines them)
+ACTIVATIONS = {"linear": 0, "tanh": 1, "sigmoid": 2, "twisted_tanh": 3, "softplus": 4, "relu": 5,
+               "gaussian": 6, "cos": 7, "revsigmoid": 8, "exp": 9, "harmonic": 10}
 
 
 @dataclass

@@ -10,7 +10,7 @@ from ase import Atoms
 
 from ..errors import PotentialError
 from ..structure import build_neighbor_list, element_indices
-from .descriptors import DescriptorSet, default_descriptor_set
+from .descriptors import ANGULAR_COLUMNS, RADIAL_COLUMNS, DescriptorSet, default_descriptor_set
 from .network import Network
 from .tables import descriptor_tables, network_tables
 
@@ -21,7 +21,8 @@ class Potential:
     E = Σ_i [ NN_{e(i)}( (G_i − shift_{e(i)}) · scale_{e(i)} ) + E0_{e(i)} ]   (eV)
 
     elements: element symbols, in the order used everywhere (element index = position).
-    cutoff: R_c in Å, shared by all symmetry functions.
+    cutoff: R_c in Å: the neighbour-list cutoff, and the radius of every symmetry function whose
+        cutoff function has no radius of its own (no function may reach beyond it).
     descriptor_sets: per element, the symmetry functions of atoms of that element.
     networks: per element, a Network with descriptor_sets[e].size inputs.
     scaling: per element (shift, scale) arrays of descriptor length; default (0, 1).
@@ -83,7 +84,7 @@ class Potential:
             if e not in self.descriptor_sets or e not in self.networks:
                 raise PotentialError(f"element {e} has no descriptor set or no network")
             dset = self.descriptor_sets[e]
-            dset.validate(self.elements)
+            dset.validate(self.elements, self.cutoff)
             self.networks[e].validate(dset.size, e)
             shift, scale = self.scaling[e]
             if shift.shape != (dset.size,) or scale.shape != (dset.size,):
@@ -158,12 +159,36 @@ class Potential:
 
         return load_potential(path)
 
+    @classmethod
+    def from_n2p2(
+        cls,
+        directory: str | Path,
+        length_unit: float | str = 1.0,
+        energy_unit: float | str = 1.0,
+    ) -> "Potential":
+        """Read an n2p2 potential (input.nn, scaling.data, weights.ZZZ.data) from `directory`.
+
+        length_unit: size of the files' length unit in Å (e.g. 0.529177 or "bohr");
+        energy_unit: size of their energy unit in eV (e.g. 27.2114 or "hartree").
+        The result works in Å and eV like every Potential. PotentialFileError names the file,
+        the line and the reason for anything missing, truncated or unsupported.
+        See nanomc.potential.n2p2.
+        """
+        from .n2p2 import read_n2p2
+
+        return read_n2p2(directory, length_unit, energy_unit)
+
     def content_hash(self) -> str:
         """SHA-256 of everything that determines energies (hex)."""
         h = hashlib.sha256()
         h.update(repr((self.elements, self.cutoff)).encode())
         for e in self.elements:
-            for arr in self.descriptor_sets[e].to_arrays(self.elements):
+            dset = self.descriptor_sets[e]
+            radial, angular = dset.to_arrays(self.elements)
+            # the version-1 columns; the others only when used, so that hashes of G2/G4
+            # potentials (stored in results files for --resume) stay what they were
+            tables = (radial[:, :RADIAL_COLUMNS], angular[:, :ANGULAR_COLUMNS])
+            for arr in tables if dset.is_default else (radial, angular):
                 h.update(np.ascontiguousarray(arr).tobytes())
             for arr in self.scaling[e]:
                 h.update(np.ascontiguousarray(arr).tobytes())

@@ -1,13 +1,18 @@
 """The potential file: HDF5, self-describing, versioned.
 
-Layout (format "nanomc-potential", version 1):
+Layout (format "nanomc-potential", version 2):
     /                attrs: format, format_version, nanomc_version, elements, cutoff (Å)
     /provenance      attrs: free-form metadata (training-set hash, RMSE/MAE, ...)
     /<element>/      attrs: e0 (eV)
-        radial       (n_rad, 3) η (1/Å²), R_s (Å), neighbour element index
-        angular      (n_ang, 5) η (1/Å²), ζ, λ, element index a, element index b
+        radial       (n_rad, 6) η (1/Å²), R_s (Å), neighbour element index,
+                     cutoff radius (Å; 0 = the potential's cutoff), cutoff kind number, α
+        angular      (n_ang, 10) η (1/Å²), ζ, λ, element index a, element index b, R_s (Å),
+                     variant number (0 narrow, 1 wide), cutoff radius, cutoff kind number, α
         scale_shift, scale_factor   (n_desc,) scaled = (G − shift) · factor
         layer_<k>/   weights (n_out, n_in), bias (n_out,); attrs activation, twist
+Cutoff kind numbers index nanomc.potential.descriptors.CUTOFF_KINDS (n2p2's numbering).
+Version 1 (still read) had only the first 3 and 5 columns: cosine cutoff at the potential's
+cutoff, R_s = 0 and narrow angular functions.
 """
 from __future__ import annotations
 
@@ -21,7 +26,9 @@ from .descriptors import DescriptorSet
 from .network import Layer, Network
 
 FORMAT = "nanomc-potential"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: older versions this nanomc still reads
+READABLE_VERSIONS = (1,)
 
 
 def save_potential(pot, path: str | Path) -> None:
@@ -51,7 +58,7 @@ def load_potential(path: str | Path):
     """Read and validate a potential file; PotentialFileError names the file and the problem."""
     from .potential import Potential
 
-    with open_checked(path, FORMAT, FORMAT_VERSION, PotentialFileError, "potential") as f:
+    with open_checked(path, FORMAT, FORMAT_VERSION, PotentialFileError, "potential", READABLE_VERSIONS) as f:
         elements = [str(e) for e in f.attrs["elements"]]
         cutoff = float(f.attrs["cutoff"])
         dsets, nets, scaling, e0 = {}, {}, {}, {}

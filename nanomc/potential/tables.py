@@ -24,31 +24,55 @@ def _unique(items: list) -> tuple[list, dict]:
     return list(position), position
 
 
-def _element_tables(dset, elements: tuple, pair_slot: np.ndarray, n_pairs: int) -> dict:
+def _cutoff_list(pot: "Potential") -> list[tuple[int, float, float]]:
+    """Distinct resolved cutoff functions (kind number, R_c Å, α) of every function of `pot`."""
+    funcs = [f for e in pot.elements for f in (*pot.descriptor_sets[e].radial, *pot.descriptor_sets[e].angular)]
+    return _unique([f.cutoff.resolved(pot.cutoff) for f in funcs])[0]
+
+
+def _element_tables(pot: "Potential", dset, pair_slot: np.ndarray, n_pairs: int, cut_pos: dict) -> dict:
     """Shape lists and scatter maps of one central element (see ext/sf_math.pxd)."""
+    elements = pot.elements
     n_el = len(elements)
     index = {e: k for k, e in enumerate(elements)}
-    rshapes, rpos = _unique([(f.eta, f.rs) for f in dset.radial])
+
+    def q(f) -> int:
+        return cut_pos[f.cutoff.resolved(pot.cutoff)]
+
+    rshapes, rpos = _unique([(f.eta, f.rs, q(f)) for f in dset.radial])
     rad_map = -np.ones((n_el, len(rshapes)), np.int64)
     for out, f in enumerate(dset.radial):
-        rad_map[index[f.element], rpos[(f.eta, f.rs)]] = out
-    etas, eta_pos = _unique([f.eta for f in dset.angular])
+        rad_map[index[f.element], rpos[(f.eta, f.rs, q(f))]] = out
+    parts, part_pos = _unique([(f.eta, f.rs, f.variant == "wide", q(f)) for f in dset.angular])
     lzs, lz_pos = _unique([(f.lam, f.zeta) for f in dset.angular])
-    ashapes, apos = _unique([(f.eta, f.lam, f.zeta) for f in dset.angular])
+    ashapes, apos = _unique([(part_pos[(f.eta, f.rs, f.variant == "wide", q(f))], f.lam, f.zeta)
+                             for f in dset.angular])
     ang_map = -np.ones((n_pairs, len(ashapes)), np.int64)
     for k, f in enumerate(dset.angular):
         p = pair_slot[index[f.elements[0]], index[f.elements[1]]]
-        ang_map[p, apos[(f.eta, f.lam, f.zeta)]] = len(dset.radial) + k
+        ang_map[p, apos[(part_pos[(f.eta, f.rs, f.variant == "wide", q(f))], f.lam, f.zeta)]] = len(dset.radial) + k
     zeta = np.array([z for _, z in lzs], float)
+    cuts = {cq for _, _, _, cq in parts}
+    simple = all(rs == 0.0 and not wide for _, rs, wide, _ in parts) and len(cuts) <= 1
+    cut_rc = [rc for _, rc, _ in cut_pos]
+    # a triplet whose R_jk is beyond every narrow part's cutoff contributes only to wide parts
+    tri_rmax = max([np.inf if wide else cut_rc[cq] for _, _, wide, cq in parts], default=0.0)
     return {
-        "rad_eta": np.array([e for e, _ in rshapes], float),
-        "rad_rs": np.array([r for _, r in rshapes], float),
+        "rad_eta": np.array([e for e, _, _ in rshapes], float),
+        "rad_rs": np.array([r for _, r, _ in rshapes], float),
+        "rad_cut": np.array([cq for _, _, cq in rshapes], np.int64),
         "rad_map": rad_map,
-        "ang_eta": np.array(etas, float),
+        "ang_eta": np.array([e for e, _, _, _ in parts], float),
+        "ang_rs": np.array([r for _, r, _, _ in parts], float),
+        "ang_wide": np.array([w for _, _, w, _ in parts], np.int64),
+        "ang_cut": np.array([cq for _, _, _, cq in parts], np.int64),
+        "ang_simple": np.array([int(simple)], np.int64),
+        "ang_q0": np.array([min(cuts, default=0)], np.int64),
+        "tri_rmax": np.array([tri_rmax], float),
         "lz_lam": np.array([lam for lam, _ in lzs], float),
         "lz_zeta": zeta,
         "lz_izeta": np.where((zeta == np.round(zeta)) & (zeta <= 64), np.round(zeta), -1).astype(np.int64),
-        "sh_eta": np.array([eta_pos[e] for e, _, _ in ashapes], np.int64),
+        "sh_eta": np.array([p for p, _, _ in ashapes], np.int64),
         "sh_lz": np.array([lz_pos[(lam, z)] for _, lam, z in ashapes], np.int64),
         "sh_pref": np.array([2.0 ** (1.0 - z) for _, _, z in ashapes], float),
         "ang_map": ang_map,
@@ -56,7 +80,8 @@ def _element_tables(dset, elements: tuple, pair_slot: np.ndarray, n_pairs: int) 
 
 
 def descriptor_tables(pot: "Potential") -> dict:
-    """Symmetry-function tables: per central element, shapes and scatter maps (ext/sf_math.pxd)."""
+    """Symmetry-function tables: cutoff functions, per central element shapes and scatter maps
+    (ext/sf_math.pxd)."""
     n_el = len(pot.elements)
     pair_slot = np.zeros((n_el, n_el), dtype=np.int64)
     slot = 0
@@ -65,7 +90,9 @@ def descriptor_tables(pot: "Potential") -> dict:
             pair_slot[a, b] = pair_slot[b, a] = slot
             slot += 1
     n_pairs = slot
-    per = [_element_tables(pot.descriptor_sets[e], pot.elements, pair_slot, n_pairs) for e in pot.elements]
+    cutoffs = _cutoff_list(pot)
+    cut_pos = {c: k for k, c in enumerate(cutoffs)}
+    per = [_element_tables(pot, pot.descriptor_sets[e], pair_slot, n_pairs, cut_pos) for e in pot.elements]
     same = np.array(
         [[all(np.array_equal(p1[k], p2[k]) for k in p1) for p2 in per] for p1 in per], np.int64
     )
@@ -84,32 +111,32 @@ def descriptor_tables(pot: "Potential") -> dict:
                          for c in range(n_el) for q in range(n_pairs)], np.int64)
     max_shapes = max([1] + [max(len(p["rad_eta"]), len(p["sh_eta"]) + len(p["ang_eta"]) + len(p["lz_lam"]))
                             for p in per])
-    return {
+    tables = {
         "n_el": n_el,
         "n_pairs": n_pairs,
         "rc": float(pot.cutoff),
         "max_shapes": int(max_shapes),
+        "n_cut": len(cutoffs),
+        "cut_kind": np.array([k for k, _, _ in cutoffs], np.int64),
+        "cut_rc": np.array([rc for _, rc, _ in cutoffs], float),
+        "cut_alpha": np.array([a for _, _, a in cutoffs], float),
         "n_desc": np.array([pot.descriptor_sets[s].size for s in pot.elements], np.int64),
         "pair_slot": pair_slot.reshape(-1).copy(),
         "same_layout": same.reshape(-1).copy(),
         "rs_ptr": ptr("rad_eta"),
-        "rad_eta": cat("rad_eta", float),
-        "rad_rs": cat("rad_rs", float),
         "rmap_ptr": rmap_ptr,
-        "rad_map": cat("rad_map", np.int64),
         "aeta_ptr": ptr("ang_eta"),
-        "ang_eta": cat("ang_eta", float),
         "alz_ptr": ptr("lz_lam"),
-        "lz_lam": cat("lz_lam", float),
-        "lz_zeta": cat("lz_zeta", float),
-        "lz_izeta": cat("lz_izeta", np.int64),
         "ash_ptr": ptr("sh_eta"),
-        "sh_eta": cat("sh_eta", np.int64),
-        "sh_lz": cat("sh_lz", np.int64),
-        "sh_pref": cat("sh_pref", float),
         "amap_ptr": amap_ptr,
-        "ang_map": cat("ang_map", np.int64),
     }
+    for key, dtype in (("rad_eta", float), ("rad_rs", float), ("rad_cut", np.int64), ("rad_map", np.int64),
+                       ("ang_eta", float), ("ang_rs", float), ("ang_wide", np.int64), ("ang_cut", np.int64),
+                       ("ang_simple", np.int64), ("ang_q0", np.int64), ("tri_rmax", float),
+                       ("lz_lam", float), ("lz_zeta", float), ("lz_izeta", np.int64), ("sh_eta", np.int64),
+                       ("sh_lz", np.int64), ("sh_pref", float), ("ang_map", np.int64)):
+        tables[key] = cat(key, dtype)
+    return tables
 
 
 def network_tables(pot: "Potential") -> dict:

@@ -29,7 +29,7 @@ from .potential import Potential
 from .results import RunRecord, read_results, write_results
 from .structure import element_indices
 
-DEFAULT_POTENTIAL = "AuCu-demo.h5"
+DEFAULT_POTENTIAL = "AuCu.h5"
 
 
 class CampaignError(NanomcError, RuntimeError):

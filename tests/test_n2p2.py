@@ -502,10 +502,10 @@ def test_mixed_potential_round_trip(tmp_path, mixed):
 
 
 def test_version_1_files_are_read(tmp_path):
-    """The shipped demo potential is a version-1 file; its hash is what it always was."""
+    """A version-1 file (the first shipped demo potential) is read; its hash is what it always was."""
     import h5py
 
-    demo = Path(nanomc.__file__).parent / "data" / "AuCu-demo.h5"
+    demo = Path(__file__).parent / "data" / "potential-v1.h5"
     with h5py.File(demo, "r") as f:
         assert f.attrs["format_version"] == 1 and f["Au"]["radial"].shape[1] == 3
     pot = nanomc.Potential.load(demo)

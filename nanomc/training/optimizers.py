@@ -83,6 +83,10 @@ def lbfgs(stack: NetworkStack, batch: Batch, theta: np.ndarray, epochs: int, epo
     return result.x
 
 
+#: Levenberg–Marquardt gives up (converged) when no damping up to this lowers the loss
+MAX_DAMPING = 1e10
+
+
 def levenberg_marquardt(stack: NetworkStack, batch: Batch, theta: np.ndarray, epochs: int,
                         epoch_done: EpochCallback, damping: float = 1e-2, factor: float = 10.0) -> np.ndarray:
     """Levenberg–Marquardt on the per-atom residuals: solve (JᵀJ + μ I) δ = −Jᵀr; μ shrinks by
@@ -93,17 +97,18 @@ def levenberg_marquardt(stack: NetworkStack, batch: Batch, theta: np.ndarray, ep
     for epoch in range(1, epochs + 1):
         jtj = jac.T @ jac
         jtr = jac.T @ residual
-        for _ in range(20):
+        improved = False
+        while mu <= MAX_DAMPING:
             step = np.linalg.solve(jtj + mu * np.eye(len(theta)), -jtr)
             candidate = theta + step
             new_loss = float(np.mean(((stack.energies(candidate, batch) - batch.target) / batch.n_atoms) ** 2))
             if new_loss < loss:
-                theta, loss = candidate, new_loss
+                theta, loss, improved = candidate, new_loss, True
                 residual, jac = stack.residuals_and_jacobian(theta, batch)
                 mu = max(mu / factor, 1e-12)
                 break
             mu *= factor
-        if epoch_done(epoch, theta):
+        if epoch_done(epoch, theta) or not improved:  # no damping lowers the loss: converged
             break
     return theta
 

@@ -7,7 +7,7 @@ random alloys at several compositions; (100), (111) and (110) slabs; clusters of
 atoms of several shapes with random and segregated orderings; and, for active learning,
 configurations sampled by short Monte Carlo runs with a first potential on ~300-atom
 particles. No DFT code is needed here: the calculator is pluggable (ASE's EMT for the
-shipped demo, a DFT calculator for real work).
+shipped Au–Cu potential, a DFT calculator for real work).
 """
 from __future__ import annotations
 

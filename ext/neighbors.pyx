@@ -110,28 +110,13 @@ cdef void _search(double[:, ::1] pos, double[:, ::1] basis, long[:, ::1] bin_of,
     cdef double dx, dy, dz, d2
     for i in range(n):
         for o0 in range(-r0, r0 + 1):
-            t0 = bin_of[i, 0] + o0
-            s0 = 0
-            if p0:
-                s0 = _floordiv(t0, nb0)
-                t0 -= s0 * nb0
-            elif t0 < 0 or t0 >= nb0:
+            if not _target_bin(bin_of[i, 0] + o0, nb0, p0, &t0, &s0):
                 continue
             for o1 in range(-r1, r1 + 1):
-                t1 = bin_of[i, 1] + o1
-                s1 = 0
-                if p1:
-                    s1 = _floordiv(t1, nb1)
-                    t1 -= s1 * nb1
-                elif t1 < 0 or t1 >= nb1:
+                if not _target_bin(bin_of[i, 1] + o1, nb1, p1, &t1, &s1):
                     continue
                 for o2 in range(-r2, r2 + 1):
-                    t2 = bin_of[i, 2] + o2
-                    s2 = 0
-                    if p2:
-                        s2 = _floordiv(t2, nb2)
-                        t2 -= s2 * nb2
-                    elif t2 < 0 or t2 >= nb2:
+                    if not _target_bin(bin_of[i, 2] + o2, nb2, p2, &t2, &s2):
                         continue
                     tb = (t0 * nb1 + t1) * nb2 + t2
                     for jj in range(bin_start[tb], bin_start[tb + 1]):
@@ -154,6 +139,18 @@ cdef void _search(double[:, ::1] pos, double[:, ::1] basis, long[:, ::1] bin_of,
                                 vectors[k, 1] = dy
                                 vectors[k, 2] = dz
                             cursor[i] += 1
+
+
+cdef inline bint _target_bin(long t, long nb, bint periodic, long* target, long* shift) noexcept:
+    """Bin index t along one axis -> (bin in range, image shift); False if outside an open axis."""
+    shift[0] = 0
+    if periodic:
+        shift[0] = _floordiv(t, nb)
+        t -= shift[0] * nb
+    elif t < 0 or t >= nb:
+        return False
+    target[0] = t
+    return True
 
 
 cdef inline long _floordiv(long a, long b) noexcept:

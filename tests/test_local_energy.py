@@ -20,7 +20,6 @@ def small_potential(elements, cutoff=5.0, seed=0, per_element_sets=False):
             tuple(RadialFunction(0.5, 2.5, e) for e in elements),
             tuple(AngularFunction(0.05, 2.5, 1.0, (a, b)) for a in elements for b in elements if a <= b),
         )
-    pot = nanomc.Potential.random(elements, cutoff, hidden=(6, 5), seed=seed)
     rng = np.random.default_rng(seed)
     nets = {e: nanomc.potential.Network.random(sets[e].size, (6, 5), "tanh", rng) for e in elements}
     scaling = {e: (np.full(sets[e].size, 0.5), np.full(sets[e].size, 0.3)) for e in elements}

@@ -6,8 +6,6 @@ enumerate. The sampled distribution of energy levels (canonical) and of (N_Cu, e
 thinned to a few sweeps apart so that they are close to independent; a negative control
 (the same samples against the distribution at another temperature) must be rejected.
 """
-from itertools import combinations
-
 import numpy as np
 import pytest
 from ase.cluster import Octahedron

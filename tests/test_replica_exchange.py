@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import nanomc
 from nanomc.campaign import run_campaign
 from nanomc.mc.exchange import ExchangeLadder
 from nanomc.mc.parallel import owner_of

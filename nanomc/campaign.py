@@ -123,8 +123,6 @@ def prepare(config: dict, base: Path, comm=None) -> Setup:
 def _check_output(directory: Path, results: Path, resume: bool, overwrite: bool) -> None:
     if resume and overwrite:
         raise CampaignError("give --resume or --overwrite, not both")
-    if results.exists() and not (resume or overwrite):
-        raise CampaignError(f"{results} exists; use --resume to continue it or --overwrite to replace it")
     if resume and not results.exists():
         raise CampaignError(f"{results} does not exist, there is nothing to resume")
     try:

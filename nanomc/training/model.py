@@ -119,17 +119,14 @@ class NetworkStack:
     def _output_deltas(self, e: str, params, a_list, z_list, seed: np.ndarray) -> list[np.ndarray]:
         """d(Σ seed_i out_i)/dz per layer (seed (n, 1)); with seed = 1, per-atom d out_i / dz."""
         deltas = [None] * len(params)
-        delta = seed * activation_derivative(*self._act(e, -1), z_list[-1], a_list[-1])
+        act, tw = self.activations[e][-1]
+        delta = seed * activation_derivative(act, z_list[-1], a_list[-1], tw)
         for layer in range(len(params) - 1, -1, -1):
             deltas[layer] = delta
             if layer:
                 act, tw = self.activations[e][layer - 1]
                 delta = (delta @ params[layer][0]) * activation_derivative(act, z_list[layer - 1], a_list[layer], tw)
         return deltas
-
-    def _act(self, e: str, layer: int) -> tuple[str, float]:
-        act, tw = self.activations[e][layer]
-        return act, tw
 
     def loss_and_gradient(self, theta: np.ndarray, batch: Batch) -> tuple[float, np.ndarray]:
         """Mean squared per-atom energy error (eV²/atom²) and its gradient with respect to theta."""

@@ -178,6 +178,18 @@ class Potential:
 
         return read_n2p2(directory, length_unit, energy_unit)
 
+    @classmethod
+    def from_aenet(cls, files: Mapping[str, str | Path] | Sequence[str | Path]) -> "Potential":
+        """Read an aenet potential: one .nn file per element (binary as train.x writes it, or the
+        ASCII form), given as {element: path} or a list of paths.
+
+        Works in Å and eV like aenet. PotentialFileError names the file and the reason for anything
+        missing, truncated, inconsistent or unsupported (e.g. Behler's G3). See nanomc.potential.aenet.
+        """
+        from .aenet import read_aenet
+
+        return read_aenet(files)
+
     def content_hash(self) -> str:
         """SHA-256 of everything that determines energies (hex)."""
         h = hashlib.sha256()

@@ -138,29 +138,36 @@ class _Binary:
         return PotentialFileError(f"{self.path}: {reason}")
 
     def _split(self, data: bytes) -> tuple[list[bytes], str, int]:
-        """Records, byte order and integer size; the layout is fixed by the first record (nlayers)."""
-        layout = None
+        """Records, byte order and integer size. The first layout (4-byte markers before 8,
+        little-endian before big) that splits the whole file wins; a file that no layout splits
+        is reported by the layout that got furthest."""
+        best: tuple[list[bytes], str] | None = None
         for size, order in ((4, "<"), (4, ">"), (8, "<"), (8, ">")):
-            if len(data) >= 2 * size:
-                n = int.from_bytes(data[:size], "little" if order == "<" else "big", signed=True)
-                if n in (4, 8) and data[size + n:2 * size + n] == data[:size]:
-                    layout = size, order
-                    break
-        if layout is None:
+            records, error = self._records(data, size, "little" if order == "<" else "big")
+            if records and len(records[0]) in (4, 8):
+                if error is None:
+                    return records, order, len(records[0])
+                if best is None or len(records) > len(best[0]):
+                    best = records, error
+        if best is None:
             raise self.fail("not an aenet .nn file: no Fortran record of 4 or 8 bytes with matching "
                             "4- or 8-byte markers at the start (and not ASCII either)")
-        size, order = layout
+        raise self.fail(f"truncated or corrupt after record {len(best[0])} ({best[1]})")
+
+    @staticmethod
+    def _records(data: bytes, size: int, order: str) -> tuple[list[bytes], str | None]:
+        """The records of `data` with `size`-byte markers, and why splitting stopped early (or None)."""
         records, p = [], 0
         while p < len(data):
             head = data[p:p + size]
-            n = int.from_bytes(head, "little" if order == "<" else "big", signed=True)
+            n = int.from_bytes(head, order, signed=True)
             end = p + size + n
             if len(head) < size or n < 0 or data[end:end + size] != head:
-                raise self.fail(f"truncated or corrupt after record {len(records)} (byte {p}: "
-                                f"{'no complete marker' if len(head) < size else f'record of {n} bytes does not fit or its end marker differs'})")
+                why = "no complete marker" if len(head) < size else f"record of {n} bytes does not fit or its end marker differs"
+                return records, f"byte {p}: {why}"
             records.append(data[p + size:end])
             p = end + size
-        return records, order, len(records[0])
+        return records, None
 
     def _record(self, what: str) -> bytes:
         if self.next >= len(self.records):

@@ -163,7 +163,8 @@ class _Binary:
             n = int.from_bytes(head, order, signed=True)
             end = p + size + n
             if len(head) < size or n < 0 or data[end:end + size] != head:
-                why = "no complete marker" if len(head) < size else f"record of {n} bytes does not fit or its end marker differs"
+                why = ("no complete marker" if len(head) < size
+                       else f"record of {n} bytes does not fit or its end marker differs")
                 return records, f"byte {p}: {why}"
             records.append(data[p + size:end])
             p = end + size

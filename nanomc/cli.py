@@ -8,7 +8,7 @@ import sys
 from . import __version__
 from .errors import NanomcError
 
-KERNELS = ("neighbors", "descriptors", "network", "local_energy")
+KERNELS = ("neighbors", "descriptors", "network", "local_energy", "forces")
 
 
 def _info(_args: argparse.Namespace) -> int:

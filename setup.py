@@ -3,7 +3,7 @@ import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
-KERNELS = ["neighbors", "network", "descriptors", "local_energy"]
+KERNELS = ["neighbors", "network", "descriptors", "local_energy", "forces"]
 
 extensions = [
     Extension(

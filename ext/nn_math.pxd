@@ -1,7 +1,7 @@
 # cython: language_level=3
 """Feed-forward network evaluation shared by the kernels (tables from nanomc.potential.tables)."""
 cimport numpy as cnp
-from libc.math cimport exp, tanh, log1p, cos, fabs
+from libc.math cimport exp, tanh, log1p, cos, sin, fabs
 
 
 cdef struct NNTables:
@@ -68,15 +68,53 @@ cdef inline double activate(long act, double x, double twist) noexcept nogil:
     return x * x  # 10: harmonic
 
 
-cdef inline double nn_atomic_energy(const NNTables* s, long c, const double* g,
-                                    double* buf) noexcept nogil:
-    """Atomic energy (eV) of a c atom with raw descriptors g: NN_c(scaled g) + E0_c.
+cdef inline double activate_slope(long act, double x, double y, double twist) noexcept nogil:
+    """Derivative d act/dx at x of activation `act`, given y = activate(act, x, twist)."""
+    cdef double t
+    if act == 1:
+        return 1.0 - y * y
+    if act == 0:
+        return 1.0
+    if act == 2:
+        return y * (1.0 - y)
+    if act == 3:
+        t = tanh(2.0 * x / 3.0)
+        return 1.7159 * (2.0 / 3.0) * (1.0 - t * t) + twist
+    if act == 4:  # the sigmoid 1/(1 + e^−x)
+        return 1.0 / (1.0 + exp(-x))
+    if act == 5:
+        return 1.0 if x > 0.0 else 0.0
+    if act == 6:
+        return -x * y
+    if act == 7:
+        return -sin(x)
+    if act == 8:
+        return -y * (1.0 - y)
+    if act == 9:
+        return -y
+    return 2.0 * x  # 10: harmonic
 
-    buf must hold 2 * max_width doubles.
+
+cdef inline long nn_max_layers(const NNTables* s) noexcept nogil:
+    """Largest number of layers of any element's network."""
+    cdef long c, n = 0
+    for c in range(s.n_el):
+        if s.lay_ptr[c + 1] - s.lay_ptr[c] > n:
+            n = s.lay_ptr[c + 1] - s.lay_ptr[c]
+    return n
+
+
+cdef inline double nn_forward(const NNTables* s, long c, const double* g, double* buf,
+                              double* slopes) noexcept nogil:
+    """Network output (eV, without E0) of a c atom with raw descriptors g (scaled here).
+
+    buf must hold 2 * max_width doubles. slopes: NULL, or room for (layers of c) * max_width
+    doubles that receive d act/dz of every node, layer l of c at slopes[l * max_width].
     """
     cdef double* x = buf
     cdef double* y = buf + s.max_width
     cdef double* tmp
+    cdef double* slope
     cdef double acc
     cdef const double* w
     cdef long L, i, o, n_in, n_out, off = s.sc_off[c]
@@ -93,9 +131,60 @@ cdef inline double nn_atomic_energy(const NNTables* s, long c, const double* g,
             acc = x[i]
             for o in range(n_out):
                 y[o] += w[o] * acc
-        for o in range(n_out):
-            y[o] = activate(s.lay_act[L], y[o], s.lay_twist[L])
+        if slopes != NULL:
+            slope = slopes + (L - s.lay_ptr[c]) * s.max_width
+            for o in range(n_out):
+                acc = activate(s.lay_act[L], y[o], s.lay_twist[L])
+                slope[o] = activate_slope(s.lay_act[L], y[o], acc, s.lay_twist[L])
+                y[o] = acc
+        else:
+            for o in range(n_out):
+                y[o] = activate(s.lay_act[L], y[o], s.lay_twist[L])
         tmp = x
         x = y
         y = tmp
-    return x[0] + s.e0[c]
+    return x[0]
+
+
+cdef inline double nn_atomic_energy(const NNTables* s, long c, const double* g,
+                                    double* buf) noexcept nogil:
+    """Atomic energy (eV) of a c atom with raw descriptors g: NN_c(scaled g) + E0_c.
+
+    buf must hold 2 * max_width doubles.
+    """
+    return nn_forward(s, c, g, buf, NULL) + s.e0[c]
+
+
+cdef inline double nn_energy_gradient(const NNTables* s, long c, const double* g, double* work,
+                                      double* grad) noexcept nogil:
+    """Atomic energy (eV) of a c atom with raw descriptors g, and grad[k] = dE/dg[k] (eV per
+    unit of descriptor k: back-propagation through the layers and the scaling).
+
+    work must hold (2 + nn_max_layers) * max_width doubles.
+    """
+    cdef double* slopes = work + 2 * s.max_width
+    cdef double* delta = work
+    cdef double* prev = work + s.max_width
+    cdef double* tmp
+    cdef const double* w
+    cdef double acc, energy = nn_forward(s, c, g, work, slopes) + s.e0[c]
+    cdef long L, i, o, n_in, n_out, first = s.lay_ptr[c], off = s.sc_off[c]
+    # delta: dE/dz of the nodes of layer L (z before the activation); one output
+    L = s.lay_ptr[c + 1] - 1
+    delta[0] = slopes[(L - first) * s.max_width]
+    while L >= first:
+        n_in = s.lay_nin[L]
+        n_out = s.lay_nout[L]
+        for i in range(n_in):
+            w = s.weights + s.lay_woff[L] + i * n_out
+            acc = 0.0
+            for o in range(n_out):
+                acc += w[o] * delta[o]
+            prev[i] = acc if L == first else acc * slopes[(L - 1 - first) * s.max_width + i]
+        tmp = delta
+        delta = prev
+        prev = tmp
+        L -= 1
+    for i in range(s.sc_off[c + 1] - off):
+        grad[i] = delta[i] * s.scale[off + i]
+    return energy

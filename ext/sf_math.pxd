@@ -21,7 +21,7 @@ Tables (built by nanomc.potential.tables) are factorised so that work is shared:
     triplet.
 """
 cimport numpy as cnp
-from libc.math cimport exp, cos, pow, sqrt, tanh, M_PI, M_E
+from libc.math cimport exp, cos, sin, pow, sqrt, tanh, M_PI, M_E
 
 #: cutoff-function kinds (the numbers n2p2's `cutoff_type` uses)
 cdef enum:
@@ -123,6 +123,17 @@ cdef inline SFTables sf_tables_from(dict t):
     return s
 
 
+cdef inline double ipow(double x, long n) noexcept nogil:
+    """x**n for integer n >= 0 by repeated squaring."""
+    cdef double result = 1.0
+    while n > 0:
+        if n & 1:
+            result *= x
+        x *= x
+        n >>= 1
+    return result
+
+
 cdef inline double cutoff_value(long kind, double rc, double alpha, double r) noexcept nogil:
     """Cutoff function f_c(r) of one kind, radius rc (Å), inner radius alpha·rc; 0 for r >= rc.
 
@@ -159,6 +170,41 @@ cdef inline double cutoff_value(long kind, double rc, double alpha, double r) no
     return (x * (x * ((315.0 - 70.0 * x) * x - 540.0) + 420.0) - 126.0) * x * x * x * x * x + 1.0
 
 
+cdef inline double cutoff_slope(long kind, double rc, double alpha, double r) noexcept nogil:
+    """Derivative df_c/dr (1/Å) of cutoff_value(kind, rc, alpha, r); 0 for r >= rc and below α·rc.
+
+    With x as in cutoff_value and x' = 1/(rc − α·rc): cos −½π sin(πx)·x', exp f·(−2x/(x² − 1)²)·x',
+    poly1 6x(x − 1)·x', poly2 −30x²(x − 1)²·x', poly3 140x³(x − 1)³·x', poly4 −630x⁴(x − 1)⁴·x';
+    tanhu −3t²(1 − t²)/rc with t = tanh(1 − r/rc) (tanh: times coth(1)³); hard 0.
+    """
+    cdef double x, t, rci, dx, xm
+    if r >= rc or kind == CUT_HARD:
+        return 0.0
+    if kind == CUT_COS and alpha == 0.0:
+        return -0.5 * M_PI / rc * sin(M_PI * r / rc)
+    if kind == CUT_TANHU or kind == CUT_TANH:
+        t = tanh(1.0 - r / rc)
+        return -3.0 * t * t * (1.0 - t * t) / rc * (2.2637537952253513 if kind == CUT_TANH else 1.0)
+    rci = alpha * rc
+    if r < rci:
+        return 0.0
+    dx = 1.0 / (rc - rci)
+    x = (r - rci) * dx
+    xm = x - 1.0
+    if kind == CUT_COS:
+        return -0.5 * M_PI * sin(M_PI * x) * dx
+    if kind == CUT_EXP:
+        t = x * x - 1.0
+        return M_E * exp(1.0 / t) * (-2.0 * x / (t * t)) * dx
+    if kind == CUT_POLY1:
+        return 6.0 * x * xm * dx
+    if kind == CUT_POLY2:
+        return -30.0 * x * x * xm * xm * dx
+    if kind == CUT_POLY3:
+        return 140.0 * ipow(x * xm, 3) * dx
+    return -630.0 * ipow(x * xm, 4) * dx
+
+
 cdef inline void sf_cutoff_values(const SFTables* s, double r, double* out) noexcept nogil:
     """out[q] = f_c(r) of every cutoff function q of the potential."""
     cdef long q
@@ -166,15 +212,11 @@ cdef inline void sf_cutoff_values(const SFTables* s, double r, double* out) noex
         out[q] = cutoff_value(s.cut_kind[q], s.cut_rc[q], s.cut_alpha[q], r)
 
 
-cdef inline double ipow(double x, long n) noexcept nogil:
-    """x**n for integer n >= 0 by repeated squaring."""
-    cdef double result = 1.0
-    while n > 0:
-        if n & 1:
-            result *= x
-        x *= x
-        n >>= 1
-    return result
+cdef inline void sf_cutoff_slopes(const SFTables* s, double r, double* out) noexcept nogil:
+    """out[q] = df_c/dr (1/Å) of every cutoff function q of the potential."""
+    cdef long q
+    for q in range(s.n_cut):
+        out[q] = cutoff_slope(s.cut_kind[q], s.cut_rc[q], s.cut_alpha[q], r)
 
 
 cdef inline long sf_pair_values(const SFTables* s, long c, double r, const double* fc,
@@ -261,6 +303,126 @@ cdef inline long sf_triplet_values(const SFTables* s, long c, double cos_t, doub
     return n_sh
 
 
+cdef inline long sf_pair_derivs(const SFTables* s, long c, double r, const double* fc,
+                                const double* dfc, double* ders) noexcept nogil:
+    """d/dr (1/Å) of the radial shape values of sf_pair_values, in the same order; returns count.
+
+    fc, dfc: the values and slopes (sf_cutoff_slopes) of every cutoff function at r.
+    """
+    cdef long f, q, n = 0
+    cdef double d
+    for f in range(s.rs_ptr[c], s.rs_ptr[c + 1]):
+        q = s.rad_cut[f]
+        if fc[q] == 0.0 and dfc[q] == 0.0:
+            ders[n] = 0.0
+        else:
+            d = r - s.rad_rs[f]
+            ders[n] = exp(-s.rad_eta[f] * d * d) * (dfc[q] - 2.0 * s.rad_eta[f] * d * fc[q])
+        n += 1
+    return n
+
+
+cdef inline bint _general_part_derivs(const SFTables* s, long c, double ra, double rb, double rjk,
+                                      const double* fca, const double* fcb, const double* fcjk,
+                                      const double* dfca, const double* dfcb, const double* dfcjk,
+                                      double* radial, double* d_a, double* d_b,
+                                      double* d_jk) noexcept nogil:
+    """_general_parts and their derivatives with respect to R_ij, R_ik, R_jk; False if all vanish."""
+    cdef long k, q, p0 = s.aeta_ptr[c]
+    cdef double fa, fb, fj, f, e, da, db, dj, eta
+    cdef bint any_term = False
+    for k in range(s.aeta_ptr[c + 1] - p0):
+        q = s.ang_cut[p0 + k]
+        fa = fca[q]
+        fb = fcb[q]
+        fj = 1.0 if s.ang_wide[p0 + k] else fcjk[q]
+        f = fa * fb * fj
+        if f == 0.0:
+            radial[k] = d_a[k] = d_b[k] = d_jk[k] = 0.0
+            continue
+        eta = s.ang_eta[p0 + k]
+        da = ra - s.ang_rs[p0 + k]
+        db = rb - s.ang_rs[p0 + k]
+        dj = 0.0 if s.ang_wide[p0 + k] else rjk - s.ang_rs[p0 + k]
+        e = exp(-eta * (da * da + db * db + dj * dj))
+        radial[k] = e * f
+        d_a[k] = e * (dfca[q] * fb * fj - 2.0 * eta * da * f)
+        d_b[k] = e * (fa * dfcb[q] * fj - 2.0 * eta * db * f)
+        d_jk[k] = 0.0 if s.ang_wide[p0 + k] else e * (fa * fb * dfcjk[q] - 2.0 * eta * dj * f)
+        any_term = True
+    return any_term
+
+
+cdef inline long sf_triplet_derivs(const SFTables* s, long c, double cos_t, double ra, double rb,
+                                   double rjk, const double* fca, const double* fcb,
+                                   const double* fcjk, const double* dfca, const double* dfcb,
+                                   const double* dfcjk, double* ders) noexcept nogil:
+    """Derivatives of the angular shape values of sf_triplet_values; returns their count n, 0 if
+    all vanish. ders[k], ders[n + k], ders[2n + k], ders[3n + k]: d/dR_ij, d/dR_ik, d/dR_jk (1/Å)
+    and d/dcos θ of shape k. dfca, dfcb, dfcjk: cutoff slopes (sf_cutoff_slopes) at R_ij, R_ik,
+    R_jk. ders needs sf_deriv_scratch doubles.
+    """
+    cdef long k, m, q, n_eta = s.aeta_ptr[c + 1] - s.aeta_ptr[c], n_lz = s.alz_ptr[c + 1] - s.alz_ptr[c]
+    cdef long n = s.ash_ptr[c + 1] - s.ash_ptr[c], l0 = s.alz_ptr[c]
+    cdef double* radial = ders + 4 * n
+    cdef double* d_a = radial + n_eta
+    cdef double* d_b = d_a + n_eta
+    cdef double* d_jk = d_b + n_eta
+    cdef double* angular = d_jk + n_eta
+    cdef double* d_cos = angular + n_lz
+    cdef double base, r2sum, fprod, ga, gb, gj, e, a, ar
+    cdef const double* eta = s.ang_eta + s.aeta_ptr[c]
+    if n == 0:
+        return 0
+    if s.ang_simple[c]:
+        q = s.ang_q0[c]
+        fprod = fca[q] * fcb[q] * fcjk[q]
+        if fprod == 0.0:
+            return 0
+        r2sum = ra * ra + rb * rb + rjk * rjk
+        ga = dfca[q] * fcb[q] * fcjk[q]
+        gb = fca[q] * dfcb[q] * fcjk[q]
+        gj = fca[q] * fcb[q] * dfcjk[q]
+        for k in range(n_eta):
+            e = exp(-eta[k] * r2sum)
+            radial[k] = e * fprod
+            d_a[k] = e * (ga - 2.0 * eta[k] * ra * fprod)
+            d_b[k] = e * (gb - 2.0 * eta[k] * rb * fprod)
+            d_jk[k] = e * (gj - 2.0 * eta[k] * rjk * fprod)
+    elif not _general_part_derivs(s, c, ra, rb, rjk, fca, fcb, fcjk, dfca, dfcb, dfcjk,
+                                  radial, d_a, d_b, d_jk):
+        return 0
+    for k in range(n_lz):
+        base = 1.0 + s.lz_lam[l0 + k] * cos_t
+        if base <= 0.0:
+            angular[k] = d_cos[k] = 0.0
+        elif s.lz_izeta[l0 + k] >= 0:
+            angular[k] = ipow(base, s.lz_izeta[l0 + k])
+            d_cos[k] = s.lz_izeta[l0 + k] * s.lz_lam[l0 + k] * ipow(base, s.lz_izeta[l0 + k] - 1)
+        else:
+            angular[k] = pow(base, s.lz_zeta[l0 + k])
+            d_cos[k] = s.lz_zeta[l0 + k] * s.lz_lam[l0 + k] * pow(base, s.lz_zeta[l0 + k] - 1.0)
+    for k in range(s.ash_ptr[c], s.ash_ptr[c + 1]):
+        m = k - s.ash_ptr[c]
+        a = s.sh_pref[k] * angular[s.sh_lz[k]]
+        ders[m] = a * d_a[s.sh_eta[k]]
+        ders[n + m] = a * d_b[s.sh_eta[k]]
+        ders[2 * n + m] = a * d_jk[s.sh_eta[k]]
+        ar = s.sh_pref[k] * radial[s.sh_eta[k]]
+        ders[3 * n + m] = ar * d_cos[s.sh_lz[k]]
+    return n
+
+
+cdef inline long sf_deriv_scratch(const SFTables* s) noexcept nogil:
+    """Doubles of scratch that sf_pair_derivs and sf_triplet_derivs need (for any element)."""
+    cdef long c, size = 1
+    for c in range(s.n_el):
+        size = max(size, s.rs_ptr[c + 1] - s.rs_ptr[c],
+                   4 * (s.ash_ptr[c + 1] - s.ash_ptr[c]) + 4 * (s.aeta_ptr[c + 1] - s.aeta_ptr[c])
+                   + 2 * (s.alz_ptr[c + 1] - s.alz_ptr[c]))
+    return size
+
+
 cdef inline void sf_scatter(const long* mapping, long n, const double* vals, double sign,
                             double* out) noexcept nogil:
     """out[mapping[k]] += sign * vals[k] for the k with mapping[k] >= 0."""
@@ -268,6 +430,17 @@ cdef inline void sf_scatter(const long* mapping, long n, const double* vals, dou
     for k in range(n):
         if mapping[k] >= 0:
             out[mapping[k]] += sign * vals[k]
+
+
+cdef inline void sf_gather(const long* mapping, long n, const double* grad,
+                           double* weights) noexcept nogil:
+    """The transpose of sf_scatter: weights[k] = grad[mapping[k]] (0 where mapping[k] < 0).
+
+    With grad = dE/dG of an atom, weights[k] is the energy per unit of shape value k.
+    """
+    cdef long k
+    for k in range(n):
+        weights[k] = grad[mapping[k]] if mapping[k] >= 0 else 0.0
 
 
 cdef inline const long* sf_radial_map(const SFTables* s, long c, long e) noexcept nogil:
@@ -329,3 +502,63 @@ cdef inline void sf_atom_descriptor(const SFTables* s, long c, long start, long 
             n = sf_triplet_values(s, c, geo[0], dist[a], dist[b], geo[1], fc + a * s.n_cut,
                                   fc + b * s.n_cut, geo + 2, scratch)
             sf_scatter(sf_angular_map(s, c, elem[idx[a]], elem[idx[b]]), n, scratch, 1.0, out)
+
+
+cdef inline double _dot(const double* x, const double* y, long n) noexcept nogil:
+    cdef long k
+    cdef double acc = 0.0
+    for k in range(n):
+        acc += x[k] * y[k]
+    return acc
+
+
+cdef inline void sf_triplet_gradient(const double* va, const double* vb, double ra, double rb,
+                                     double cos_t, double rjk, double de_a, double de_b,
+                                     double de_jk, double de_cos, double* ga,
+                                     double* gb) noexcept nogil:
+    """Add the gradients with respect to the vectors i→a, i→b (va, vb; Å) of an energy that
+    depends on the triplet through R_ia, R_ib, R_ab and cos θ, with partial derivatives
+    de_a, de_b, de_jk (eV/Å) and de_cos (eV), to ga and gb (eV/Å)."""
+    cdef long m
+    cdef double u, inv_ab = 1.0 / (ra * rb)
+    for m in range(3):
+        u = de_jk * (vb[m] - va[m]) / rjk
+        ga[m] += de_a * va[m] / ra + de_cos * (vb[m] * inv_ab - cos_t * va[m] / (ra * ra)) - u
+        gb[m] += de_b * vb[m] / rb + de_cos * (va[m] * inv_ab - cos_t * vb[m] / (rb * rb)) + u
+
+
+cdef inline void sf_atom_gradient(const SFTables* s, long c, long start, long stop,
+                                  const long* idx, const long* elem, const double* vec,
+                                  const double* dist, const double* fc, const double* dfc,
+                                  const double* dedg, double* scratch, double* weights,
+                                  double* geo, double* dfjk, double* grad) noexcept nogil:
+    """Add to grad[3a:3a+3] the gradient (eV/Å) of the energy with respect to each neighbour vector
+    vec[3a:3a+3] of a c atom (a in start..stop-1, arguments as in sf_atom_descriptor), through
+    this atom's descriptor only: dedg[k] = dE/dG[k] of the atom.
+
+    dfc: cutoff slopes per entry (like fc); scratch: sf_deriv_scratch doubles; weights:
+    max_shapes doubles; geo: 2 + n_cut doubles; dfjk: n_cut doubles.
+    """
+    cdef long a, b, n, m
+    cdef double de
+    for a in range(start, stop):
+        n = sf_pair_derivs(s, c, dist[a], fc + a * s.n_cut, dfc + a * s.n_cut, scratch)
+        sf_gather(sf_radial_map(s, c, elem[idx[a]]), n, dedg, weights)
+        de = _dot(weights, scratch, n) / dist[a]
+        for m in range(3):
+            grad[3 * a + m] += de * vec[3 * a + m]
+    for a in range(start, stop):
+        for b in range(a + 1, stop):
+            if not sf_triplet_geometry(s, &vec[3 * a], &vec[3 * b], dist[a], dist[b], s.tri_rmax[c], geo):
+                continue
+            sf_cutoff_slopes(s, geo[1], dfjk)
+            n = sf_triplet_derivs(s, c, geo[0], dist[a], dist[b], geo[1], fc + a * s.n_cut,
+                                  fc + b * s.n_cut, geo + 2, dfc + a * s.n_cut, dfc + b * s.n_cut,
+                                  dfjk, scratch)
+            if n == 0:
+                continue
+            sf_gather(sf_angular_map(s, c, elem[idx[a]], elem[idx[b]]), n, dedg, weights)
+            sf_triplet_gradient(&vec[3 * a], &vec[3 * b], dist[a], dist[b], geo[0], geo[1],
+                                _dot(weights, scratch, n), _dot(weights, scratch + n, n),
+                                _dot(weights, scratch + 2 * n, n), _dot(weights, scratch + 3 * n, n),
+                                &grad[3 * a], &grad[3 * b])

@@ -8,8 +8,10 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 
 from .errors import NanomcError, PotentialError, PotentialFileError, StructureError
 from .potential import Potential, default_descriptor_set
+from .calculator import Calculator
 
 __all__ = [
+    "Calculator",
     "NanomcError",
     "Potential",
     "PotentialError",

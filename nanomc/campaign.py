@@ -10,7 +10,6 @@ import os
 import sys
 import time
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -26,10 +25,9 @@ from .mc.parallel import SerialComm, owner_of, world
 from .particles import (cluster_shape, make_groups, occupy, read_structure, size_for_atom_count,
                         vegard_lattice_constant)
 from .potential import Potential
+from .potential.store import DEFAULT_POTENTIAL, default_potential_path  # noqa: F401 (re-exported)
 from .results import RunRecord, read_results, write_results
 from .structure import element_indices
-
-DEFAULT_POTENTIAL = "AuCu.h5"
 
 
 class CampaignError(NanomcError, RuntimeError):
@@ -47,11 +45,6 @@ class Setup:
     schedule: np.ndarray | None   # K per sweep, anneal only
     chains: dict[int, Chain]      # replica index -> chain, for the replicas of this rank
     ladder: ExchangeLadder
-
-
-def default_potential_path() -> Path:
-    """The potential shipped with nanomc (nanomc/data)."""
-    return Path(str(resources.files("nanomc") / "data" / DEFAULT_POTENTIAL))
 
 
 def load_potential(config: dict, base: Path) -> Potential:

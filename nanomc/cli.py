@@ -1,4 +1,4 @@
-"""Command line: `nanomc run | analyze | template | train | predict | info`, `nanomc --version`."""
+"""Command line: `nanomc run | analyze | relax | template | train | predict | info`, `nanomc --version`."""
 from __future__ import annotations
 
 import argparse
@@ -8,7 +8,7 @@ import sys
 from . import __version__
 from .errors import NanomcError
 
-KERNELS = ("neighbors", "descriptors", "network", "local_energy")
+KERNELS = ("neighbors", "descriptors", "network", "local_energy", "forces")
 
 
 def _info(_args: argparse.Namespace) -> int:
@@ -105,6 +105,39 @@ def _analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def _relax(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from .particles import read_frames
+    from .potential import Potential
+    from .potential.store import default_potential_path
+    from .relax import RelaxError, campaign_structures, relax, table, write_relaxed
+
+    target = Path(args.target)
+    if target.suffix == ".toml":
+        if args.potential or args.out:
+            raise RelaxError("--potential and --out are for structure files; a campaign relaxes with its own "
+                             "potential and writes next to its results")
+        potential, directory, picked = campaign_structures(target, args.structure)
+        jobs = [(directory / f"{name}-relaxed.extxyz", [(label, atoms)]) for name, label, atoms in picked]
+    else:
+        potential = Potential.load(args.potential or default_potential_path())
+        frames = read_frames(target)
+        labels = [f"{target.name}:{k}" if len(frames) > 1 else target.name for k in range(len(frames))]
+        jobs = [(Path(args.out) if args.out else target.with_name(f"{target.stem}-relaxed.extxyz"),
+                 list(zip(labels, frames)))]
+    done = []
+    for path, structures in jobs:
+        relaxed = [relax(atoms, potential, args.fmax, args.steps, args.optimizer, label) for label, atoms in structures]
+        write_relaxed(path, [r.atoms for r in relaxed])
+        done += relaxed
+        if not args.quiet:
+            print(f"wrote {path}", file=sys.stderr)
+    if not args.quiet:
+        print(table(done))
+    return 0
+
+
 def _template(_args: argparse.Namespace) -> int:
     from .config import template_text
 
@@ -133,6 +166,23 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--out", help="output directory (default: analysis/ next to the results file)")
     analyze.add_argument("-q", "--quiet", action="store_true", help="write the files, print nothing")
     analyze.set_defaults(func=_analyze)
+    relax = sub.add_parser("relax", help="relax structures off-lattice (FIRE/BFGS with analytic forces)",
+                           description="Relax the final and/or lowest-energy structure of a finished campaign "
+                                       "(give its parameter file) with the campaign's potential, or every frame of "
+                                       "a structure file with --potential; print energies before and after and "
+                                       "write the relaxed structures (extxyz).")
+    relax.add_argument("target", help="a campaign's parameter file (.toml), or a structure file")
+    relax.add_argument("--structure", choices=("final", "best", "both"), default="both",
+                       help="campaign: the final structure at the lowest temperature, the lowest-energy one seen, "
+                            "or both (default); written as final-relaxed.extxyz / best-relaxed.extxyz next to "
+                            "results.h5")
+    relax.add_argument("--potential", help="structure file: potential file (default: the shipped Au-Cu potential)")
+    relax.add_argument("--out", help="structure file: output extxyz (default: <name>-relaxed.extxyz next to it)")
+    relax.add_argument("--fmax", type=float, default=0.05, help="stop when every force is below this (eV/Å; 0.05)")
+    relax.add_argument("--steps", type=int, default=1000, help="at most this many optimiser steps (default 1000)")
+    relax.add_argument("--optimizer", choices=("FIRE", "BFGS"), default="FIRE", help="ASE optimiser (default FIRE)")
+    relax.add_argument("-q", "--quiet", action="store_true", help="write the files, print nothing")
+    relax.set_defaults(func=_relax)
     sub.add_parser("template", help="print an annotated parameter file").set_defaults(func=_template)
     train = sub.add_parser("train", help="train a potential from a TOML training file")
     train.add_argument("training_file")

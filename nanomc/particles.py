@@ -87,16 +87,24 @@ def size_for_atom_count(shape: str, host: str, lattice_constant: float, n_atoms:
 
 
 def read_structure(path: str | Path) -> Atoms:
-    """Any ASE-readable structure file (xyz, extxyz, XSF, CIF, ...)."""
+    """Any ASE-readable structure file (xyz, extxyz, XSF, CIF, ...); its last frame."""
+    return read_frames(path)[-1]
+
+
+def read_frames(path: str | Path) -> list[Atoms]:
+    """Every frame of an ASE-readable structure file; ParticleError if missing or unreadable."""
     from ase.io import read
 
     path = Path(path)
     if not path.is_file():
         raise ParticleError(f"{path}: structure file not found")
     try:
-        return read(path)
+        frames = read(path, ":")
     except Exception as exc:  # ASE raises many kinds for unreadable files
         raise ParticleError(f"{path}: cannot read the structure ({type(exc).__name__}: {exc})") from None
+    if not frames:
+        raise ParticleError(f"{path}: the file holds no structure")
+    return frames
 
 
 def make_groups(atoms: Atoms, elements: Sequence[str], group_elements: Sequence[Sequence[str]],

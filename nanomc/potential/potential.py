@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
@@ -9,10 +10,39 @@ import numpy as np
 from ase import Atoms
 
 from ..errors import PotentialError
-from ..structure import build_neighbor_list, element_indices
+from ..structure import NeighborList, build_neighbor_list, element_indices
 from .descriptors import ANGULAR_COLUMNS, RADIAL_COLUMNS, DescriptorSet, default_descriptor_set
 from .network import Network
 from .tables import descriptor_tables, network_tables
+
+
+@dataclass
+class EnergyForces:
+    """Energies, forces and virial of one structure (Potential.energy_forces).
+
+    energies: (N,) atomic energies E_i in eV, including E0.
+    forces: (N, 3) F = −dE/dr in eV/Å.
+    virial: (3, 3) W in eV with W_αβ = dE/dε_αβ, the derivative of the energy when positions and
+        cell are deformed homogeneously, r → (1 + ε) r; symmetric for a rotation-invariant energy.
+    """
+
+    energies: np.ndarray
+    forces: np.ndarray
+    virial: np.ndarray
+
+    @property
+    def energy(self) -> float:
+        """Total energy (eV)."""
+        return float(self.energies.sum())
+
+    def stress(self, volume: float) -> np.ndarray:
+        """Stress W / V (eV/Å³) of a cell of `volume` Å³ in ASE's Voigt order xx, yy, zz, yz, xz, xy.
+
+        ASE's sign: positive means the energy rises on expansion (the cell is under tension and
+        would shrink if allowed).
+        """
+        w = 0.5 * (self.virial + self.virial.T) / float(volume)
+        return np.array([w[0, 0], w[1, 1], w[2, 2], w[1, 2], w[0, 2], w[0, 1]])
 
 
 class Potential:
@@ -128,11 +158,15 @@ class Potential:
 
     def descriptors(self, atoms: Atoms) -> np.ndarray:
         """Raw descriptors, shape (N, max descriptor size); row i holds the values of atom i."""
+        return self._descriptors(atoms)[2]
+
+    def _descriptors(self, atoms: Atoms) -> tuple[np.ndarray, NeighborList, np.ndarray]:
+        """Element indices, neighbour list and raw descriptors of `atoms`."""
         from .._ext.descriptors import compute_descriptors
 
         z = element_indices(atoms, self.elements)
         nl = build_neighbor_list(atoms, self.cutoff)
-        return compute_descriptors(self.sf_tables, z, nl.offsets, nl.indices, nl.vectors)
+        return z, nl, compute_descriptors(self.sf_tables, z, nl.offsets, nl.indices, nl.vectors)
 
     def atomic_energies(self, atoms: Atoms) -> np.ndarray:
         """Atomic energies E_i (eV), including E0 of each element."""
@@ -144,6 +178,24 @@ class Potential:
     def energy(self, atoms: Atoms) -> float:
         """Total energy (eV)."""
         return float(self.atomic_energies(atoms).sum())
+
+    def energy_forces(self, atoms: Atoms) -> EnergyForces:
+        """Atomic energies (eV), analytic forces −dE/dr (eV/Å) and the virial (eV) of `atoms`.
+
+        Costs a few energy evaluations: descriptors, back-propagation through the networks to
+        dE/dG, then one pass over neighbour pairs and triplets (ext/forces.pyx).
+        """
+        from .._ext.forces import descriptor_forces
+        from .._ext.network import atomic_energy_gradients
+
+        z, nl, g = self._descriptors(atoms)
+        energies, dedg = atomic_energy_gradients(self.nn_tables, z, np.ascontiguousarray(g))
+        forces, virial = descriptor_forces(self.sf_tables, z, nl.offsets, nl.indices, nl.vectors, dedg)
+        return EnergyForces(energies, forces, virial)
+
+    def forces(self, atoms: Atoms) -> np.ndarray:
+        """Forces −dE/dr on every atom, shape (N, 3), in eV/Å."""
+        return self.energy_forces(atoms).forces
 
     # ------------------------------------------------------------------ files
     def save(self, path: str | Path) -> None:

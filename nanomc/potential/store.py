@@ -16,6 +16,7 @@ cutoff, R_s = 0 and narrow angular functions.
 """
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,8 @@ from ..hdf5io import open_checked, write_atomically
 from .descriptors import DescriptorSet
 from .network import Layer, Network
 
+#: the potential shipped with nanomc, in nanomc/data (`file = "default"` in a campaign)
+DEFAULT_POTENTIAL = "AuCu.h5"
 FORMAT = "nanomc-potential"
 FORMAT_VERSION = 2
 #: older versions this nanomc still reads
@@ -85,3 +88,8 @@ def _plain(value):
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def default_potential_path() -> Path:
+    """The potential shipped with nanomc (nanomc/data)."""
+    return Path(str(resources.files("nanomc") / "data" / DEFAULT_POTENTIAL))

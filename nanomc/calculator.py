@@ -1,0 +1,45 @@
+"""An ASE calculator for molecular dynamics and relaxation with a nanomc Potential."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from ase import Atoms
+from ase.calculators.calculator import Calculator as ASECalculator
+from ase.calculators.calculator import PropertyNotImplementedError, all_changes
+
+from .potential import Potential
+from .potential.store import default_potential_path
+
+
+class Calculator(ASECalculator):
+    """ASE calculator: energy and free_energy (eV), atomic energies (eV), forces (eV/Å) and, for
+    cells periodic in all three directions, stress (eV/Å³, ASE's Voigt order xx yy zz yz xz xy;
+    positive when the energy rises on expansion).
+
+    potential: a Potential, or the path of a potential file (default: the shipped Au–Cu
+    potential, nanomc/data/AuCu.h5). The neighbour list is rebuilt at every call, so atoms may
+    move freely. An element the potential does not know raises nanomc.StructureError; stress of
+    a structure that is not periodic in all three directions raises ASE's
+    PropertyNotImplementedError.
+    """
+
+    implemented_properties = ["energy", "free_energy", "energies", "forces", "stress"]
+
+    def __init__(self, potential: Potential | str | Path | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        if not isinstance(potential, Potential):
+            potential = Potential.load(default_potential_path() if potential is None else potential)
+        self.potential = potential
+
+    def calculate(self, atoms: Atoms | None = None, properties: Sequence[str] = ("energy",),
+                  system_changes: Sequence[str] = all_changes) -> None:
+        super().calculate(atoms, properties, system_changes)
+        periodic = bool(self.atoms.pbc.all())
+        if "stress" in properties and not periodic:
+            raise PropertyNotImplementedError("stress needs a cell that is periodic in all three directions")
+        result = self.potential.energy_forces(self.atoms)
+        self.results = {"energy": result.energy, "free_energy": result.energy, "energies": result.energies,
+                        "forces": result.forces}
+        if periodic:
+            self.results["stress"] = result.stress(self.atoms.get_volume())

@@ -1,0 +1,117 @@
+"""Off-lattice relaxation of structures with a potential (`nanomc relax`).
+
+Monte Carlo keeps atoms on their lattice sites; `relax` lets them move to the nearest energy
+minimum with ASE's FIRE or BFGS and nanomc's analytic forces, and reports the energy gained.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+
+from .calculator import Calculator
+from .errors import NanomcError
+from .potential import Potential
+
+OPTIMIZERS = ("FIRE", "BFGS")
+
+
+class RelaxError(NanomcError, RuntimeError):
+    """A relaxation that cannot start (no campaign output, another potential, bad settings)."""
+
+
+@dataclass
+class Relaxation:
+    """One relaxed structure: energies in eV, largest remaining force in eV/Å."""
+
+    label: str
+    atoms: Atoms            # the relaxed structure (info: energies, fmax, steps, converged)
+    energy_before: float
+    energy_after: float
+    fmax: float
+    steps: int
+    converged: bool
+
+
+def relax(atoms: Atoms, potential: Potential, fmax: float = 0.05, steps: int = 1000,
+          optimizer: str = "FIRE", label: str = "") -> Relaxation:
+    """Relax a copy of `atoms` (positions only, the cell stays) until every force is below
+    `fmax` eV/Å or `steps` optimiser steps are done."""
+    from ase.optimize import BFGS, FIRE
+
+    if optimizer not in OPTIMIZERS:
+        raise RelaxError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
+    if not (fmax > 0 and steps >= 0):
+        raise RelaxError(f"need fmax > 0 eV/Å and steps >= 0, got fmax {fmax} and steps {steps}")
+    moved = atoms.copy()
+    moved.calc = Calculator(potential)
+    before = moved.get_potential_energy()
+    opt = {"FIRE": FIRE, "BFGS": BFGS}[optimizer](moved, logfile=None)
+    opt.run(fmax=fmax, steps=steps)
+    after = moved.get_potential_energy()
+    largest = float(np.linalg.norm(moved.get_forces(), axis=1).max()) if len(moved) else 0.0
+    moved.calc = None
+    moved.info.update({"energy_eV": after, "energy_unrelaxed_eV": before, "fmax_eV_per_A": largest,
+                       "relax_steps": opt.nsteps, "relax_converged": largest < fmax})
+    return Relaxation(label, moved, before, after, largest, opt.nsteps, largest < fmax)
+
+
+def campaign_structures(params: str | Path, which: str) -> tuple[Potential, Path, list[tuple[str, str, Atoms]]]:
+    """The potential, output directory and (name, label, structure) of a finished campaign:
+    `which` is "final" (the last configuration at the lowest temperature), "best" (the
+    lowest-energy configuration seen) or "both". RelaxError if the campaign has not written them."""
+    from .campaign import load_potential
+    from .config import load_config
+    from .particles import read_frames
+    from .results import read_results
+
+    params = Path(params)
+    config, _ = load_config(params)
+    directory = params.parent / config["output"]["directory"]
+    potential = load_potential(config, params.parent)
+    results = directory / "results.h5"
+    if results.exists() and read_results(results).potential_hash != potential.content_hash():
+        raise RelaxError(f"{results} was made with another potential than {params} names now")
+    picked = []
+    for name in ("final", "best") if which == "both" else (which,):
+        path = directory / f"{name}.extxyz"
+        if not path.is_file():
+            raise RelaxError(f"{path} does not exist: run `nanomc run {params}` to the end first")
+        frames = read_frames(path)
+        if name == "final":
+            k = int(np.argmin([a.info.get("temperature_K", np.inf) for a in frames]))
+            label = f"final ({frames[k].info.get('temperature_K', float('nan')):.0f} K)"
+        else:
+            k = int(np.argmin([a.info.get("energy_eV", np.inf) for a in frames]))
+            label = f"best (replica {frames[k].info.get('replica', k)})"
+        picked.append((name, label, frames[k]))
+    return potential, directory, picked
+
+
+def write_relaxed(path: str | Path, frames: list[Atoms]) -> None:
+    """Write relaxed structures (extxyz) atomically; RelaxError if the file cannot be written."""
+    from ase.io import write
+
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        write(tmp, frames, format="extxyz")
+        tmp.replace(path)
+    except OSError as exc:
+        raise RelaxError(f"cannot write {path} ({exc.strerror or exc})") from None
+
+
+def table(relaxations: list[Relaxation]) -> str:
+    """Energies before and after (eV and eV/atom), remaining force and steps, one row each."""
+    lines = [f"{'structure':24s} {'atoms':>6s} {'E before (eV)':>14s} {'E after (eV)':>14s} "
+             f"{'before eV/atom':>15s} {'after eV/atom':>14s} {'dE/atom (meV)':>14s} {'fmax (eV/A)':>12s} "
+             f"{'steps':>6s}"]
+    for r in relaxations:
+        n = len(r.atoms)
+        lines.append(f"{r.label[-24:]:24s} {n:6d} {r.energy_before:14.6f} {r.energy_after:14.6f} "
+                     f"{r.energy_before / n:15.6f} {r.energy_after / n:14.6f} "
+                     f"{1e3 * (r.energy_after - r.energy_before) / n:14.3f} {r.fmax:12.4f} "
+                     f"{r.steps:6d}{'' if r.converged else '  (not converged)'}")
+    return "\n".join(lines)

@@ -1,0 +1,122 @@
+"""`nanomc relax`: off-lattice relaxation of a campaign's structures or of structure files."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.io import read, write
+
+import nanomc
+from nanomc.cli import main
+from nanomc.potential.store import default_potential_path
+
+PARAMS = """
+[particle]
+shape = "truncated_octahedron"
+size = 5
+composition = { Au = 0.5, Cu = 0.5 }
+
+[potential]
+file = "default"
+
+[mc]
+temperatures = [300.0, 900.0]
+sweeps = 4
+seed = 2
+
+[output]
+directory = "out"
+"""
+
+
+@pytest.fixture(scope="module")
+def campaign(tmp_path_factory):
+    """A finished two-temperature campaign with the shipped potential (its directory)."""
+    from nanomc.campaign import run_campaign
+
+    base = tmp_path_factory.mktemp("relax")
+    (base / "params.toml").write_text(textwrap.dedent(PARAMS))
+    run_campaign(base / "params.toml", quiet=True)
+    return base
+
+
+def test_relax_campaign(campaign, capsys):
+    assert main(["relax", str(campaign / "params.toml")]) == 0
+    out = capsys.readouterr()
+    pot = nanomc.Potential.load(default_potential_path())
+    final = read(campaign / "out" / "final.extxyz", ":")
+    best = read(campaign / "out" / "best.extxyz", ":")
+    lattice = {"final": min(final, key=lambda a: a.info["temperature_K"]),
+               "best": min(best, key=lambda a: a.info["energy_eV"])}
+    for name in ("final", "best"):
+        relaxed = read(campaign / "out" / f"{name}-relaxed.extxyz", ":")
+        assert len(relaxed) == 1
+        r = relaxed[0]
+        assert r.get_chemical_symbols() == lattice[name].get_chemical_symbols()
+        assert r.info["energy_unrelaxed_eV"] == pytest.approx(lattice[name].info["energy_eV"], abs=1e-8)
+        assert r.info["energy_eV"] == pytest.approx(pot.energy(r), abs=1e-8)
+        assert np.linalg.norm(pot.forces(r), axis=1).max() < 0.05 and r.info["relax_converged"]
+        # a particle of ~40 atoms on the Vegard lattice gains well over 1 meV/atom by relaxing
+        assert r.info["energy_eV"] < r.info["energy_unrelaxed_eV"] - 1e-3 * len(r)
+        assert f"{r.info['energy_eV']:.6f}" in out.out
+        assert f"{r.info['energy_eV'] / len(r):.6f}" in out.out
+    assert "best-relaxed.extxyz" in out.err and "final-relaxed.extxyz" in out.err
+    assert "final (300 K)" in out.out and "best (replica" in out.out
+
+
+def test_relax_structure_file_with_potential(campaign, tmp_path, capsys):
+    frames = read(campaign / "out" / "final.extxyz", ":")
+    write(tmp_path / "two.extxyz", frames)
+    pot_file = tmp_path / "pot.h5"
+    pot_file.write_bytes(default_potential_path().read_bytes())
+    args = ["relax", str(tmp_path / "two.extxyz"), "--potential", str(pot_file), "--optimizer", "BFGS",
+            "--fmax", "0.02", "--out", str(tmp_path / "relaxed.extxyz"), "-q"]
+    assert main(args) == 0
+    assert capsys.readouterr().out == ""
+    relaxed = read(tmp_path / "relaxed.extxyz", ":")
+    assert len(relaxed) == 2
+    assert all(a.info["fmax_eV_per_A"] < 0.02 for a in relaxed)
+    # the default output name, next to the input
+    assert main(["relax", str(tmp_path / "two.extxyz"), "--steps", "3", "-q"]) == 0
+    assert len(read(tmp_path / "two-relaxed.extxyz", ":")) == 2
+
+
+def pair(element: str) -> Atoms:
+    """Au and `element` 2.6 Å apart."""
+    return Atoms(f"Au{element}", positions=[[0, 0, 0], [2.6, 0, 0]])
+
+
+@pytest.mark.parametrize("setup, args, message", [
+    ("unrun", ["params.toml"], "does not exist: run `nanomc run"),
+    ("none", ["missing.extxyz"], "structure file not found"),
+    ("structure", ["s.extxyz", "--potential", "nope.h5"], "nope.h5"),
+    ("unrun", ["params.toml", "--potential", "x.h5"], "--potential and --out are for structure files"),
+    ("structure", ["s.extxyz", "--fmax", "-1"], "fmax > 0"),
+    ("pt", ["s.extxyz"], "'Pt'"),
+])
+def test_relax_errors_are_one_line(tmp_path, setup, args, message):
+    if setup == "unrun":
+        (tmp_path / "params.toml").write_text(textwrap.dedent(PARAMS))
+    if setup in ("structure", "pt"):
+        write(tmp_path / "s.extxyz", pair("Pt" if setup == "pt" else "Cu"))
+    r = subprocess.run([sys.executable, "-m", "nanomc.cli", "relax", *args], capture_output=True, text=True,
+                       cwd=tmp_path, timeout=120)
+    assert r.returncode == 1
+    assert r.stderr.count("\n") == 1 and r.stderr.startswith("nanomc: error: ")
+    assert message in r.stderr
+
+
+def test_relax_refuses_a_changed_potential(campaign, tmp_path, capsys):
+    """A campaign whose parameter file now names another potential than its results were made with."""
+    base = tmp_path / "copy"
+    (base / "out").mkdir(parents=True)
+    for name in ("results.h5", "final.extxyz", "best.extxyz"):
+        (base / "out" / name).write_bytes((campaign / "out" / name).read_bytes())
+    nanomc.Potential.random(["Au", "Cu"], 4.5, hidden=(3,), seed=1).save(base / "other.h5")
+    (base / "params.toml").write_text(textwrap.dedent(PARAMS).replace('"default"', '"other.h5"'))
+    assert main(["relax", str(base / "params.toml")]) == 1
+    assert "was made with another potential" in capsys.readouterr().err

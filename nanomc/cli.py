@@ -1,4 +1,4 @@
-"""Command line: `nanomc run | analyze | relax | template | train | predict | info`, `nanomc --version`."""
+"""Command line: `nanomc run | analyze | relax | template | train | predict | convert | info`, `nanomc --version`."""
 from __future__ import annotations
 
 import argparse
@@ -68,6 +68,21 @@ def _predict(args: argparse.Namespace) -> int:
         if args.plot:
             parity_plot(result, args.plot)
             print(f"wrote {args.plot}")
+    return 0
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from .potential import Potential
+
+    if args.aenet:
+        potential = Potential.from_aenet(args.aenet)
+    else:
+        potential = Potential.from_n2p2(args.n2p2, args.length_unit, args.energy_unit)
+    potential.save(args.output)
+    if not args.quiet:
+        sizes = ", ".join(f"{e}: {potential.descriptor_sets[e].size} descriptors, layers {potential.networks[e].sizes}"
+                          for e in potential.elements)
+        print(f"wrote {args.output}: elements {' '.join(potential.elements)}, cutoff {potential.cutoff} Å; {sizes}")
     return 0
 
 
@@ -194,6 +209,22 @@ def build_parser() -> argparse.ArgumentParser:
     pred.add_argument("--energy-key", default="energy", help="info key of reference energies (eV)")
     pred.add_argument("--plot", help="write a parity plot to this PNG file")
     pred.set_defaults(func=_predict)
+    convert = sub.add_parser("convert", help="turn an aenet or n2p2 potential into a nanomc potential file",
+                             description="Read a potential trained with aenet (one .nn file per element, binary "
+                                         "or ASCII) or n2p2 (a directory with input.nn, scaling.data and "
+                                         "weights.ZZZ.data) and write it as a nanomc potential file (.h5) that "
+                                         "`nanomc run`, `predict` and `relax` accept.")
+    source = convert.add_mutually_exclusive_group(required=True)
+    source.add_argument("--aenet", nargs="+", metavar="FILE.nn", help="aenet potential files, one per element")
+    source.add_argument("--n2p2", metavar="DIR", help="n2p2 potential directory")
+    convert.add_argument("--length-unit", default="angstrom",
+                         help="n2p2: the files' length unit (angstrom, bohr, nm or Å per unit; default angstrom)")
+    convert.add_argument("--energy-unit", default="eV",
+                         help="n2p2: the files' energy unit (eV, hartree, rydberg, kcal/mol, kJ/mol or eV per "
+                              "unit; default eV)")
+    convert.add_argument("-o", "--output", required=True, help="nanomc potential file to write (.h5)")
+    convert.add_argument("-q", "--quiet", action="store_true", help="print nothing")
+    convert.set_defaults(func=_convert)
     return parser
 
 

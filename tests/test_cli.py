@@ -41,3 +41,28 @@ def test_main_in_process(capsys):
     assert main(["info"]) == 0
     out = capsys.readouterr().out
     assert "kernel neighbors: compiled" in out
+
+
+def test_convert_aenet_and_n2p2(tmp_path):
+    """`nanomc convert` writes a potential file equal to the one the reader builds."""
+    from pathlib import Path
+
+    data = Path(__file__).parent / "data"
+    aenet_files = [str(data / "aenet" / f"{e}.behler.nn") for e in ("Au", "Cu")]
+    out = tmp_path / "aucu.h5"
+    r = _run("convert", "--aenet", *aenet_files, "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "elements Au Cu" in r.stdout
+    assert nanomc.Potential.load(out).content_hash() == nanomc.Potential.from_aenet(aenet_files).content_hash()
+    out = tmp_path / "ni.h5"
+    r = _run("convert", "--n2p2", str(data / "mlearn" / "Ni-nnp"), "--length-unit", "1.0", "-o", str(out), "-q")
+    assert r.returncode == 0 and r.stdout == "", r.stderr
+    assert nanomc.Potential.load(out).content_hash() == nanomc.Potential.from_n2p2(data / "mlearn" / "Ni-nnp").content_hash()
+
+
+def test_convert_errors_are_one_line(tmp_path):
+    r = _run("convert", "--aenet", str(tmp_path / "missing.nn"), "-o", str(tmp_path / "x.h5"))
+    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "missing.nn" in r.stderr
+    r = _run("convert", "--n2p2", str(tmp_path), "--energy-unit", "furlongs", "-o", str(tmp_path / "x.h5"))
+    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "furlongs" in r.stderr
+    assert not (tmp_path / "x.h5").exists()

@@ -122,9 +122,11 @@ class _Reader:
 def _unit(value: float | str, table: dict, what: str) -> float:
     """A unit given as a number or a name of `table`."""
     if isinstance(value, str):
-        try:
+        if value.lower() in table:
             return float(table[value.lower()])
-        except KeyError:
+        try:
+            value = float(value)
+        except ValueError:
             raise PotentialError(f"unknown {what} unit {value!r} (known: {', '.join(table)}, or a number)") from None
     value = float(value)
     if not (np.isfinite(value) and value > 0):

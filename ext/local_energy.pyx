@@ -217,7 +217,7 @@ cdef class LocalEnergyKernel:
         """
         cdef long a, b, n, ea_old, ea_new, eb_old, eb_new
         cdef long start = self.offsets[k], stop = self.offsets[k + 1]
-        cdef double rmax = self.sf.tri_rmax[c]
+        cdef double rmax = self.sf.tri_rmax[c], ang_rmax = self.sf.ang_rmax[c]
         cdef double* vals = &self.sf_buf[0]
         cdef const double* t
         for a in range(start, stop):
@@ -228,8 +228,10 @@ cdef class LocalEnergyKernel:
             n = sf_pair_values(&self.sf, c, self.dist[a], &self.fc[a, 0], vals)
             sf_scatter(sf_radial_map(&self.sf, c, ea_old), n, vals, -1.0, g)
             sf_scatter(sf_radial_map(&self.sf, c, ea_new), n, vals, 1.0, g)
+            if self.dist[a] >= ang_rmax:
+                continue
             for b in range(start, stop):
-                if b == a or (b < a and self._is_changed(self.indices[b])):
+                if b == a or (b < a and self._is_changed(self.indices[b])) or self.dist[b] >= ang_rmax:
                     continue
                 eb_old = self._old_element(self.indices[b])
                 eb_new = self.elem[self.indices[b]]

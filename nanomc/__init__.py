@@ -7,7 +7,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
 from .errors import NanomcError, PotentialError, PotentialFileError, StructureError
-from .potential import Potential, default_descriptor_set
+from .potential import Potential, chebyshev_descriptor_set, default_descriptor_set
 
 __all__ = [
     "NanomcError",
@@ -16,5 +16,6 @@ __all__ = [
     "PotentialFileError",
     "StructureError",
     "__version__",
+    "chebyshev_descriptor_set",
     "default_descriptor_set",
 ]

@@ -537,4 +537,6 @@ def chebyshev_descriptor_set(
     block = n_rad + n_ang
     positions = (*(b * block + n for b in range(len(weights)) for n in range(n_rad)),
                  *(b * block + n_rad + n for b in range(len(weights)) for n in range(n_ang)))
-    return DescriptorSet(radial, angular, positions)
+    dset = DescriptorSet(radial, angular, positions)
+    dset.validate(elements)
+    return dset

@@ -21,7 +21,8 @@ Tables (built by nanomc.potential.tables) are factorised so that work is shared:
   - shape values are scattered into the descriptor through a map for the neighbour's element e
     (radial) or element pair p (angular): SFMap = output positions (−1: none) and weights of
     `layers` layers of the shapes (a shape may feed several outputs, e.g. aenet's plain and
-    type-spin-weighted copies): out[map[L*n + k]] += weight[L*n + k] · vals[k], the maps of
+    type-spin-weighted copies): out[map[L*n + k]] += weight[L*n + k] · vals[k] (0 layers
+    stands for one layer of weights 1, the plain functions: the weights are skipped), the maps of
     (c, e) at rad_map/rad_w + rmap_ptr[c*n_el + e] and of (c, p) at ang_map/ang_w +
     amap_ptr[c*n_pairs + p]. A change of a neighbour's element moves its terms from the old
     map to the new one, weights included.
@@ -64,7 +65,7 @@ cdef struct SFTables:
     const long* rch_ptr       # (n_el+1,) Chebyshev radial series of c (after its Gaussians)
     const long* rch_cut       # cutoff index of each series
     const long* rch_order     # its largest order n (n + 1 shapes)
-    const long* rad_layers    # (n_el,) map layers of c's radial shapes
+    const long* rad_layers    # (n_el,) map layers of c's radial shapes (0: one, unweighted)
     const long* rmap_ptr      # (n_el*n_el,)
     const long* rad_map
     const double* rad_w
@@ -86,7 +87,7 @@ cdef struct SFTables:
     const long* sh_eta        # index into c's radial-part list
     const long* sh_lz         # index into c's factors: (λ, ζ) list, then T_0..T_n
     const double* sh_pref     # 2^(1−ζ), or 1
-    const long* ang_layers    # (n_el,) map layers of c's angular shapes
+    const long* ang_layers    # (n_el,) map layers of c's angular shapes (0: one, unweighted)
     const long* amap_ptr      # (n_el*n_pairs,)
     const long* ang_map
     const double* ang_w
@@ -95,7 +96,7 @@ cdef struct SFTables:
 cdef struct SFMap:
     const long* out           # (layers * n,) output position, or -1
     const double* weight      # (layers * n,)
-    long layers
+    long layers               # 0: one layer of weights 1 (weight not read)
 
 
 cdef inline const long* _ptr(object arr):
@@ -320,8 +321,13 @@ cdef inline void sf_scatter(SFMap m, long n, const double* vals, double sign, do
     """out[m.out[L*n + k]] += sign · m.weight[L*n + k] · vals[k] for every layer L and shape k
     with an output (m.out[L*n + k] >= 0)."""
     cdef long k, layer
-    cdef const long* o
+    cdef const long* o = m.out
     cdef const double* w
+    if m.layers == 0:
+        for k in range(n):
+            if o[k] >= 0:
+                out[o[k]] += sign * vals[k]
+        return
     for layer in range(m.layers):
         o = m.out + layer * n
         w = m.weight + layer * n

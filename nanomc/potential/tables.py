@@ -46,6 +46,12 @@ def _scatter_map(rows: int, n_shapes: int, entries: list[tuple[int, int, int, fl
     return out, weight
 
 
+def _layers(out: np.ndarray, weight: np.ndarray) -> int:
+    """Layers of a scatter map for the kernels: 0 for one layer with weight 1 for every output
+    (plain functions: the kernels skip the weights), else the number of layers."""
+    return 0 if out.shape[1] == 1 and np.all(weight[out >= 0] == 1.0) else out.shape[1]
+
+
 def _element_tables(pot: "Potential", dset, pair_slot: np.ndarray, n_pairs: int, cut_pos: dict) -> dict:
     """Shape lists and scatter maps of one central element (see ext/sf_math.pxd)."""
     elements = pot.elements
@@ -96,7 +102,7 @@ def _element_tables(pot: "Potential", dset, pair_slot: np.ndarray, n_pairs: int,
         "rad_cut": np.array([cq for _, _, cq in rshapes], np.int64),
         "rch_cut": np.array(list(series), np.int64),
         "rch_order": np.array(list(series.values()), np.int64),
-        "rad_layers": np.array([rad_map.shape[1]], np.int64),
+        "rad_layers": np.array([_layers(rad_map, rad_w)], np.int64),
         "rad_map": rad_map,
         "rad_w": rad_w,
         "ang_eta": np.array([e for e, _, _, _ in parts], float),
@@ -114,7 +120,7 @@ def _element_tables(pot: "Potential", dset, pair_slot: np.ndarray, n_pairs: int,
         "sh_eta": np.array([p for p, _, _ in ashapes], np.int64),
         "sh_lz": np.array([f for _, f, _ in ashapes], np.int64),
         "sh_pref": np.array([pref for _, _, pref in ashapes], float),
-        "ang_layers": np.array([ang_map.shape[1]], np.int64),
+        "ang_layers": np.array([_layers(ang_map, ang_w)], np.int64),
         "ang_map": ang_map,
         "ang_w": ang_w,
     }
@@ -174,7 +180,8 @@ def descriptor_tables(pot: "Potential") -> dict:
         "amap_ptr": map_ptr("ang_map", n_pairs),
     }
     for key, dtype in (("rad_eta", float), ("rad_rs", float), ("rad_cut", np.int64), ("rch_cut", np.int64),
-                       ("rch_order", np.int64), ("rad_layers", np.int64), ("rad_map", np.int64), ("rad_w", float),
+                       ("rch_order", np.int64), ("rad_layers", np.int64), ("rad_map", np.int64),
+                       ("rad_w", float),
                        ("ang_eta", float), ("ang_rs", float), ("ang_wide", np.int64), ("ang_cut", np.int64),
                        ("ang_simple", np.int64), ("ang_q0", np.int64), ("ang_rmax", float), ("tri_rmax", float),
                        ("lz_lam", float), ("lz_zeta", float), ("lz_izeta", np.int64), ("ach_order", np.int64),

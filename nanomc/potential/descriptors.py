@@ -131,12 +131,26 @@ def _check_weights(kind: str, weights: tuple, known: set) -> None:
             raise PotentialError(f"{kind} function weight of {k!r} is not finite: {w}")
 
 
-def _check_order(kind: str, name: str, chebyshev: bool, order: int) -> None:
-    """Raise PotentialError unless a Chebyshev function has an integer order >= 0 and any other order 0."""
-    if chebyshev and not (isinstance(order, (int, np.integer)) and order >= 0):
-        raise PotentialError(f"{kind} Chebyshev function needs an integer order >= 0, got {order!r}")
-    if not chebyshev and order != 0:
-        raise PotentialError(f"{kind} function of {name} {order!r} != 0 is only defined for Chebyshev functions")
+def _check_shared(kind: str, f, selection: tuple[str, ...] | None, form: tuple[str, str, tuple], known: set) -> None:
+    """Raise PotentialError unless the parameters that radial and angular functions share are
+    valid: what f counts (`selection`, the element (pair) it names, or its weights), its form
+    (name, value, allowed values: the basis or the factor), order, η and R_s."""
+    if (selection is None) == (not f.weights):
+        noun = "an element" if kind == "radial" else "an element pair"
+        raise PotentialError(f"{kind} function needs either {noun} or weights, got {f}")
+    for e in selection or ():
+        if e not in known:
+            raise PotentialError(f"{kind} function names element {e!r}, not in {sorted(known)}")
+    _check_weights(kind, f.weights, known)
+    name, value, allowed = form
+    if value not in allowed:
+        raise PotentialError(f"{kind} function {name} must be one of {allowed}, got {value!r}")
+    if value == "chebyshev" and not (isinstance(f.order, (int, np.integer)) and f.order >= 0):
+        raise PotentialError(f"{kind} Chebyshev function needs an integer order >= 0, got {f.order!r}")
+    if value != "chebyshev" and f.order != 0:
+        raise PotentialError(f"{kind} function of order {f.order!r} != 0 is only defined for Chebyshev functions")
+    if not (np.isfinite(f.eta) and f.eta >= 0 and np.isfinite(f.rs) and f.rs >= 0):
+        raise PotentialError(f"{kind} function needs finite eta >= 0 and rs >= 0, got {f}")
 
 
 @dataclass(frozen=True)
@@ -183,16 +197,8 @@ class RadialFunction:
 
     def validate(self, known: set) -> None:
         """Raise PotentialError unless the parameters are consistent and name only `known` elements."""
-        if (self.element is None) == (not self.weights):
-            raise PotentialError(f"radial function needs either an element or weights, got {self}")
-        if self.element is not None and self.element not in known:
-            raise PotentialError(f"radial function names element {self.element!r}, not in {sorted(known)}")
-        _check_weights("radial", self.weights, known)
-        if self.basis not in RADIAL_BASES:
-            raise PotentialError(f"radial function basis must be one of {RADIAL_BASES}, got {self.basis!r}")
-        _check_order("radial", "order", self.basis == "chebyshev", self.order)
-        if not (np.isfinite(self.eta) and self.eta >= 0 and np.isfinite(self.rs) and self.rs >= 0):
-            raise PotentialError(f"radial function needs finite eta >= 0 and rs >= 0, got {self}")
+        _check_shared("radial", self, None if self.element is None else (self.element,),
+                      ("basis", self.basis, RADIAL_BASES), known)
         if self.basis == "chebyshev" and (self.eta != 0.0 or self.rs != 0.0):
             raise PotentialError(f"radial Chebyshev function needs eta = rs = 0, got {self}")
 
@@ -257,17 +263,7 @@ class AngularFunction:
 
     def validate(self, known: set) -> None:
         """Raise PotentialError unless the parameters are consistent and name only `known` elements."""
-        if (self.elements is None) == (not self.weights):
-            raise PotentialError(f"angular function needs either an element pair or weights, got {self}")
-        for e in self.elements or ():
-            if e not in known:
-                raise PotentialError(f"angular function names element {e!r}, not in {sorted(known)}")
-        _check_weights("angular", self.weights, known)
-        if self.factor not in ANGULAR_FACTORS:
-            raise PotentialError(f"angular function factor must be one of {ANGULAR_FACTORS}, got {self.factor!r}")
-        _check_order("angular", "order", self.factor == "chebyshev", self.order)
-        if not (np.isfinite(self.eta) and self.eta >= 0 and np.isfinite(self.rs) and self.rs >= 0):
-            raise PotentialError(f"angular function needs finite eta >= 0 and rs >= 0, got {self}")
+        _check_shared("angular", self, self.elements, ("factor", self.factor, ANGULAR_FACTORS), known)
         if not (np.isfinite(self.zeta) and self.zeta >= 1):
             raise PotentialError(f"angular function needs zeta >= 1, got {self}")
         if self.lam not in (-1.0, 1.0):

@@ -371,10 +371,10 @@ class DescriptorSet:
               *f.extra_row(), *tail(f, n_rad + k)] for k, f in enumerate(self.angular)],
             float,
         )
-        extra = VERSION_3_EXTRA if v3 else 0
-        return (radial.reshape(-1, RADIAL_COLUMNS + RADIAL_EXTRA + (extra + len(elements) if v3 else 0)),
-                angular.reshape(-1, ANGULAR_COLUMNS + ANGULAR_EXTRA
-                                + (extra + len(element_pairs(elements)) if v3 else 0)))
+        r_extra, a_extra = (VERSION_3_EXTRA + len(elements), VERSION_3_EXTRA + len(element_pairs(elements))) if v3 \
+            else (0, 0)
+        return (radial.reshape(-1, RADIAL_COLUMNS + RADIAL_EXTRA + r_extra),
+                angular.reshape(-1, ANGULAR_COLUMNS + ANGULAR_EXTRA + a_extra))
 
     @classmethod
     def from_arrays(cls, radial: np.ndarray, angular: np.ndarray, elements: Sequence[str]) -> "DescriptorSet":

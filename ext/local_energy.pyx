@@ -253,7 +253,8 @@ cdef class LocalEnergyKernel:
                 if n == 0:
                     continue
                 # both maps first: their table reads are then shared, not repeated after the stores
-                old_map, new_map = sf_angular_map(&self.sf, c, ea_old, eb_old), sf_angular_map(&self.sf, c, ea_new, eb_new)
+                old_map = sf_angular_map(&self.sf, c, ea_old, eb_old)
+                new_map = sf_angular_map(&self.sf, c, ea_new, eb_new)
                 sf_scatter(old_map, n, vals, -1.0, g)
                 sf_scatter(new_map, n, vals, 1.0, g)
 

@@ -403,7 +403,8 @@ cdef inline void sf_atom_descriptor(const SFTables* s, long c, long start, long 
         if dist[a] >= rmax:
             continue
         for b in range(a + 1, stop):
-            if dist[b] >= rmax or not sf_triplet_geometry(s, &vec[3 * a], &vec[3 * b], dist[a], dist[b], s.tri_rmax[c], geo):
+            if dist[b] >= rmax or not sf_triplet_geometry(s, &vec[3 * a], &vec[3 * b], dist[a], dist[b],
+                                                          s.tri_rmax[c], geo):
                 continue
             n = sf_triplet_values(s, c, geo[0], dist[a], dist[b], geo[1], fc + a * s.n_cut,
                                   fc + b * s.n_cut, geo + 2, scratch)

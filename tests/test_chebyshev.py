@@ -10,8 +10,8 @@ from ase.build import bulk
 from ase.cluster import Octahedron
 
 import nanomc
-from conftest import assert_cache_paths_agree, assert_moves_match_full, make_potential, random_cluster, \
-    random_occupation, structure_zoo
+from conftest import (assert_cache_paths_agree, assert_moves_match_full, make_potential, random_cluster,
+                      random_occupation, structure_zoo)
 from nanomc.local_energy import LocalEnergyModel
 from nanomc.potential import (AngularFunction, CutoffFunction, DescriptorSet, RadialFunction, aenet_type_spins,
                               chebyshev_descriptor_set)
@@ -159,7 +159,8 @@ ENGINE_CASES = [
                               particle(["Ag", "Au", "Cu"], 2))),
     ("periodic-2el", lambda: (chebyshev_potential(["Au", "Cu"], (6, 5.0, 4, 4.0)),  # sees its own images
                               random_occupation(bulk("Cu", "fcc", a=3.8, cubic=True), ["Au", "Cu"], 3))),
-    ("mixed-3el", lambda: (make_potential(["Ag", "Au", "Cu"], cutoff=5.5, descriptor_sets=mixed_sets(["Ag", "Au", "Cu"])),
+    ("mixed-3el", lambda: (make_potential(["Ag", "Au", "Cu"], cutoff=5.5,
+                                          descriptor_sets=mixed_sets(["Ag", "Au", "Cu"])),
                            particle(["Ag", "Au", "Cu"], 4))),
 ]
 

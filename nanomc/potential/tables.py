@@ -76,7 +76,8 @@ def _element_tables(pot: "Potential", dset, pair_slot: np.ndarray, n_pairs: int,
         return rpos[(f.eta, f.rs, q(f))] if f.basis == "gaussian" else series_start[q(f)] + f.order
 
     rad_map, rad_w = _scatter_map(n_el, len(rshapes) + sum(n + 1 for n in series.values()), [
-        (index[e], rshape(f), positions[k], w) for k, f in enumerate(dset.radial) for e, w in f.element_weights.items()])
+        (index[e], rshape(f), positions[k], w)
+        for k, f in enumerate(dset.radial) for e, w in f.element_weights.items()])
     # angular: radial parts, factors (the (λ, ζ) powers, then T_0..T_n(cos θ)), shapes = part × factor
     parts, part_pos = _unique([(f.eta, f.rs, f.variant == "wide", q(f)) for f in dset.angular])
     lzs, lz_pos = _unique([(f.lam, f.zeta) for f in dset.angular if f.factor == "power"])

@@ -261,8 +261,9 @@ cdef inline bint _general_parts(const SFTables* s, long c, double ra, double rb,
         f = fca[q] * fcb[q]
         if not s.ang_wide[p0 + k]:
             f *= fcjk[q]
-        if f == 0.0:
-            radial[k] = 0.0
+        any_term = any_term or f != 0.0
+        if f == 0.0 or s.ang_eta[p0 + k] == 0.0:  # η = 0 (e.g. Chebyshev): no Gaussian
+            radial[k] = f
             continue
         da = ra - s.ang_rs[p0 + k]
         db = rb - s.ang_rs[p0 + k]
@@ -271,7 +272,6 @@ cdef inline bint _general_parts(const SFTables* s, long c, double ra, double rb,
             dj = rjk - s.ang_rs[p0 + k]
             d += dj * dj
         radial[k] = exp(-s.ang_eta[p0 + k] * d) * f
-        any_term = True
     return any_term
 
 

@@ -19,7 +19,7 @@ import numpy as np
 cimport numpy as cnp
 from libc.math cimport exp, floor
 from libc.string cimport memcpy, memset
-from sf_math cimport (SFTables, sf_tables_from, sf_pair_values, sf_triplet_values, sf_scatter,
+from sf_math cimport (SFTables, SFMap, sf_tables_from, sf_pair_values, sf_triplet_values, sf_scatter,
                       sf_radial_map, sf_angular_map, sf_triplet_geometry, sf_pair_geometry,
                       sf_atom_descriptor)
 from nn_math cimport NNTables, nn_tables_from, nn_atomic_energy
@@ -216,8 +216,9 @@ cdef class LocalEnergyKernel:
         entry a, counted once when b is changed too; skipped if its element pair is unchanged.
         """
         cdef long a, b, n, ea_old, ea_new, eb_old, eb_new
+        cdef SFMap old_map, new_map
         cdef long start = self.offsets[k], stop = self.offsets[k + 1]
-        cdef double rmax = self.sf.tri_rmax[c]
+        cdef double rmax = self.sf.tri_rmax[c], ang_rmax = self.sf.ang_rmax[c]
         cdef double* vals = &self.sf_buf[0]
         cdef const double* t
         for a in range(start, stop):
@@ -226,10 +227,13 @@ cdef class LocalEnergyKernel:
             ea_old = self._old_element(self.indices[a])
             ea_new = self.elem[self.indices[a]]
             n = sf_pair_values(&self.sf, c, self.dist[a], &self.fc[a, 0], vals)
-            sf_scatter(sf_radial_map(&self.sf, c, ea_old), n, vals, -1.0, g)
-            sf_scatter(sf_radial_map(&self.sf, c, ea_new), n, vals, 1.0, g)
+            old_map, new_map = sf_radial_map(&self.sf, c, ea_old), sf_radial_map(&self.sf, c, ea_new)
+            sf_scatter(old_map, n, vals, -1.0, g)
+            sf_scatter(new_map, n, vals, 1.0, g)
+            if self.dist[a] >= ang_rmax:
+                continue
             for b in range(start, stop):
-                if b == a or (b < a and self._is_changed(self.indices[b])):
+                if b == a or (b < a and self._is_changed(self.indices[b])) or self.dist[b] >= ang_rmax:
                     continue
                 eb_old = self._old_element(self.indices[b])
                 eb_new = self.elem[self.indices[b]]
@@ -248,8 +252,11 @@ cdef class LocalEnergyKernel:
                                       &self.fc[a, 0], &self.fc[b, 0], t + 2, vals)
                 if n == 0:
                     continue
-                sf_scatter(sf_angular_map(&self.sf, c, ea_old, eb_old), n, vals, -1.0, g)
-                sf_scatter(sf_angular_map(&self.sf, c, ea_new, eb_new), n, vals, 1.0, g)
+                # both maps first: their table reads are then shared, not repeated after the stores
+                old_map = sf_angular_map(&self.sf, c, ea_old, eb_old)
+                new_map = sf_angular_map(&self.sf, c, ea_new, eb_new)
+                sf_scatter(old_map, n, vals, -1.0, g)
+                sf_scatter(new_map, n, vals, 1.0, g)
 
     cdef inline bint _same_pair(self, long a_old, long b_old, long a_new, long b_new) noexcept nogil:
         return (a_old == a_new and b_old == b_new) or (a_old == b_new and b_old == a_new)

@@ -2,20 +2,30 @@
 """Symmetry-function math shared by the full-evaluation kernel and the incremental engine.
 
 One parameterised family (nanomc.potential.descriptors): every function has its own cutoff
-function (kind, radius R_c, inner fraction α), radial functions exp(−η (R − R_s)²) f_c(R), and
-angular functions 2^{1−ζ} (1 + λ cos θ)^ζ · exp(−η Σ (R − R_s)²) · Π f_c over the three sides of
-the triplet ("narrow": R_ij, R_ik, R_jk) or over the two sides from the centre ("wide").
+function (kind, radius R_c, inner fraction α); radial functions exp(−η (R − R_s)²) f_c(R) or
+T_n(2R/R_c − 1) f_c(R) (Chebyshev), angular functions 2^{1−ζ} (1 + λ cos θ)^ζ or T_n(cos θ)
+(Chebyshev), times exp(−η Σ (R − R_s)²) · Π f_c over the three sides of the triplet ("narrow":
+R_ij, R_ik, R_jk) or over the two sides from the centre ("wide"); each counts a neighbour
+(pair) with the weight of its element (element pair).
 
 Tables (built by nanomc.potential.tables) are factorised so that work is shared:
   - the distinct cutoff functions of the whole potential are evaluated once per neighbour
     entry (fc[entry * n_cut + q]) and once per triplet for the side R_jk;
-  - radial *shapes* (η, R_s, cutoff q) of central element c are evaluated once per neighbour
-    and scattered into the descriptor through a map for the neighbour's element
-    (rad_map[rmap_ptr[c*n_el + e] + shape] = output position, or -1);
-  - angular shapes of c are products pref · (1 + λ cos θ)^ζ · radial part: the distinct radial
-    parts (η, R_s, narrow/wide, cutoff q) and the distinct (λ, ζ) of c are evaluated once per
-    triplet, then combined per shape and scattered through
-    ang_map[amap_ptr[c*n_pairs + p] + shape] for the element pair p.
+  - radial *shapes* of central element c are evaluated once per neighbour: first the Gaussians
+    (η, R_s, cutoff q), then per Chebyshev series (cutoff q, order n) T_0..T_n(2R/R_c,q − 1) f_c,q
+    by the recurrence T_{k+1} = 2x T_k − T_{k−1};
+  - angular shapes of c are products pref · factor · radial part: the distinct radial parts
+    (η, R_s, narrow/wide, cutoff q) and the factors of c — the distinct (1 + λ cos θ)^ζ, then
+    T_0..T_n(cos θ) up to c's largest Chebyshev order (one recurrence) — are evaluated once per
+    triplet, then combined per shape (pref 2^{1−ζ}, 1 for Chebyshev);
+  - shape values are scattered into the descriptor through a map for the neighbour's element e
+    (radial) or element pair p (angular): SFMap = output positions (−1: none) and weights of
+    `layers` layers of the shapes (a shape may feed several outputs, e.g. aenet's plain and
+    type-spin-weighted copies): out[map[L*n + k]] += weight[L*n + k] · vals[k] (0 layers
+    stands for one layer of weights 1, the plain functions: the weights are skipped), the maps of
+    (c, e) at rad_map/rad_w + rmap_ptr[c*n_el + e] and of (c, p) at ang_map/ang_w +
+    amap_ptr[c*n_pairs + p]. A change of a neighbour's element moves its terms from the old
+    map to the new one, weights included.
     When all radial parts of c are narrow, unshifted and share one cutoff (nanomc's own G4,
     ang_simple[c]), they reduce to exp(−η ΣR²) · f_c f_c f_c with one sum and one product per
     triplet.
@@ -51,9 +61,14 @@ cdef struct SFTables:
     const long* rs_ptr        # (n_el+1,) radial shapes of c
     const double* rad_eta
     const double* rad_rs
-    const long* rad_cut       # cutoff index of each radial shape
+    const long* rad_cut       # cutoff index of each Gaussian radial shape
+    const long* rch_ptr       # (n_el+1,) Chebyshev radial series of c (after its Gaussians)
+    const long* rch_cut       # cutoff index of each series
+    const long* rch_order     # its largest order n (n + 1 shapes)
+    const long* rad_layers    # (n_el,) map layers of c's radial shapes (0: one, unweighted)
     const long* rmap_ptr      # (n_el*n_el,)
     const long* rad_map
+    const double* rad_w
     const long* aeta_ptr      # (n_el+1,) distinct angular radial parts of c
     const double* ang_eta
     const double* ang_rs
@@ -61,17 +76,27 @@ cdef struct SFTables:
     const long* ang_cut
     const long* ang_simple    # (n_el,) 1 if every part of c is narrow, unshifted, one cutoff
     const long* ang_q0        # (n_el,) that cutoff
+    const double* ang_rmax    # (n_el,) neighbours at R >= this are in no triplet of c
     const double* tri_rmax    # (n_el,) triplets with R_jk >= this contribute nothing to c
     const long* alz_ptr       # (n_el+1,) distinct (λ, ζ) of c
     const double* lz_lam
     const double* lz_zeta
     const long* lz_izeta      # ζ if integral, else -1
+    const long* ach_order     # (n_el,) largest Chebyshev order of c's angular factors, -1: none
     const long* ash_ptr       # (n_el+1,) angular shapes of c
     const long* sh_eta        # index into c's radial-part list
-    const long* sh_lz         # index into c's (λ, ζ) list
-    const double* sh_pref     # 2^(1−ζ)
+    const long* sh_lz         # index into c's factors: (λ, ζ) list, then T_0..T_n
+    const double* sh_pref     # 2^(1−ζ), or 1
+    const long* ang_layers    # (n_el,) map layers of c's angular shapes (0: one, unweighted)
     const long* amap_ptr      # (n_el*n_pairs,)
     const long* ang_map
+    const double* ang_w
+
+
+cdef struct SFMap:
+    const long* out           # (layers * n,) output position, or -1
+    const double* weight      # (layers * n,)
+    long layers               # 0: one layer of weights 1 (weight not read)
 
 
 cdef inline const long* _ptr(object arr):
@@ -100,8 +125,13 @@ cdef inline SFTables sf_tables_from(dict t):
     s.rad_eta = _dptr(t["rad_eta"])
     s.rad_rs = _dptr(t["rad_rs"])
     s.rad_cut = _ptr(t["rad_cut"])
+    s.rch_ptr = _ptr(t["rch_ptr"])
+    s.rch_cut = _ptr(t["rch_cut"])
+    s.rch_order = _ptr(t["rch_order"])
+    s.rad_layers = _ptr(t["rad_layers"])
     s.rmap_ptr = _ptr(t["rmap_ptr"])
     s.rad_map = _ptr(t["rad_map"])
+    s.rad_w = _dptr(t["rad_w"])
     s.aeta_ptr = _ptr(t["aeta_ptr"])
     s.ang_eta = _dptr(t["ang_eta"])
     s.ang_rs = _dptr(t["ang_rs"])
@@ -109,17 +139,21 @@ cdef inline SFTables sf_tables_from(dict t):
     s.ang_cut = _ptr(t["ang_cut"])
     s.ang_simple = _ptr(t["ang_simple"])
     s.ang_q0 = _ptr(t["ang_q0"])
+    s.ang_rmax = _dptr(t["ang_rmax"])
     s.tri_rmax = _dptr(t["tri_rmax"])
     s.alz_ptr = _ptr(t["alz_ptr"])
     s.lz_lam = _dptr(t["lz_lam"])
     s.lz_zeta = _dptr(t["lz_zeta"])
     s.lz_izeta = _ptr(t["lz_izeta"])
+    s.ach_order = _ptr(t["ach_order"])
     s.ash_ptr = _ptr(t["ash_ptr"])
     s.sh_eta = _ptr(t["sh_eta"])
     s.sh_lz = _ptr(t["sh_lz"])
     s.sh_pref = _dptr(t["sh_pref"])
+    s.ang_layers = _ptr(t["ang_layers"])
     s.amap_ptr = _ptr(t["amap_ptr"])
     s.ang_map = _ptr(t["ang_map"])
+    s.ang_w = _dptr(t["ang_w"])
     return s
 
 
@@ -219,13 +253,45 @@ cdef inline void sf_cutoff_slopes(const SFTables* s, double r, double* out) noex
         out[q] = cutoff_slope(s.cut_kind[q], s.cut_rc[q], s.cut_alpha[q], r)
 
 
+cdef inline long sf_chebyshev(double x, long order, double scale, double* out) noexcept nogil:
+    """out[k] = scale · T_k(x) for k = 0..order (recurrence T_{k+1} = 2x T_k − T_{k−1}); returns order + 1."""
+    cdef long k
+    cdef double t0 = 1.0, t1 = x, t2
+    out[0] = scale
+    if order >= 1:
+        out[1] = scale * x
+    for k in range(2, order + 1):
+        t2 = 2.0 * x * t1 - t0
+        out[k] = scale * t2
+        t0 = t1
+        t1 = t2
+    return order + 1
+
+
+cdef inline void sf_chebyshev_slopes(double x, long order, double f, double df, double dxdr,
+                                     double* out) noexcept nogil:
+    """out[k] = d/dr [T_k(x) f] = T_k'(x) · dx/dr · f + T_k(x) · df/dr for k = 0..order, where
+    x, f and their slopes dxdr, df are taken at the same r (T'_{k+1} = 2T_k + 2x T'_k − T'_{k−1})."""
+    cdef long k
+    cdef double t0 = 1.0, t1 = x, t2, d0 = 0.0, d1 = 1.0, d2
+    out[0] = df
+    if order >= 1:
+        out[1] = dxdr * f + x * df
+    for k in range(2, order + 1):
+        t2 = 2.0 * x * t1 - t0
+        d2 = 2.0 * t1 + 2.0 * x * d1 - d0
+        out[k] = d2 * dxdr * f + t2 * df
+        t0, t1, d0, d1 = t1, t2, d1, d2
+
+
 cdef inline long sf_pair_values(const SFTables* s, long c, double r, const double* fc,
                                 double* vals) noexcept nogil:
-    """Radial shape values exp(−η (r − R_s)²) f_c,q(r) of one neighbour of a c atom; returns count.
+    """Radial shape values of one neighbour of a c atom at r (Å); returns their count.
 
+    Gaussians exp(−η (r − R_s)²) f_c,q(r), then each Chebyshev series T_0..T_n(2r/R_c,q − 1) f_c,q(r).
     fc: the cutoff values of this neighbour for every cutoff q of the potential.
     """
-    cdef long f, n = 0
+    cdef long f, q, n = 0
     cdef double d, w
     for f in range(s.rs_ptr[c], s.rs_ptr[c + 1]):
         w = fc[s.rad_cut[f]]
@@ -235,6 +301,9 @@ cdef inline long sf_pair_values(const SFTables* s, long c, double r, const doubl
             d = r - s.rad_rs[f]
             vals[n] = exp(-s.rad_eta[f] * d * d) * w
         n += 1
+    for f in range(s.rch_ptr[c], s.rch_ptr[c + 1]):
+        q = s.rch_cut[f]
+        n += sf_chebyshev(2.0 * r / s.cut_rc[q] - 1.0, s.rch_order[f], fc[q], vals + n)
     return n
 
 
@@ -250,8 +319,9 @@ cdef inline bint _general_parts(const SFTables* s, long c, double ra, double rb,
         f = fca[q] * fcb[q]
         if not s.ang_wide[p0 + k]:
             f *= fcjk[q]
-        if f == 0.0:
-            radial[k] = 0.0
+        any_term = any_term or f != 0.0
+        if f == 0.0 or s.ang_eta[p0 + k] == 0.0:  # η = 0 (e.g. Chebyshev): no Gaussian
+            radial[k] = f
             continue
         da = ra - s.ang_rs[p0 + k]
         db = rb - s.ang_rs[p0 + k]
@@ -260,7 +330,6 @@ cdef inline bint _general_parts(const SFTables* s, long c, double ra, double rb,
             dj = rjk - s.ang_rs[p0 + k]
             d += dj * dj
         radial[k] = exp(-s.ang_eta[p0 + k] * d) * f
-        any_term = True
     return any_term
 
 
@@ -270,7 +339,8 @@ cdef inline long sf_triplet_values(const SFTables* s, long c, double cos_t, doub
     """Angular shape values of one triplet of a c atom; returns their count, 0 if all vanish.
 
     cos_t = cos θ_jik; ra, rb = R_ij, R_ik; rjk = R_jk (Å); fca, fcb, fcjk: the values of every
-    cutoff function of the potential at R_ij, R_ik, R_jk. vals needs max_shapes doubles.
+    cutoff function of the potential at R_ij, R_ik, R_jk. vals needs max_shapes doubles
+    (shapes, then scratch for the radial parts and the factors).
     """
     cdef long k, q, n_eta = s.aeta_ptr[c + 1] - s.aeta_ptr[c], n_lz = s.alz_ptr[c + 1] - s.alz_ptr[c]
     cdef long n_sh = s.ash_ptr[c + 1] - s.ash_ptr[c]
@@ -298,6 +368,8 @@ cdef inline long sf_triplet_values(const SFTables* s, long c, double cos_t, doub
             angular[k] = ipow(base, s.lz_izeta[s.alz_ptr[c] + k])
         else:
             angular[k] = pow(base, s.lz_zeta[s.alz_ptr[c] + k])
+    if s.ach_order[c] >= 0:
+        sf_chebyshev(cos_t, s.ach_order[c], 1.0, angular + n_lz)
     for k in range(s.ash_ptr[c], s.ash_ptr[c + 1]):
         vals[k - s.ash_ptr[c]] = s.sh_pref[k] * angular[s.sh_lz[k]] * radial[s.sh_eta[k]]
     return n_sh
@@ -319,6 +391,10 @@ cdef inline long sf_pair_derivs(const SFTables* s, long c, double r, const doubl
             d = r - s.rad_rs[f]
             ders[n] = exp(-s.rad_eta[f] * d * d) * (dfc[q] - 2.0 * s.rad_eta[f] * d * fc[q])
         n += 1
+    for f in range(s.rch_ptr[c], s.rch_ptr[c + 1]):
+        q = s.rch_cut[f]
+        sf_chebyshev_slopes(2.0 * r / s.cut_rc[q] - 1.0, s.rch_order[f], fc[q], dfc[q], 2.0 / s.cut_rc[q], ders + n)
+        n += s.rch_order[f] + 1
     return n
 
 
@@ -363,13 +439,13 @@ cdef inline long sf_triplet_derivs(const SFTables* s, long c, double cos_t, doub
     R_jk. ders needs sf_deriv_scratch doubles.
     """
     cdef long k, m, q, n_eta = s.aeta_ptr[c + 1] - s.aeta_ptr[c], n_lz = s.alz_ptr[c + 1] - s.alz_ptr[c]
-    cdef long n = s.ash_ptr[c + 1] - s.ash_ptr[c], l0 = s.alz_ptr[c]
+    cdef long n = s.ash_ptr[c + 1] - s.ash_ptr[c], l0 = s.alz_ptr[c], n_fac = n_lz + s.ach_order[c] + 1
     cdef double* radial = ders + 4 * n
     cdef double* d_a = radial + n_eta
     cdef double* d_b = d_a + n_eta
     cdef double* d_jk = d_b + n_eta
     cdef double* angular = d_jk + n_eta
-    cdef double* d_cos = angular + n_lz
+    cdef double* d_cos = angular + n_fac
     cdef double base, r2sum, fprod, ga, gb, gj, e, a, ar
     cdef const double* eta = s.ang_eta + s.aeta_ptr[c]
     if n == 0:
@@ -402,6 +478,9 @@ cdef inline long sf_triplet_derivs(const SFTables* s, long c, double cos_t, doub
         else:
             angular[k] = pow(base, s.lz_zeta[l0 + k])
             d_cos[k] = s.lz_zeta[l0 + k] * s.lz_lam[l0 + k] * pow(base, s.lz_zeta[l0 + k] - 1.0)
+    if s.ach_order[c] >= 0:
+        sf_chebyshev(cos_t, s.ach_order[c], 1.0, angular + n_lz)
+        sf_chebyshev_slopes(cos_t, s.ach_order[c], 1.0, 0.0, 1.0, d_cos + n_lz)
     for k in range(s.ash_ptr[c], s.ash_ptr[c + 1]):
         m = k - s.ash_ptr[c]
         a = s.sh_pref[k] * angular[s.sh_lz[k]]
@@ -415,42 +494,73 @@ cdef inline long sf_triplet_derivs(const SFTables* s, long c, double cos_t, doub
 
 cdef inline long sf_deriv_scratch(const SFTables* s) noexcept nogil:
     """Doubles of scratch that sf_pair_derivs and sf_triplet_derivs need (for any element)."""
-    cdef long c, size = 1
+    cdef long c, size = max(1, s.max_shapes)
     for c in range(s.n_el):
-        size = max(size, s.rs_ptr[c + 1] - s.rs_ptr[c],
-                   4 * (s.ash_ptr[c + 1] - s.ash_ptr[c]) + 4 * (s.aeta_ptr[c + 1] - s.aeta_ptr[c])
-                   + 2 * (s.alz_ptr[c + 1] - s.alz_ptr[c]))
+        size = max(size, 4 * (s.ash_ptr[c + 1] - s.ash_ptr[c]) + 4 * (s.aeta_ptr[c + 1] - s.aeta_ptr[c])
+                   + 2 * (s.alz_ptr[c + 1] - s.alz_ptr[c] + s.ach_order[c] + 1))
     return size
 
 
-cdef inline void sf_scatter(const long* mapping, long n, const double* vals, double sign,
-                            double* out) noexcept nogil:
-    """out[mapping[k]] += sign * vals[k] for the k with mapping[k] >= 0."""
-    cdef long k
-    for k in range(n):
-        if mapping[k] >= 0:
-            out[mapping[k]] += sign * vals[k]
+cdef inline void sf_scatter(SFMap m, long n, const double* vals, double sign, double* out) noexcept nogil:
+    """out[m.out[L*n + k]] += sign · m.weight[L*n + k] · vals[k] for every layer L and shape k
+    with an output (m.out[L*n + k] >= 0)."""
+    cdef long k, layer
+    cdef const long* o = m.out
+    cdef const double* w
+    if m.layers == 0:
+        for k in range(n):
+            if o[k] >= 0:
+                out[o[k]] += sign * vals[k]
+        return
+    for layer in range(m.layers):
+        o = m.out + layer * n
+        w = m.weight + layer * n
+        for k in range(n):
+            if o[k] >= 0:
+                out[o[k]] += sign * w[k] * vals[k]
 
 
-cdef inline void sf_gather(const long* mapping, long n, const double* grad,
-                           double* weights) noexcept nogil:
-    """The transpose of sf_scatter: weights[k] = grad[mapping[k]] (0 where mapping[k] < 0).
+cdef inline void sf_gather(SFMap m, long n, const double* grad, double* weights) noexcept nogil:
+    """The transpose of sf_scatter: weights[k] = Σ_L m.weight[L*n + k] · grad[m.out[L*n + k]]
+    over the layers with an output (0 if none).
 
     With grad = dE/dG of an atom, weights[k] is the energy per unit of shape value k.
     """
-    cdef long k
+    cdef long k, layer
+    cdef const long* o = m.out
+    cdef const double* w
+    if m.layers == 0:
+        for k in range(n):
+            weights[k] = grad[o[k]] if o[k] >= 0 else 0.0
+        return
     for k in range(n):
-        weights[k] = grad[mapping[k]] if mapping[k] >= 0 else 0.0
+        weights[k] = 0.0
+    for layer in range(m.layers):
+        o = m.out + layer * n
+        w = m.weight + layer * n
+        for k in range(n):
+            if o[k] >= 0:
+                weights[k] += w[k] * grad[o[k]]
 
 
-cdef inline const long* sf_radial_map(const SFTables* s, long c, long e) noexcept nogil:
-    """Output positions of c's radial shapes for a neighbour of element e."""
-    return s.rad_map + s.rmap_ptr[c * s.n_el + e]
+cdef inline SFMap sf_radial_map(const SFTables* s, long c, long e) noexcept nogil:
+    """Output positions and weights of c's radial shapes for a neighbour of element e."""
+    cdef SFMap m
+    cdef long offset = s.rmap_ptr[c * s.n_el + e]
+    m.out = s.rad_map + offset
+    m.weight = s.rad_w + offset
+    m.layers = s.rad_layers[c]
+    return m
 
 
-cdef inline const long* sf_angular_map(const SFTables* s, long c, long ea, long eb) noexcept nogil:
-    """Output positions of c's angular shapes for a neighbour pair of elements (ea, eb)."""
-    return s.ang_map + s.amap_ptr[c * s.n_pairs + s.pair_slot[ea * s.n_el + eb]]
+cdef inline SFMap sf_angular_map(const SFTables* s, long c, long ea, long eb) noexcept nogil:
+    """Output positions and weights of c's angular shapes for a neighbour pair of elements (ea, eb)."""
+    cdef SFMap m
+    cdef long offset = s.amap_ptr[c * s.n_pairs + s.pair_slot[ea * s.n_el + eb]]
+    m.out = s.ang_map + offset
+    m.weight = s.ang_w + offset
+    m.layers = s.ang_layers[c]
+    return m
 
 
 cdef inline bint sf_triplet_geometry(const SFTables* s, const double* va, const double* vb,
@@ -492,12 +602,16 @@ cdef inline void sf_atom_descriptor(const SFTables* s, long c, long start, long 
     vec[3a:3a+3] (Å), distance dist[a], cutoff values fc[a*n_cut : (a+1)*n_cut].
     """
     cdef long a, b, n
+    cdef double rmax = s.ang_rmax[c]
     for a in range(start, stop):
         n = sf_pair_values(s, c, dist[a], fc + a * s.n_cut, scratch)
         sf_scatter(sf_radial_map(s, c, elem[idx[a]]), n, scratch, 1.0, out)
     for a in range(start, stop):
+        if dist[a] >= rmax:
+            continue
         for b in range(a + 1, stop):
-            if not sf_triplet_geometry(s, &vec[3 * a], &vec[3 * b], dist[a], dist[b], s.tri_rmax[c], geo):
+            if dist[b] >= rmax or not sf_triplet_geometry(s, &vec[3 * a], &vec[3 * b], dist[a], dist[b],
+                                                          s.tri_rmax[c], geo):
                 continue
             n = sf_triplet_values(s, c, geo[0], dist[a], dist[b], geo[1], fc + a * s.n_cut,
                                   fc + b * s.n_cut, geo + 2, scratch)
@@ -540,7 +654,7 @@ cdef inline void sf_atom_gradient(const SFTables* s, long c, long start, long st
     max_shapes doubles; geo: 2 + n_cut doubles; dfjk: n_cut doubles.
     """
     cdef long a, b, n, m
-    cdef double de
+    cdef double de, rmax = s.ang_rmax[c]
     for a in range(start, stop):
         n = sf_pair_derivs(s, c, dist[a], fc + a * s.n_cut, dfc + a * s.n_cut, scratch)
         sf_gather(sf_radial_map(s, c, elem[idx[a]]), n, dedg, weights)
@@ -548,8 +662,11 @@ cdef inline void sf_atom_gradient(const SFTables* s, long c, long start, long st
         for m in range(3):
             grad[3 * a + m] += de * vec[3 * a + m]
     for a in range(start, stop):
+        if dist[a] >= rmax:
+            continue
         for b in range(a + 1, stop):
-            if not sf_triplet_geometry(s, &vec[3 * a], &vec[3 * b], dist[a], dist[b], s.tri_rmax[c], geo):
+            if dist[b] >= rmax or not sf_triplet_geometry(s, &vec[3 * a], &vec[3 * b], dist[a], dist[b],
+                                                          s.tri_rmax[c], geo):
                 continue
             sf_cutoff_slopes(s, geo[1], dfjk)
             n = sf_triplet_derivs(s, c, geo[0], dist[a], dist[b], geo[1], fc + a * s.n_cut,

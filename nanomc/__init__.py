@@ -7,7 +7,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
 from .errors import NanomcError, PotentialError, PotentialFileError, StructureError
-from .potential import Potential, default_descriptor_set
+from .potential import Potential, chebyshev_descriptor_set, default_descriptor_set
 from .calculator import Calculator
 
 __all__ = [
@@ -18,5 +18,6 @@ __all__ = [
     "PotentialFileError",
     "StructureError",
     "__version__",
+    "chebyshev_descriptor_set",
     "default_descriptor_set",
 ]

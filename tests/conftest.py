@@ -15,7 +15,8 @@ from ase.build import bulk, fcc100, fcc111
 from ase.neighborlist import neighbor_list as ase_neighbor_list
 
 import nanomc
-from nanomc.potential import AngularFunction, DescriptorSet, Network, Potential, RadialFunction
+from nanomc.potential import (AngularFunction, CutoffFunction, DescriptorSet, Network, Potential, RadialFunction,
+                              chebyshev_descriptor_set)
 
 sys.path.insert(0, str(Path(__file__).parent))  # `import reference` from any test module
 
@@ -181,6 +182,43 @@ def make_potential(
         e: Network.random(descriptor_sets[e].size, hidden, activation, rng, twist=twist) for e in elements
     }
     return Potential(elements, cutoff, descriptor_sets, nets, scaling=scaling, e0=e0)
+
+
+#: (radial order, R_c^r, angular order, R_c^a) in Å: radial cutoff longer, shorter, equal
+ORDERS = [(8, 6.0, 4, 4.5), (5, 4.0, 6, 5.5), (10, 5.0, 10, 5.0)]
+
+
+def chebyshev_potential(elements, orders=ORDERS[0], seed=0, hidden=(6, 5), spins=None):
+    """Random potential with aenet's Chebyshev descriptor for every element; cutoff max(R_c^r, R_c^a)."""
+    nr, rcr, na, rca = orders
+    dset = chebyshev_descriptor_set(elements, nr, rcr, na, rca, spins)
+    return make_potential(elements, cutoff=max(rcr, rca), hidden=hidden, seed=seed,
+                          descriptor_sets={e: dset for e in elements},
+                          scaling={e: (np.full(dset.size, 0.5), np.full(dset.size, 0.2)) for e in elements})
+
+
+def mixed_sets(elements):
+    """Per element: plain and weighted Gaussians and power factors sharing shapes (several map
+    layers), Chebyshev functions, its own positions."""
+    a, b = elements[0], elements[-1]
+    radial = (
+        RadialFunction(0.5, 2.0, a),
+        RadialFunction(0.5, 2.0, None, weights={a: 0.5, b: -2.0}),
+        RadialFunction(0.5, 2.0, b),
+        RadialFunction(0.0, 0.0, None, CutoffFunction("cos", 4.0), "chebyshev", 3, {a: 1.0, b: 0.25}),
+        RadialFunction(0.0, 0.0, a, CutoffFunction("poly2", 5.0, 0.2), "chebyshev", 2),
+    )
+    angular = (
+        AngularFunction(0.02, 2.0, 1.0, (a, b)),
+        AngularFunction(0.02, 2.0, 1.0, None, weights={(b, a): 3.0, (b, b): 1.0}),
+        AngularFunction(0.01, 1.0, -1.0, None, 1.0, "wide", weights={(a, a): -1.0, (a, b): 0.5}),
+        AngularFunction(0.0, 1.0, 1.0, None, 0.0, "wide", CutoffFunction("cos", 4.5), "chebyshev", 4,
+                        {(a, a): 1.0, (a, b): -1.0, (b, b): 2.0}),
+        AngularFunction(0.0, 1.0, 1.0, (b, b), 0.0, "wide", CutoffFunction("cos", 3.5), "chebyshev", 1),
+    )
+    n = len(radial) + len(angular)
+    return {e: DescriptorSet(radial, angular, tuple(np.random.default_rng(k).permutation(n)))
+            for k, e in enumerate(elements)}
 
 
 def fitted_potential(elements, structures, **kw) -> Potential:

@@ -10,7 +10,13 @@ Nothing here calls the compiled kernels (nanomc._ext) or the kernel tables
              ("narrow"; R_s = 0 by default); "wide" drops the R_jk term and f_c(R_jk)
     E_i    = NN_{e(i)}((G_i − shift)·scale) + E0_{e(i)},  layers y = act(W x + b)
 Each function has its own cutoff function (kind, radius — the potential's cutoff if None — and
-inner fraction α).
+inner fraction α). Weighted functions count every neighbour j with the weight of e(j) (pair j, k
+with the weight of {e(j), e(k)}) instead of selecting one element (pair); Chebyshev functions
+replace the Gaussian by T_n(2R_ij/R_c − 1) (radial) or the power factor by T_n(cos θ_ijk)
+(angular), with T_n(x) = cos(n arccos x) on [−1, 1].
+
+aenet's Chebyshev descriptor (Artrith, Urban, Ceder, PRB 96, 014112 (2017)) is also written
+out directly from its definition (ref_chebyshev_atom), with loops over j and k.
 """
 from __future__ import annotations
 
@@ -145,38 +151,112 @@ def _function_cutoff(f, r, rc):
     return ref_cutoff(f.cutoff.kind, r, radius, f.cutoff.alpha)
 
 
+def ref_chebyshev(n, x):
+    """T_n(x) = cos(n arccos x) for x in [−1, 1] (clipped against round-off), elementwise."""
+    return np.cos(n * np.arccos(np.clip(x, -1.0, 1.0)))
+
+
 def ref_atom_descriptor(symbol_i, js, vecs, symbols, dset, rc):
-    """Descriptor vector of one atom: its radial functions, then its angular functions.
+    """Descriptor vector of one atom: its radial functions, then its angular functions, or in
+    the order of dset.positions when it gives them.
 
     js, vecs: the neighbours within the potential's cutoff rc (Å) and the vectors to them.
     """
     js = np.asarray(js, dtype=int)
     vecs = np.asarray(vecs, dtype=float).reshape(-1, 3)
-    nb_el = np.array([symbols[j] for j in js], dtype=object)
+    nb_el = [symbols[j] for j in js]
     r = np.linalg.norm(vecs, axis=1)
     values = []
     for f in dset.radial:
-        mask = nb_el == f.element
-        fc = _function_cutoff(f, r[mask], rc)
-        values.append(float(np.sum(np.exp(-f.eta * (r[mask] - f.rs) ** 2) * fc)))
+        weight = {f.element: 1.0} if f.element is not None else dict(f.weights)
+        w = np.array([weight.get(e, 0.0) for e in nb_el])
+        fc = _function_cutoff(f, r, rc)
+        if f.basis == "chebyshev":
+            radius = rc if f.cutoff.radius is None else f.cutoff.radius
+            shape = ref_chebyshev(f.order, 2.0 * r / radius - 1.0)
+        else:
+            shape = np.exp(-f.eta * (r - f.rs) ** 2)
+        values.append(float(np.sum(w * shape * fc)))
     # triplets: every unordered pair of neighbour entries (j < k), periodic images included
     a, b = np.triu_indices(len(js), k=1)
     rab = np.linalg.norm(vecs[b] - vecs[a], axis=1)
     cos_t = np.einsum("ij,ij->i", vecs[a], vecs[b]) / (r[a] * r[b]) if len(a) else np.zeros(0)
-    pair_el = np.array(["|".join(sorted((nb_el[x], nb_el[y]))) for x, y in zip(a, b)], dtype=object)
+    pair_el = [tuple(sorted((nb_el[x], nb_el[y]))) for x, y in zip(a, b)]
     for f in dset.angular:
-        want = "|".join(sorted(f.elements))
-        m = (pair_el == want).astype(bool) if len(pair_el) else np.zeros(0, dtype=bool)
-        rij, rik, rjk = r[a][m], r[b][m], rab[m]
+        weight = {tuple(sorted(f.elements)): 1.0} if f.elements is not None else dict(f.weights)
+        w = np.array([weight.get(p, 0.0) for p in pair_el])
+        rij, rik, rjk = r[a], r[b], rab
         gauss = (rij - f.rs) ** 2 + (rik - f.rs) ** 2
         fprod = _function_cutoff(f, rij, rc) * _function_cutoff(f, rik, rc)
         if f.variant == "narrow":
             gauss = gauss + (rjk - f.rs) ** 2
             fprod = fprod * _function_cutoff(f, rjk, rc)
-        base = np.clip(1.0 + f.lam * cos_t[m], 0.0, None)  # guards −1e-17 round-off only
-        terms = base**f.zeta * np.exp(-f.eta * gauss) * fprod
-        values.append(float(2.0 ** (1.0 - f.zeta) * np.sum(terms)))
-    return np.array(values, dtype=float)
+        if f.factor == "chebyshev":
+            factor = ref_chebyshev(f.order, cos_t)
+        else:
+            base = np.clip(1.0 + f.lam * cos_t, 0.0, None)  # guards −1e-17 round-off only
+            factor = 2.0 ** (1.0 - f.zeta) * base**f.zeta
+        values.append(float(np.sum(w * factor * np.exp(-f.eta * gauss) * fprod)))
+    out = np.zeros(len(values))
+    out[list(dset.positions or range(len(values)))] = values
+    return out
+
+
+def aenet_spins(n_types):
+    """aenet's type spins (sfbasis.f90, new_SFBasis): from −n/2 (integer division) upwards in
+    steps of 1, skipping 0 when n is even."""
+    spins = []
+    s = -(n_types // 2)
+    while len(spins) < n_types:
+        if not (s == 0 and n_types % 2 == 0):
+            spins.append(float(s))
+        s += 1
+    return spins
+
+
+def ref_chebyshev_atom(js, vecs, symbols, types, radial_order, radial_rc, angular_order, angular_rc, spins=None):
+    """aenet's Chebyshev descriptor of one atom, from its definition with loops over j and k.
+
+    js, vecs: neighbours and vectors (Å); types: aenet's environment types in order; spins: their
+    type spins (default aenet_spins). With f(R; R_c) = ½[cos(πR/R_c) + 1] for R < R_c, else 0:
+        radial_n  = Σ_j T_n(2R_ij/R_c^r − 1) f(R_ij; R_c^r)                n = 0..radial_order
+        angular_n = Σ_{j<k} T_n(cos θ_ijk) f(R_ij; R_c^a) f(R_ik; R_c^a)    n = 0..angular_order
+    and for more than one type the same with the factor s_j (radial) and s_j s_k (angular).
+    Result: [radial, angular, typed radial, typed angular].
+    """
+    spin = dict(zip(types, aenet_spins(len(types)) if spins is None else spins))
+    n_r, n_a = radial_order + 1, angular_order + 1
+    radial, angular = np.zeros((2, n_r)), np.zeros((2, n_a))
+
+    def f(x, rc):
+        return 0.5 * (math.cos(math.pi * x / rc) + 1.0) if x < rc else 0.0
+
+    for j in range(len(js)):
+        r_ij = float(np.linalg.norm(vecs[j]))
+        s_j = spin[symbols[js[j]]]
+        for n in range(n_r):
+            term = math.cos(n * math.acos(min(1.0, max(-1.0, 2.0 * r_ij / radial_rc - 1.0)))) * f(r_ij, radial_rc)
+            radial[0, n] += term
+            radial[1, n] += s_j * term
+        for k in range(j + 1, len(js)):
+            r_ik = float(np.linalg.norm(vecs[k]))
+            cos_t = float(np.dot(vecs[j], vecs[k])) / (r_ij * r_ik)
+            s_k = spin[symbols[js[k]]]
+            for n in range(n_a):
+                term = (math.cos(n * math.acos(min(1.0, max(-1.0, cos_t)))) * f(r_ij, angular_rc)
+                        * f(r_ik, angular_rc))
+                angular[0, n] += term
+                angular[1, n] += s_j * s_k * term
+    parts = [radial[0], angular[0]] + ([radial[1], angular[1]] if len(types) > 1 else [])
+    return np.concatenate(parts)
+
+
+def ref_chebyshev_descriptors(atoms, types, radial_order, radial_rc, angular_order, angular_rc, spins=None):
+    """(N, size) aenet Chebyshev descriptors of every atom (neighbours within max(R_c^r, R_c^a))."""
+    symbols = atoms.get_chemical_symbols()
+    entries = ref_neighbor_entries(atoms.get_positions(), atoms.cell.array, atoms.pbc, max(radial_rc, angular_rc))
+    return np.array([ref_chebyshev_atom(js, vecs, symbols, types, radial_order, radial_rc, angular_order,
+                                        angular_rc, spins) for js, vecs in entries])
 
 
 def ref_descriptors(atoms, potential):

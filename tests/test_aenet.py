@@ -14,7 +14,7 @@ import pytest
 import nanomc
 from conftest import assert_moves_match_full
 from nanomc.errors import PotentialFileError
-from nanomc.potential.aenet import aenet_type_spins, chebyshev_parameters, parse_aenet_file, read_aenet
+from nanomc.potential.aenet import chebyshev_parameters, parse_aenet_file, read_aenet
 from nanomc.training.io import read_xsf
 
 DATA = Path(__file__).parent / "data" / "aenet"
@@ -57,26 +57,24 @@ def test_behler_energies_match_predict_x(behler):
     assert_matches_predict_x(behler, "behler")
 
 
-@pytest.mark.parametrize("index", [0, 3])
-def test_behler_forces_match_predict_x(behler, index):
-    """Central differences of nanomc's energy against predict.x's forces (eV/Å)."""
-    atoms, p = predictions("behler")[index]
-    h, numeric = 1e-4, np.zeros((len(atoms), 3))
-    for i in range(len(atoms)):
-        for c in range(3):
-            energies = []
-            for sign in (1, -1):
-                moved = atoms.copy()
-                moved.positions[i, c] += sign * h
-                energies.append(behler.energy(moved))
-            numeric[i, c] = -(energies[0] - energies[1]) / (2 * h)
-    assert np.abs(numeric - np.array(p["forces"])).max() < 1e-6
+@pytest.mark.parametrize("basis", ["behler", "chebyshev"])
+def test_forces_match_predict_x(basis):
+    """nanomc's analytic forces against predict.x's (printed to 16 digits) on every structure;
+    one coordinate per structure also against central differences of nanomc's energy."""
+    pot = read_aenet(files(basis))
+    h = 1e-4  # Å: truncation h²/6·|d³E/dx³| ~ 1e-8 eV/Å, rounding ε·|E|/h ~ 1e-10 eV/Å
+    for k, (atoms, p) in enumerate(predictions(basis)):
+        forces = pot.forces(atoms)
+        assert np.abs(forces - np.array(p["forces"])).max() < 1e-6, p["file"]
+        i, c = k % len(atoms), k % 3
+        moved = [atoms.copy() for _ in range(2)]
+        moved[0].positions[i, c] += h
+        moved[1].positions[i, c] -= h
+        assert forces[i, c] == pytest.approx(-(pot.energy(moved[0]) - pot.energy(moved[1])) / (2 * h), abs=1e-6)
 
 
 def test_chebyshev_energies_match_predict_x():
-    """Needs nanomc.potential.descriptors.chebyshev_descriptor_set (the Chebyshev branch)."""
-    from nanomc.potential.descriptors import chebyshev_descriptor_set  # noqa: F401  fails until it exists
-
+    """Radial order 6 (R_c 6 Å) and angular order 3 (R_c 4.5 Å) with type spins, tanh/mtanh."""
     assert_matches_predict_x(read_aenet(files("chebyshev")), "chebyshev")
 
 
@@ -129,20 +127,6 @@ def test_chebyshev_file_parameters():
         assert f.rc_max == 6.0 and f.rc_min == 1.5 and f.type_names == ("Au", "Cu")
         assert np.array_equal(f.e_atom, [E_ATOM["Au"], E_ATOM["Cu"]]) and f.n_structures == 60
         assert np.all(f.sfval_cov >= f.sfval_avg**2 - 1e-12) and np.all(f.sfval_min <= f.sfval_max)
-
-
-def test_aenet_type_spins():
-    assert [aenet_type_spins(n) for n in (1, 2, 3, 4)] == [
-        (0.0,), (-1.0, 1.0), (-1.0, 0.0, 1.0), (-2.0, -1.0, 1.0, 2.0)]
-
-
-def test_chebyshev_needs_its_descriptors():
-    """Until nanomc has Chebyshev descriptors: a one-line error naming the file."""
-    try:
-        from nanomc.potential.descriptors import chebyshev_descriptor_set  # noqa: F401
-    except ImportError:
-        with pytest.raises(PotentialFileError, match=r"Au\.chebyshev\.nn: Chebyshev basis: not supported"):
-            read_aenet(files("chebyshev"))
 
 
 # --------------------------------------------------------------------------- nanomc machinery
@@ -257,3 +241,15 @@ def test_files_without_sfval_cov(tmp_path):
     path = write_records(tmp_path / "Au.nn", recs[:25] + recs[26:])
     assert parse_aenet_file(path).sfval_cov is None
     one_line_error(lambda: read_aenet({"Au": path, "Cu": files("behler")["Cu"]}), "Au.nn", "before aenet 2.0")
+
+
+def test_chebyshev_angular_cutoff_beyond_radial_is_an_error(tmp_path):
+    """With several elements aenet's typed angular values reuse a stale type spin for
+    neighbours between R_c^r and R_c^a (sfbasis.f90 sfb_eval), so such a set-up is refused."""
+    recs = records(files("chebyshev")["Au"])
+    params = np.frombuffer(recs[19], "<f8").copy()
+    assert params[:4].tolist() == [6.0, 6.0, 4.5, 3.0]  # radial R_c, order, angular R_c, order
+    params[2] = 6.5
+    recs[19] = params.tobytes()
+    bad = {"Au": write_records(tmp_path / "Au.nn", recs), "Cu": files("chebyshev")["Cu"]}
+    one_line_error(lambda: read_aenet(bad), "Au.nn", "angular cutoff 6.5 Å exceeds the radial cutoff 6.0 Å")

@@ -18,8 +18,11 @@ from ase.io import read
 
 import nanomc
 from conftest import (
+    ORDERS,
+    chebyshev_potential,
     element_specific_sets,
     make_potential,
+    mixed_sets,
     random_cluster,
     random_rotation,
     skewed_cell,
@@ -102,6 +105,11 @@ POTENTIALS = {
     "default-G2G4": lambda els: make_potential(els, seed=7),
     "per-element-sets": lambda els: make_potential(els, seed=5, descriptor_sets=element_specific_sets(els)),
     "family": lambda els: family_potential(els),
+    # aenet's Chebyshev descriptor with type spins, the radial cutoff longer and shorter
+    "chebyshev": lambda els: chebyshev_potential(els, ORDERS[0], seed=2),
+    "chebyshev-long-angular": lambda els: chebyshev_potential(els, ORDERS[1], seed=4),
+    # plain, weighted and Chebyshev functions sharing shapes (several map layers), permuted
+    "weighted-mixed": lambda els: make_potential(els, cutoff=5.5, seed=8, descriptor_sets=mixed_sets(els)),
 }
 
 
@@ -200,11 +208,14 @@ def test_atoms_near_the_cutoff(kind):
 ])
 def test_forces_match_reference_energy_differences(name, atoms):
     """Against differences of the plain-NumPy reference energy (tests/reference.py), three
-    elements, per-element sets and the family set; a few coordinates (the reference is slow)."""
+    elements, per-element sets, the family set, Chebyshev and weighted sets; a few coordinates
+    (the reference is slow)."""
     els = ["Au", "Cu", "Pd"]
     rng = np.random.default_rng(9)
     coords = [(int(rng.integers(len(atoms))), int(rng.integers(3))) for _ in range(3)]
-    for pot in (make_potential(els, seed=8, descriptor_sets=element_specific_sets(els)), family_potential(els)):
+    for pot in (make_potential(els, seed=8, descriptor_sets=element_specific_sets(els)), family_potential(els),
+                chebyshev_potential(els, ORDERS[1], seed=3),
+                make_potential(els, cutoff=5.5, seed=8, descriptor_sets=mixed_sets(els))):
         forces = pot.forces(atoms)
         fd = fd_forces(lambda a: float(ref_atomic_energies(a, pot).sum()), atoms, coords=coords)
         np.testing.assert_allclose([forces[i, x] for i, x in coords], fd, rtol=0, atol=FORCE_TOL)

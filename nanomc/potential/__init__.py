@@ -1,5 +1,6 @@
 """Potentials: descriptor parameter sets, networks, the Potential object and its file."""
-from .descriptors import AngularFunction, CutoffFunction, DescriptorSet, RadialFunction, default_descriptor_set
+from .descriptors import (AngularFunction, CutoffFunction, DescriptorSet, RadialFunction, aenet_type_spins,
+                          chebyshev_descriptor_set, default_descriptor_set)
 from .network import Layer, Network
 from .potential import Potential
 
@@ -11,5 +12,7 @@ __all__ = [
     "Network",
     "Potential",
     "RadialFunction",
+    "aenet_type_spins",
+    "chebyshev_descriptor_set",
     "default_descriptor_set",
 ]

@@ -55,7 +55,6 @@ the same again weighted by type spins. Spins are not stored: aenet gives envtype
 """
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -63,7 +62,8 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from ..errors import PotentialError, PotentialFileError
-from .descriptors import AngularFunction, CutoffFunction, DescriptorSet, RadialFunction
+from .descriptors import (AngularFunction, CutoffFunction, DescriptorSet, RadialFunction, aenet_type_spins,
+                          chebyshev_descriptor_set)
 from .network import Layer, Network
 
 #: aenet activation codes (feedforward.f90 ff_activate) -> (nanomc activation, twist a)
@@ -399,19 +399,16 @@ def _behler(f: AenetFile) -> tuple[DescriptorSet, np.ndarray]:
     return DescriptorSet(tuple(fn for _, fn in radial), tuple(fn for _, fn in angular)), order
 
 
-def aenet_type_spins(n: int) -> tuple[float, ...]:
-    """aenet's type spins of n environment types, in envtypes order (sfbasis.f90 new_SFBasis):
-    −⌊n/2⌋ … ⌊n/2⌋, leaving out 0 when n is even (n = 2: −1, 1; n = 3: −1, 0, 1)."""
-    spins = [s for s in range(-(n // 2), n // 2 + 1) if s != 0 or n % 2]
-    return tuple(float(s) for s in spins)
-
-
 def chebyshev_parameters(f: AenetFile) -> dict:
     """Radial/angular order and cutoff (Å), environment types and their spins of a Chebyshev setup."""
     p = f.sfparam[0]
     if len(p) < 4:
         raise f.fail(f"Chebyshev setup needs 4 parameters, the file has {len(p)}")
     radial_order, angular_order = int(round(p[1])), int(round(p[3]))
+    if len(f.envtypes) > 1 and p[2] > p[0]:
+        # aenet's sfb_eval takes s_j of such neighbours from the previous neighbour in its list
+        raise f.fail(f"Chebyshev angular cutoff {p[2]} Å exceeds the radial cutoff {p[0]} Å with several "
+                     f"elements: aenet's own type-weighted angular values are then ill-defined")
     expected = (radial_order + angular_order + 2) * (2 if len(f.envtypes) > 1 else 1)
     if radial_order < 0 or angular_order < 0 or len(f.sf) != expected:
         raise f.fail(f"Chebyshev orders {radial_order} and {angular_order} with {len(f.envtypes)} types "
@@ -423,10 +420,6 @@ def chebyshev_parameters(f: AenetFile) -> dict:
 
 def _chebyshev(f: AenetFile) -> tuple[DescriptorSet, np.ndarray]:
     """(descriptor set, identity order) of a Chebyshev setup: nanomc uses aenet's layout."""
-    try:
-        from .descriptors import chebyshev_descriptor_set
-    except ImportError:
-        raise f.fail("Chebyshev basis: not supported by this nanomc build") from None
     c = chebyshev_parameters(f)
     dset = chebyshev_descriptor_set(c["elements"], c["radial_order"], c["radial_cutoff"], c["angular_order"],
                                     c["angular_cutoff"], type_spins=c["type_spins"])

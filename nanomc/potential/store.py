@@ -1,6 +1,6 @@
 """The potential file: HDF5, self-describing, versioned.
 
-Layout (format "nanomc-potential", version 2):
+Layout (format "nanomc-potential", version 3):
     /                attrs: format, format_version, nanomc_version, elements, cutoff (Å)
     /provenance      attrs: free-form metadata (training-set hash, RMSE/MAE, ...)
     /<element>/      attrs: e0 (eV)
@@ -8,11 +8,17 @@ Layout (format "nanomc-potential", version 2):
                      cutoff radius (Å; 0 = the potential's cutoff), cutoff kind number, α
         angular      (n_ang, 10) η (1/Å²), ζ, λ, element index a, element index b, R_s (Å),
                      variant number (0 narrow, 1 wide), cutoff radius, cutoff kind number, α
+                     version 3 tables (n_rad, 9 + n_el), (n_ang, 13 + n_pairs) append: radial basis /
+                     angular factor number (0 gaussian / power, 1 chebyshev), Chebyshev order, position
+                     in the descriptor vector, weight of every element / element pair (in the order
+                     of descriptors.element_pairs); weighted functions have element index −1
         scale_shift, scale_factor   (n_desc,) scaled = (G − shift) · factor
         layer_<k>/   weights (n_out, n_in), bias (n_out,); attrs activation, twist
 Cutoff kind numbers index nanomc.potential.descriptors.CUTOFF_KINDS (n2p2's numbering).
-Version 1 (still read) had only the first 3 and 5 columns: cosine cutoff at the potential's
-cutoff, R_s = 0 and narrow angular functions.
+A file is written as version 2 (6- and 10-column tables, readable by older nanomc) unless a
+descriptor set needs the version-3 columns (weights, Chebyshev functions, positions:
+DescriptorSet.in_version_2). Version 1 (still read) had only the first 3 and 5 columns: cosine
+cutoff at the potential's cutoff, R_s = 0 and narrow angular functions.
 """
 from __future__ import annotations
 
@@ -29,14 +35,15 @@ from .network import Layer, Network
 #: the potential shipped with nanomc, in nanomc/data (`file = "default"` in a campaign)
 DEFAULT_POTENTIAL = "AuCu.h5"
 FORMAT = "nanomc-potential"
-FORMAT_VERSION = 2
-#: older versions this nanomc still reads
-READABLE_VERSIONS = (1,)
+FORMAT_VERSION = 3
+#: older versions this nanomc still reads (and writes version 2 when it suffices)
+READABLE_VERSIONS = (1, 2)
 
 
 def save_potential(pot, path: str | Path) -> None:
-    """Write `pot` to `path` (written to a temporary name, then renamed)."""
-    with write_atomically(path, FORMAT, FORMAT_VERSION) as f:
+    """Write `pot` to `path` (written to a temporary name, then renamed); version 2 if it suffices."""
+    version = 2 if all(pot.descriptor_sets[e].in_version_2 for e in pot.elements) else FORMAT_VERSION
+    with write_atomically(path, FORMAT, version) as f:
         f.attrs["elements"] = list(pot.elements)
         f.attrs["cutoff"] = pot.cutoff
         prov = f.create_group("provenance")

@@ -30,27 +30,67 @@ def _cutoff_list(pot: "Potential") -> list[tuple[int, float, float]]:
     return _unique([f.cutoff.resolved(pot.cutoff) for f in funcs])[0]
 
 
+def _scatter_map(rows: int, n_shapes: int, entries: list[tuple[int, int, int, float]]) -> tuple[np.ndarray, np.ndarray]:
+    """Scatter map and weights, shape (rows, layers, n_shapes), from (row, shape, output, weight)
+    entries: layer L of (row, shape) holds its L-th output (−1: none) and that output's weight."""
+    count: dict = {}
+    for row, shape, _, _ in entries:
+        count[row, shape] = count.get((row, shape), 0) + 1
+    layers = max(count.values(), default=1)
+    out = -np.ones((rows, layers, n_shapes), np.int64)
+    weight = np.zeros((rows, layers, n_shapes))
+    used: dict = {}
+    for row, shape, o, w in entries:
+        layer = used[row, shape] = used.get((row, shape), -1) + 1
+        out[row, layer, shape], weight[row, layer, shape] = o, w
+    return out, weight
+
+
+def _layers(out: np.ndarray, weight: np.ndarray) -> int:
+    """Layers of a scatter map for the kernels: 0 for one layer with weight 1 for every output
+    (plain functions: the kernels skip the weights), else the number of layers."""
+    return 0 if out.shape[1] == 1 and np.all(weight[out >= 0] == 1.0) else out.shape[1]
+
+
 def _element_tables(pot: "Potential", dset, pair_slot: np.ndarray, n_pairs: int, cut_pos: dict) -> dict:
     """Shape lists and scatter maps of one central element (see ext/sf_math.pxd)."""
     elements = pot.elements
     n_el = len(elements)
     index = {e: k for k, e in enumerate(elements)}
+    positions = dset.output_positions
+    n_rad = len(dset.radial)
 
     def q(f) -> int:
         return cut_pos[f.cutoff.resolved(pot.cutoff)]
 
-    rshapes, rpos = _unique([(f.eta, f.rs, q(f)) for f in dset.radial])
-    rad_map = -np.ones((n_el, len(rshapes)), np.int64)
-    for out, f in enumerate(dset.radial):
-        rad_map[index[f.element], rpos[(f.eta, f.rs, q(f))]] = out
+    # radial shapes: the Gaussians, then one Chebyshev series T_0..T_n per cutoff
+    gauss = [f for f in dset.radial if f.basis == "gaussian"]
+    rshapes, rpos = _unique([(f.eta, f.rs, q(f)) for f in gauss])
+    series: dict[int, int] = {}
+    for f in dset.radial:
+        if f.basis == "chebyshev":
+            series[q(f)] = max(series.get(q(f), 0), f.order)
+    series_start = dict(zip(series, len(rshapes) + np.cumsum([0, *(n + 1 for n in series.values())])))
+
+    def rshape(f) -> int:
+        return rpos[(f.eta, f.rs, q(f))] if f.basis == "gaussian" else series_start[q(f)] + f.order
+
+    rad_map, rad_w = _scatter_map(n_el, len(rshapes) + sum(n + 1 for n in series.values()), [
+        (index[e], rshape(f), positions[k], w)
+        for k, f in enumerate(dset.radial) for e, w in f.element_weights.items()])
+    # angular: radial parts, factors (the (λ, ζ) powers, then T_0..T_n(cos θ)), shapes = part × factor
     parts, part_pos = _unique([(f.eta, f.rs, f.variant == "wide", q(f)) for f in dset.angular])
-    lzs, lz_pos = _unique([(f.lam, f.zeta) for f in dset.angular])
-    ashapes, apos = _unique([(part_pos[(f.eta, f.rs, f.variant == "wide", q(f))], f.lam, f.zeta)
-                             for f in dset.angular])
-    ang_map = -np.ones((n_pairs, len(ashapes)), np.int64)
-    for k, f in enumerate(dset.angular):
-        p = pair_slot[index[f.elements[0]], index[f.elements[1]]]
-        ang_map[p, apos[(part_pos[(f.eta, f.rs, f.variant == "wide", q(f))], f.lam, f.zeta)]] = len(dset.radial) + k
+    lzs, lz_pos = _unique([(f.lam, f.zeta) for f in dset.angular if f.factor == "power"])
+    cheb_order = max([f.order for f in dset.angular if f.factor == "chebyshev"], default=-1)
+
+    def ashape(f) -> tuple[int, int, float]:
+        factor = lz_pos[(f.lam, f.zeta)] if f.factor == "power" else len(lzs) + f.order
+        return part_pos[(f.eta, f.rs, f.variant == "wide", q(f))], factor, 2.0 ** (1.0 - f.zeta)
+
+    ashapes, apos = _unique([ashape(f) for f in dset.angular])
+    ang_map, ang_w = _scatter_map(n_pairs, len(ashapes), [
+        (pair_slot[index[a], index[b]], apos[ashape(f)], positions[n_rad + k], w)
+        for k, f in enumerate(dset.angular) for (a, b), w in f.pair_weights.items()])
     zeta = np.array([z for _, z in lzs], float)
     cuts = {cq for _, _, _, cq in parts}
     simple = all(rs == 0.0 and not wide for _, rs, wide, _ in parts) and len(cuts) <= 1
@@ -61,21 +101,29 @@ def _element_tables(pot: "Potential", dset, pair_slot: np.ndarray, n_pairs: int,
         "rad_eta": np.array([e for e, _, _ in rshapes], float),
         "rad_rs": np.array([r for _, r, _ in rshapes], float),
         "rad_cut": np.array([cq for _, _, cq in rshapes], np.int64),
+        "rch_cut": np.array(list(series), np.int64),
+        "rch_order": np.array(list(series.values()), np.int64),
+        "rad_layers": np.array([_layers(rad_map, rad_w)], np.int64),
         "rad_map": rad_map,
+        "rad_w": rad_w,
         "ang_eta": np.array([e for e, _, _, _ in parts], float),
         "ang_rs": np.array([r for _, r, _, _ in parts], float),
         "ang_wide": np.array([w for _, _, w, _ in parts], np.int64),
         "ang_cut": np.array([cq for _, _, _, cq in parts], np.int64),
         "ang_simple": np.array([int(simple)], np.int64),
         "ang_q0": np.array([min(cuts, default=0)], np.int64),
+        "ang_rmax": np.array([max([cut_rc[cq] for cq in cuts], default=0.0)], float),
         "tri_rmax": np.array([tri_rmax], float),
         "lz_lam": np.array([lam for lam, _ in lzs], float),
         "lz_zeta": zeta,
         "lz_izeta": np.where((zeta == np.round(zeta)) & (zeta <= 64), np.round(zeta), -1).astype(np.int64),
+        "ach_order": np.array([cheb_order], np.int64),
         "sh_eta": np.array([p for p, _, _ in ashapes], np.int64),
-        "sh_lz": np.array([lz_pos[(lam, z)] for _, lam, z in ashapes], np.int64),
-        "sh_pref": np.array([2.0 ** (1.0 - z) for _, _, z in ashapes], float),
+        "sh_lz": np.array([f for _, f, _ in ashapes], np.int64),
+        "sh_pref": np.array([pref for _, _, pref in ashapes], float),
+        "ang_layers": np.array([_layers(ang_map, ang_w)], np.int64),
         "ang_map": ang_map,
+        "ang_w": ang_w,
     }
 
 
@@ -103,13 +151,14 @@ def descriptor_tables(pot: "Potential") -> dict:
     def ptr(key: str) -> np.ndarray:
         return _ranges([p[key] for p in per])
 
-    n_rsh = [len(p["rad_eta"]) for p in per]
-    n_ash = [len(p["sh_eta"]) for p in per]
-    rmap_ptr = np.array([sum(n_el * n for n in n_rsh[:c]) + e * n_rsh[c]
-                         for c in range(n_el) for e in range(n_el)], np.int64)
-    amap_ptr = np.array([sum(n_pairs * n for n in n_ash[:c]) + q * n_ash[c]
-                         for c in range(n_el) for q in range(n_pairs)], np.int64)
-    max_shapes = max([1] + [max(len(p["rad_eta"]), len(p["sh_eta"]) + len(p["ang_eta"]) + len(p["lz_lam"]))
+    def map_ptr(key: str, rows: int) -> np.ndarray:
+        """Start of the (layers, shapes) block of every (central element, row) in the flat map."""
+        blocks = [p[key][0].size for p in per]
+        return np.array([sum(blocks[:c]) * rows + r * blocks[c] for c in range(n_el) for r in range(rows)],
+                        np.int64)
+
+    max_shapes = max([1] + [max(p["rad_map"].shape[2],
+                                len(p["sh_eta"]) + len(p["ang_eta"]) + len(p["lz_lam"]) + p["ach_order"][0] + 1)
                             for p in per])
     tables = {
         "n_el": n_el,
@@ -124,17 +173,21 @@ def descriptor_tables(pot: "Potential") -> dict:
         "pair_slot": pair_slot.reshape(-1).copy(),
         "same_layout": same.reshape(-1).copy(),
         "rs_ptr": ptr("rad_eta"),
-        "rmap_ptr": rmap_ptr,
+        "rch_ptr": ptr("rch_cut"),
+        "rmap_ptr": map_ptr("rad_map", n_el),
         "aeta_ptr": ptr("ang_eta"),
         "alz_ptr": ptr("lz_lam"),
         "ash_ptr": ptr("sh_eta"),
-        "amap_ptr": amap_ptr,
+        "amap_ptr": map_ptr("ang_map", n_pairs),
     }
-    for key, dtype in (("rad_eta", float), ("rad_rs", float), ("rad_cut", np.int64), ("rad_map", np.int64),
+    for key, dtype in (("rad_eta", float), ("rad_rs", float), ("rad_cut", np.int64), ("rch_cut", np.int64),
+                       ("rch_order", np.int64), ("rad_layers", np.int64), ("rad_map", np.int64),
+                       ("rad_w", float),
                        ("ang_eta", float), ("ang_rs", float), ("ang_wide", np.int64), ("ang_cut", np.int64),
-                       ("ang_simple", np.int64), ("ang_q0", np.int64), ("tri_rmax", float),
-                       ("lz_lam", float), ("lz_zeta", float), ("lz_izeta", np.int64), ("sh_eta", np.int64),
-                       ("sh_lz", np.int64), ("sh_pref", float), ("ang_map", np.int64)):
+                       ("ang_simple", np.int64), ("ang_q0", np.int64), ("ang_rmax", float), ("tri_rmax", float),
+                       ("lz_lam", float), ("lz_zeta", float), ("lz_izeta", np.int64), ("ach_order", np.int64),
+                       ("sh_eta", np.int64), ("sh_lz", np.int64), ("sh_pref", float), ("ang_layers", np.int64),
+                       ("ang_map", np.int64), ("ang_w", float)):
         tables[key] = cat(key, dtype)
     return tables
 

@@ -290,7 +290,32 @@ def test_predict_command_and_parity_plot(tmp_path):
     assert "RMSE" in lines[-2] and (tmp_path / "parity.png").stat().st_size > 10_000
 
 
+def test_train_with_chebyshev_descriptors(tmp_path):
+    """basis = "chebyshev": aenet's Chebyshev descriptor with type spins; training lowers the
+    error, and the saved potential reproduces its recorded test RMSE."""
+    text = TRAIN_TOML.replace("cutoff = 4.5", 'basis = "chebyshev"\ncutoff = 4.5\nradial_order = 6\n'
+                                              'angular_order = 3\nangular_cutoff = 4.0')
+    result = cli("train", write_training(tmp_path, text=text), "-q")
+    assert result.returncode == 0, result.stderr
+    pot = nanomc.Potential.load(tmp_path / "trained.h5")
+    assert pot.descriptor_sets["Au"] == nanomc.chebyshev_descriptor_set(pot.elements, 6, 4.5, 3, 4.0)
+    rows = list(csv_rows(tmp_path / "log.csv"))
+    assert float(rows[-1]["train_rmse"]) < 0.5 * float(rows[0]["train_rmse"])
+    assert pot.provenance["test_rmse_meV_per_atom"] == pytest.approx(min(float(r["test_rmse"]) for r in rows),
+                                                                    rel=1e-9)
+
+
+def csv_rows(path):
+    import csv
+
+    with open(path) as f:
+        yield from csv.DictReader(f)
+
+
 @pytest.mark.parametrize("old,new,words", [
+    ("cutoff = 4.5", 'basis = "chebychev"\ncutoff = 4.5', ["`basis` in [descriptors] must be one of"]),
+    ("cutoff = 4.5", "cutoff = 4.5\nangular_cutoff = 5.0", ["`angular_cutoff` must be positive and at most"]),
+    ("cutoff = 4.5", "cutoff = 4.5\nradial_order = -1", ["`radial_order` must be 0 or more"]),
     ('optimizer = "{optimizer}"', 'optimiser = "lbfgs"', ["train.toml:", "unknown key `optimiser`", "`optimizer`"]),
     ('files = ["set.extxyz"]', 'files = ["nope.extxyz"]', ["nope.extxyz: reference file not found"]),
     ("test_fraction = 0.2", "test_fraction = 1.5", ["`test_fraction` must be at least 0 and below 1"]),

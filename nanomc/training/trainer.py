@@ -18,7 +18,7 @@ import numpy as np
 from ase.data import atomic_numbers
 
 from ..config import Param, REQUIRED, ConfigError, load_config
-from ..potential import Potential, default_descriptor_set
+from ..potential import Potential, chebyshev_descriptor_set, default_descriptor_set
 from ..potential.network import ACTIVATIONS, Network
 from .features import FeatureSet, dataset_hash, featurize, fit_e0, fit_scaling, load_features, save_features
 from .io import read_reference
@@ -36,12 +36,18 @@ TRAIN_SCHEMA: dict[str, dict[str, Param]] = {
                           "data and descriptor parameters are unchanged"),
     },
     "descriptors": {
-        "cutoff": Param("float", 6.5, "cutoff radius R_c in Å"),
-        "n_radial": Param("int", 8, "radial functions per neighbour element"),
+        "basis": Param("str", "behler", "`behler` (radial Gaussians and angular G4 per element and element pair) "
+                       "or `chebyshev` (aenet's Chebyshev expansion with type spins)", ("behler", "chebyshev")),
+        "cutoff": Param("float", 6.5, "cutoff radius R_c in Å (chebyshev: of the radial expansion)"),
+        "n_radial": Param("int", 8, "behler: radial functions per neighbour element"),
         "angular_etas": Param("floats", None, "η (1/Å²) of the angular functions (default: four from R_c)"),
         "zetas": Param("floats", [1.0, 4.0], "ζ values of the angular functions"),
         "lambdas": Param("floats", [-1.0, 1.0], "λ values of the angular functions"),
-        "r_min": Param("float", 1.5, "first radial centre in Å"),
+        "r_min": Param("float", 1.5, "behler: first radial centre in Å"),
+        "radial_order": Param("int", 10, "chebyshev: largest order of the radial expansion"),
+        "angular_order": Param("int", 4, "chebyshev: largest order of the angular expansion"),
+        "angular_cutoff": Param("float", None, "chebyshev: cutoff radius of the angular expansion in Å "
+                                "(default and at most: `cutoff`)"),
     },
     "network": {
         "hidden": Param("ints", [10, 10], "hidden layer widths"),
@@ -72,8 +78,14 @@ def _check(config: dict, fail) -> None:
         raise fail("data", "test_fraction", "`test_fraction` must be at least 0 and below 1")
     if not d["files"]:
         raise fail("data", "files", "`files` must list at least one reference file")
-    if config["descriptors"]["cutoff"] <= config["descriptors"]["r_min"]:
+    d = config["descriptors"]
+    if d["cutoff"] <= d["r_min"]:
         raise fail("descriptors", "cutoff", "`cutoff` must exceed `r_min` (Å)")
+    for key in ("radial_order", "angular_order"):
+        if d[key] < 0:
+            raise fail("descriptors", key, f"`{key}` must be 0 or more")
+    if d["angular_cutoff"] is not None and not 0 < d["angular_cutoff"] <= d["cutoff"]:
+        raise fail("descriptors", "angular_cutoff", "`angular_cutoff` must be positive and at most `cutoff` (Å)")
     if not config["network"]["hidden"] or min(config["network"]["hidden"]) < 1:
         raise fail("network", "hidden", "`hidden` must list positive layer widths")
     for key in ("epochs", "batch_size"):
@@ -109,8 +121,12 @@ def errors_mev(stack: NetworkStack, theta: np.ndarray, batch: Batch) -> tuple[fl
 
 def _template(config: dict, elements: list[str]) -> Potential:
     d, n = config["descriptors"], config["network"]
-    dset = default_descriptor_set(elements, d["cutoff"], d["n_radial"], d["angular_etas"], d["zetas"], d["lambdas"],
-                                  d["r_min"])
+    if d["basis"] == "chebyshev":
+        dset = chebyshev_descriptor_set(elements, d["radial_order"], d["cutoff"], d["angular_order"],
+                                        d["angular_cutoff"] or d["cutoff"])
+    else:
+        dset = default_descriptor_set(elements, d["cutoff"], d["n_radial"], d["angular_etas"], d["zetas"],
+                                      d["lambdas"], d["r_min"])
     rng = np.random.default_rng(n["seed"])
     nets = {e: Network.random(dset.size, n["hidden"], n["activation"], rng, n["twist"]) for e in elements}
     return Potential(elements, d["cutoff"], {e: dset for e in elements}, nets)

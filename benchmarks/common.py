@@ -1,6 +1,9 @@
 """Shared set-up for the benchmarks: Au–Cu truncated octahedra and a realistic potential."""
 from __future__ import annotations
 
+import argparse
+import time
+
 import numpy as np
 from ase import Atoms
 from ase.cluster import Octahedron
@@ -23,11 +26,30 @@ def alloy_particle(length: int, cut: int, cu_fraction: float = 0.5, seed: int = 
     return atoms
 
 
-def benchmark_potential() -> nanomc.Potential:
-    """R_c 6.5 Å, default descriptors (64 per element), 2×10 tanh hidden layers, random weights."""
-    pot = nanomc.Potential.random(["Au", "Cu"], CUTOFF, hidden=(10, 10), seed=1)
+def add_basis_argument(parser: argparse.ArgumentParser) -> None:
+    """--basis: which descriptors benchmark_potential uses."""
+    parser.add_argument("--basis", choices=["behler", "chebyshev"], default="behler",
+                        help="behler: the default set (64 per element); chebyshev: aenet's, orders 16 and 4 (44)")
+
+
+def benchmark_potential(basis: str = "behler") -> nanomc.Potential:
+    """R_c 6.5 Å, 2×10 tanh hidden layers, random weights; descriptors: nanomc's default set
+    (64 per element) or aenet's Chebyshev set with radial order 16 and angular order 4 within
+    6.5 Å and type spins (44 per element, the size of aenet's TiO2 example)."""
+    dset = nanomc.chebyshev_descriptor_set(["Au", "Cu"], 16, CUTOFF, 4, CUTOFF) if basis == "chebyshev" else None
+    pot = nanomc.Potential.random(["Au", "Cu"], CUTOFF, hidden=(10, 10), seed=1, descriptor_set=dset)
     pot.fit_scaling([alloy_particle(8, 2, seed=2)])
     return pot
+
+
+def best_time(fn, repeat: int) -> float:
+    """Shortest wall time (s) of `repeat` calls of fn()."""
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
 
 
 def print_table(header: list[str], rows: list[list]) -> None:

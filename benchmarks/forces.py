@@ -1,29 +1,19 @@
 """Force evaluation time for Au–Cu particles: energy + analytic forces (Potential.energy_forces)
 against energy only (Potential.energy), both including the neighbour list.
 
-Usage: python benchmarks/forces.py [--repeat K]
+Usage: python benchmarks/forces.py [--repeat K] [--basis behler|chebyshev]
 """
 import argparse
-import time
 
-from common import SIZES, alloy_particle, benchmark_potential, print_table
-
-
-def best_time(fn, repeat: int) -> float:
-    """Shortest wall time (s) of `repeat` calls."""
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+from common import SIZES, add_basis_argument, alloy_particle, benchmark_potential, best_time, print_table
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=3, help="timings per size; the best is shown")
+    add_basis_argument(parser)
     args = parser.parse_args()
-    pot = benchmark_potential()
+    pot = benchmark_potential(args.basis)
     print(f"potential: {pot}; {pot.descriptor_sets['Au'].size} symmetry functions per element")
     rows = []
     for length, cut in SIZES[:3]:

@@ -4,13 +4,13 @@ Each trial swaps a random Au atom with a random Cu atom (as canonical MC propose
 computes ΔE; half the trials are committed. The full re-evaluation reuses the cached
 neighbour list and recomputes every descriptor and atomic energy (LocalEnergyModel.recompute).
 
-Usage: python benchmarks/swap_throughput.py [--seconds S] [--sizes 0,1,2,3]
+Usage: python benchmarks/swap_throughput.py [--seconds S] [--sizes 0,1,2,3] [--basis behler|chebyshev]
 """
 import argparse
 import time
 
 import numpy as np
-from common import SIZES, alloy_particle, benchmark_potential, print_table
+from common import SIZES, add_basis_argument, alloy_particle, benchmark_potential, print_table
 
 from nanomc.local_energy import LocalEnergyModel
 
@@ -49,8 +49,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="0,1,2,3", help="indices into SIZES")
     parser.add_argument("--cache", choices=["auto", "on", "off"], default="auto",
                         help="triplet-geometry cache: by memory limit (auto), forced on or off")
+    add_basis_argument(parser)
     args = parser.parse_args()
-    pot = benchmark_potential()
+    pot = benchmark_potential(args.basis)
     rng = np.random.default_rng(0)
     rows = []
     for k in map(int, args.sizes.split(",")):

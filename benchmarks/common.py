@@ -42,6 +42,17 @@ def benchmark_potential(basis: str = "behler") -> nanomc.Potential:
     return pot
 
 
+def timing_setup(doc: str) -> tuple[argparse.Namespace, nanomc.Potential]:
+    """Arguments --repeat and --basis of a timing script, and its potential (described on stdout)."""
+    parser = argparse.ArgumentParser(description=doc)
+    parser.add_argument("--repeat", type=int, default=3, help="timings per size; the best is shown")
+    add_basis_argument(parser)
+    args = parser.parse_args()
+    pot = benchmark_potential(args.basis)
+    print(f"potential: {pot}; {pot.descriptor_sets['Au'].size} symmetry functions per element")
+    return args, pot
+
+
 def best_time(fn, repeat: int) -> float:
     """Shortest wall time (s) of `repeat` calls of fn()."""
     best = float("inf")

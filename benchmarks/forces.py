@@ -3,18 +3,11 @@ against energy only (Potential.energy), both including the neighbour list.
 
 Usage: python benchmarks/forces.py [--repeat K] [--basis behler|chebyshev]
 """
-import argparse
-
-from common import SIZES, add_basis_argument, alloy_particle, benchmark_potential, best_time, print_table
+from common import SIZES, alloy_particle, best_time, print_table, timing_setup
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeat", type=int, default=3, help="timings per size; the best is shown")
-    add_basis_argument(parser)
-    args = parser.parse_args()
-    pot = benchmark_potential(args.basis)
-    print(f"potential: {pot}; {pot.descriptor_sets['Au'].size} symmetry functions per element")
+    args, pot = timing_setup(__doc__)
     rows = []
     for length, cut in SIZES[:3]:
         atoms = alloy_particle(length, cut)

@@ -12,7 +12,7 @@ import numpy as np
 from ase import Atoms
 
 from .calculator import Calculator
-from .errors import NanomcError
+from .errors import NanomcError, StructureError
 from .potential import Potential
 
 OPTIMIZERS = ("FIRE", "BFGS")
@@ -49,7 +49,11 @@ def relax(atoms: Atoms, potential: Potential, fmax: float = 0.05, steps: int = 1
     moved.calc = Calculator(potential)
     before = moved.get_potential_energy()
     opt = {"FIRE": FIRE, "BFGS": BFGS}[optimizer](moved, logfile=None)
-    opt.run(fmax=fmax, steps=steps)
+    try:
+        opt.run(fmax=fmax, steps=steps)
+    except StructureError as exc:
+        raise RelaxError(f"relaxing {label or 'the structure'} stopped after {opt.nsteps} steps: {exc}; the "
+                         f"potential drives atoms together here (outside its training data?)") from None
     after = moved.get_potential_energy()
     largest = float(np.linalg.norm(moved.get_forces(), axis=1).max()) if len(moved) else 0.0
     moved.calc = None

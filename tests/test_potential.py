@@ -15,10 +15,12 @@ from conftest import (
     random_cluster,
     random_rotation,
     skewed_cell,
+    small_descriptor_set,
     small_triclinic,
     structure_zoo,
 )
 from nanomc import PotentialFileError, StructureError
+from nanomc.potential import DescriptorSet
 from nanomc.structure import build_neighbor_list
 
 EL = ["Au", "Cu", "Pd"]
@@ -157,6 +159,19 @@ def test_save_load_round_trip(request, tmp_path, which):
     # saving the loaded potential again gives the same content
     q.save(tmp_path / "again.h5")
     assert nanomc.Potential.load(tmp_path / "again.h5").content_hash() == p.content_hash()
+
+
+@pytest.mark.parametrize("part", ["radial", "angular"])
+def test_round_trip_of_a_set_with_one_kind_only(tmp_path, part):
+    """A descriptor set without angular (or without radial) functions survives save/load."""
+    full = small_descriptor_set(["Au", "Cu"])
+    dset = DescriptorSet(full.radial, ()) if part == "radial" else DescriptorSet((), full.angular)
+    p = make_potential(["Au", "Cu"], descriptor_sets={"Au": dset, "Cu": dset}, seed=2)
+    p.save(tmp_path / "pot.h5")
+    q = nanomc.Potential.load(tmp_path / "pot.h5")
+    assert q.content_hash() == p.content_hash() and q.descriptor_sets["Cu"] == dset
+    atoms = bulk_alloy(["Au", "Cu"], seed=4)
+    assert q.energy(atoms) == p.energy(atoms)
 
 
 def test_round_trip_provenance_and_many_layers(tmp_path):

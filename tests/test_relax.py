@@ -120,3 +120,18 @@ def test_relax_refuses_a_changed_potential(campaign, tmp_path, capsys):
     (base / "params.toml").write_text(textwrap.dedent(PARAMS).replace('"default"', '"other.h5"'))
     assert main(["relax", str(base / "params.toml")]) == 1
     assert "was made with another potential" in capsys.readouterr().err
+
+
+def test_a_collapsing_relaxation_is_one_line(tmp_path):
+    """A potential that pulls atoms together at every distance (E_i = −10 eV · Σ_j f_c(R_ij)
+    falls as atoms approach) ends the relaxation with one line naming the structure."""
+    from nanomc.potential import Layer, Network
+
+    dset = nanomc.potential.DescriptorSet((nanomc.potential.RadialFunction(0.0, 0.0, "Cu"),), ())
+    net = Network([Layer(np.array([[-10.0]]), np.zeros(1), "linear")])
+    nanomc.Potential(["Cu"], 4.0, {"Cu": dset}, {"Cu": net}).save(tmp_path / "sticky.h5")
+    write(tmp_path / "s.extxyz", Atoms("Cu2", positions=[[0, 0, 0], [2.6, 0, 0]]))
+    r = subprocess.run([sys.executable, "-m", "nanomc.cli", "relax", "s.extxyz", "--potential", "sticky.h5"],
+                       capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
+    assert "relaxing s.extxyz stopped after" in r.stderr and "closer than 0.5 Å" in r.stderr

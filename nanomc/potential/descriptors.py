@@ -379,8 +379,8 @@ class DescriptorSet:
     @classmethod
     def from_arrays(cls, radial: np.ndarray, angular: np.ndarray, elements: Sequence[str]) -> "DescriptorSet":
         """Inverse of to_arrays; also reads the version-1 tables (3 and 5 columns: defaults)."""
-        radial = np.asarray(radial, float).reshape(len(radial), -1)
-        angular = np.asarray(angular, float).reshape(len(angular), -1)
+        radial, angular = (np.asarray(a, float) for a in (radial, angular))
+        radial, angular = (a if a.ndim == 2 else a.reshape(len(a), -1) for a in (radial, angular))
         pairs = [tuple(sorted(p)) for p in element_pairs(elements)]
         r_v3 = RADIAL_COLUMNS + RADIAL_EXTRA + VERSION_3_EXTRA
         a_v3 = ANGULAR_COLUMNS + ANGULAR_EXTRA + VERSION_3_EXTRA

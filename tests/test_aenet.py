@@ -99,7 +99,8 @@ def test_eight_byte_record_markers(tmp_path, behler):
 
 
 def test_behler_layout(behler):
-    """aenet's vector order (per neighbour type: radial, then angular pairs) becomes radial first."""
+    """Functions are listed radial first, each placed at its position in aenet's vector (per
+    neighbour type: radial, then angular pairs)."""
     assert behler.elements == ("Au", "Cu") and behler.cutoff == 6.0
     for e in behler.elements:
         dset = behler.descriptor_sets[e]
@@ -111,6 +112,7 @@ def test_behler_layout(behler):
             (("Au", "Cu"), "narrow", 5.5), (("Au", "Cu"), "narrow", 5.5), (("Au", "Cu"), "wide", 4.5),
             (("Cu", "Cu"), "narrow", 5.5), (("Cu", "Cu"), "narrow", 5.5), (("Cu", "Cu"), "wide", 4.5)]
         assert (dset.angular[1].lam, dset.angular[1].zeta, dset.angular[1].eta) == (-1.0, 2.0, 0.01)
+        assert dset.output_positions == (0, 1, 2, 3, 9, 10, 11, 12, 4, 5, 6, 7, 8, 13, 14, 15)
         f = parse_aenet_file(files("behler")[e])
         assert behler.e0[e] == f.shift + E_ATOM[e]
     cu = behler.networks["Cu"].layers

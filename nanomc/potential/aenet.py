@@ -46,7 +46,8 @@ aenet sums each triplet once and doubles it, and 2·2^−ζ = 2^{1−ζ}: exactl
 order of the setup file: per neighbour type t2 (envtypes order) come its radial functions (G1s,
 G2s, G3s), then for each t3 ≥ t2 the angular functions of the pair (t2, t3) (G4s, G5s), each
 kind in file order (symmfunc.f90 sf_build_index); sfval_* and the network inputs use that
-order. nanomc lists radial then angular functions, so the inputs are permuted accordingly.
+order. nanomc lists radial then angular functions and places each at its aenet position
+(DescriptorSet.positions), so the network inputs and the scaling keep aenet's order.
 
 Chebyshev basis (sfbasis.f90): sfparam(1:4, 1) = radial R_c, radial order, angular R_c, angular
 order; the vector is radial T_0..T_n, angular T_0..T_m and, with more than one environment type,
@@ -345,8 +346,8 @@ def parse_aenet_file(path: str | Path) -> AenetFile:
 
 
 # ---------------------------------------------------------------------- conversion
-def _network(f: AenetFile, input_order: np.ndarray) -> Network:
-    """nanomc Network: inputs permuted to nanomc's order, output in eV (divided by `scale`)."""
+def _network(f: AenetFile) -> Network:
+    """nanomc Network (inputs in aenet's descriptor order), output in eV (divided by `scale`)."""
     layers, start = [], 0
     for k, code in enumerate(f.activations):
         n_in, n_out = f.nodes[k], f.nodes[k + 1]
@@ -355,8 +356,6 @@ def _network(f: AenetFile, input_order: np.ndarray) -> Network:
         block = f.weights[start:start + (n_in + 1) * n_out].reshape(n_out, n_in + 1, order="F")
         start += (n_in + 1) * n_out
         w, b = block[:, :n_in], block[:, n_in]
-        if k == 0:
-            w = w[:, input_order]
         if k == len(f.activations) - 1:
             if code != 0:
                 raise f.fail(f"output layer activation type {code}: nanomc needs a linear output (type 0)")
@@ -365,8 +364,8 @@ def _network(f: AenetFile, input_order: np.ndarray) -> Network:
     return Network(layers)
 
 
-def _behler(f: AenetFile) -> tuple[DescriptorSet, np.ndarray]:
-    """(descriptor set, aenet vector position of each nanomc input) of a Behler2011 setup."""
+def _behler(f: AenetFile) -> DescriptorSet:
+    """Descriptor set of a Behler2011 setup, its functions at their aenet vector positions."""
     env = f.envtypes
     if f.sfparam.shape[1] < 4 or not np.all((f.sfenv[:, 0] >= 1) & (f.sfenv[:, 0] <= len(env))):
         raise f.fail("Behler2011 setup with fewer than 4 parameters per function or an unknown environment type")
@@ -395,8 +394,8 @@ def _behler(f: AenetFile) -> tuple[DescriptorSet, np.ndarray]:
             pair = (env[f.sfenv[i, 0] - 1], env[f.sfenv[i, 1] - 1])
             angular.append((position, AngularFunction(float(p[3]), float(p[2]), float(p[1]), pair, 0.0,
                                                          BEHLER_KINDS[g], cutoff)))
-    order = np.array([pos for pos, _ in radial + angular], dtype=np.int64)
-    return DescriptorSet(tuple(fn for _, fn in radial), tuple(fn for _, fn in angular)), order
+    return DescriptorSet(tuple(fn for _, fn in radial), tuple(fn for _, fn in angular),
+                         tuple(pos for pos, _ in radial + angular))
 
 
 def chebyshev_parameters(f: AenetFile) -> dict:
@@ -418,16 +417,15 @@ def chebyshev_parameters(f: AenetFile) -> dict:
             "type_spins": aenet_type_spins(len(f.envtypes))}
 
 
-def _chebyshev(f: AenetFile) -> tuple[DescriptorSet, np.ndarray]:
-    """(descriptor set, identity order) of a Chebyshev setup: nanomc uses aenet's layout."""
+def _chebyshev(f: AenetFile) -> DescriptorSet:
+    """Descriptor set of a Chebyshev setup, in aenet's layout."""
     c = chebyshev_parameters(f)
-    dset = chebyshev_descriptor_set(c["elements"], c["radial_order"], c["radial_cutoff"], c["angular_order"],
+    return chebyshev_descriptor_set(c["elements"], c["radial_order"], c["radial_cutoff"], c["angular_order"],
                                     c["angular_cutoff"], type_spins=c["type_spins"])
-    return dset, np.arange(len(f.sf))
 
 
-def _scaling(f: AenetFile, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(shift, scale) in nanomc's input order: (avg, 1/σ), 0 where σ ≤ 1e-10."""
+def _scaling(f: AenetFile) -> tuple[np.ndarray, np.ndarray]:
+    """(shift, scale) of the inputs in aenet's order: (avg, 1/σ), 0 where σ ≤ 1e-10."""
     if f.sfval_cov is None:
         raise f.fail("file written before aenet 2.0 (no sfval_cov): its input normalisation is not known")
     var = f.sfval_cov - f.sfval_avg**2
@@ -437,7 +435,7 @@ def _scaling(f: AenetFile, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     sigma = np.sqrt(np.maximum(var, 0.0))
     with np.errstate(divide="ignore"):
         scale = np.where(sigma > SIGMA_MIN, 1.0 / sigma, 0.0)
-    return f.sfval_avg[order].copy(), scale[order]
+    return f.sfval_avg.copy(), scale
 
 
 def _files(files: Mapping[str, str | Path] | Sequence[str | Path]) -> dict[str, AenetFile]:
@@ -483,9 +481,9 @@ def read_aenet(files: Mapping[str, str | Path] | Sequence[str | Path]):
     dsets, nets, scaling, e0 = {}, {}, {}, {}
     for e in elements:
         f = parsed[e]
-        dsets[e], order = (_chebyshev if f.basis == "chebyshev" else _behler)(f)
-        nets[e] = _network(f, order)
-        scaling[e] = _scaling(f, order)
+        dsets[e] = (_chebyshev if f.basis == "chebyshev" else _behler)(f)
+        nets[e] = _network(f)
+        scaling[e] = _scaling(f)
         e0[e] = f.shift + float(f.e_atom[f.type_names.index(e)])
     provenance = {"source": "aenet", "basis": first.sftype, "training_set": first.trainset,
                   "rc_min_angstrom": min(f.rc_min for f in parsed.values()),

@@ -25,7 +25,7 @@ from .mc.parallel import SerialComm, owner_of, world
 from .particles import (cluster_shape, make_groups, occupy, read_structure, size_for_atom_count,
                         vegard_lattice_constant)
 from .potential import Potential
-from .potential.store import DEFAULT_POTENTIAL, default_potential_path  # noqa: F401 (re-exported)
+from .potential.store import default_potential_path
 from .results import RunRecord, read_results, write_results
 from .structure import element_indices
 

@@ -265,7 +265,7 @@ def test_shipped_example_and_default_potential_load(tmp_path):
     example = os.path.join(os.path.dirname(__file__), "..", "runs", "AuCu-segregation", "params.toml")
     config, _ = load_config(example)
     assert config["potential"]["file"] == "default"
-    from nanomc.campaign import default_potential_path
+    from nanomc.potential.store import default_potential_path
 
     pot = nanomc.Potential.load(default_potential_path())
     assert set(pot.elements) == {"Au", "Cu"}

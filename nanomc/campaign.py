@@ -23,7 +23,7 @@ from .mc.driver import Driver
 from .mc.exchange import ExchangeLadder
 from .mc.parallel import SerialComm, owner_of, world
 from .particles import (cluster_shape, make_groups, occupy, read_structure, size_for_atom_count,
-                        vegard_lattice_constant)
+                        vegard_lattice_constant, write_frames)
 from .potential import Potential
 from .potential.store import default_potential_path
 from .results import RunRecord, read_results, write_results
@@ -203,8 +203,6 @@ def _on_root(comm, fn, *args) -> None:
 
 
 def _write_structures(record: RunRecord, setup: Setup, directory: Path) -> None:
-    from ase.io import write
-
     for name, energies, occupations, label in (("final", record.final_energy, record.final_elements, "temperature"),
                                                ("best", record.best_energy, record.best_elements, "replica")):
         frames = []
@@ -215,9 +213,7 @@ def _write_structures(record: RunRecord, setup: Setup, directory: Path) -> None:
             if label == "temperature":
                 atoms.info["temperature_K"] = float(record.temperatures[c])
             frames.append(atoms)
-        tmp = directory / f"{name}.extxyz.tmp"
-        write(tmp, frames, format="extxyz")
-        tmp.replace(directory / f"{name}.extxyz")
+        write_frames(directory / f"{name}.extxyz", frames)
 
 
 class Progress:

@@ -123,10 +123,10 @@ def _analyze(args: argparse.Namespace) -> int:
 def _relax(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from .particles import read_frames
+    from .particles import read_frames, write_frames
     from .potential import Potential
     from .potential.store import default_potential_path
-    from .relax import RelaxError, campaign_structures, relax, table, write_relaxed
+    from .relax import RelaxError, campaign_structures, relax, table
 
     target = Path(args.target)
     if target.suffix == ".toml":
@@ -144,7 +144,7 @@ def _relax(args: argparse.Namespace) -> int:
     done = []
     for path, structures in jobs:
         relaxed = [relax(atoms, potential, args.fmax, args.steps, args.optimizer, label) for label, atoms in structures]
-        write_relaxed(path, [r.atoms for r in relaxed])
+        write_frames(path, [r.atoms for r in relaxed])
         done += relaxed
         if not args.quiet:
             print(f"wrote {path}", file=sys.stderr)

@@ -107,6 +107,20 @@ def read_frames(path: str | Path) -> list[Atoms]:
     return frames
 
 
+def write_frames(path: str | Path, frames: Sequence[Atoms]) -> None:
+    """Write structures as extxyz; the file is replaced only once complete. ParticleError with
+    one line if it cannot be written."""
+    from ase.io import write
+
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        write(tmp, list(frames), format="extxyz")
+        tmp.replace(path)
+    except OSError as exc:
+        raise ParticleError(f"cannot write {path} ({exc.strerror or exc})") from None
+
+
 def make_groups(atoms: Atoms, elements: Sequence[str], group_elements: Sequence[Sequence[str]],
                 frozen: np.ndarray) -> SwapGroups:
     """Swap groups: a site belongs to the group listing its initial element, unless frozen.

@@ -94,19 +94,6 @@ def campaign_structures(params: str | Path, which: str) -> tuple[Potential, Path
     return potential, directory, picked
 
 
-def write_relaxed(path: str | Path, frames: list[Atoms]) -> None:
-    """Write relaxed structures (extxyz) atomically; RelaxError if the file cannot be written."""
-    from ase.io import write
-
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        write(tmp, frames, format="extxyz")
-        tmp.replace(path)
-    except OSError as exc:
-        raise RelaxError(f"cannot write {path} ({exc.strerror or exc})") from None
-
-
 def table(relaxations: list[Relaxation]) -> str:
     """Energies before and after (eV and eV/atom), remaining force and steps, one row each."""
     lines = [f"{'structure':24s} {'atoms':>6s} {'E before (eV)':>14s} {'E after (eV)':>14s} "

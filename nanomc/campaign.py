@@ -15,15 +15,16 @@ from pathlib import Path
 import numpy as np
 from ase import Atoms
 
-from .config import ConfigError, load_config
+from .config import ConfigError, load_config, located
 from .errors import NanomcError
 from .local_energy import LocalEnergyModel
 from .mc import Chain, SwapGroups, temperature_schedule
 from .mc.driver import Driver
 from .mc.exchange import ExchangeLadder
 from .mc.parallel import SerialComm, owner_of, world
-from .particles import (cluster_shape, make_groups, occupy, read_structure, size_for_atom_count,
-                        vegard_lattice_constant, write_frames)
+from .fluorite import fluorite_particle, fluorite_size, oxide_lattice_constant
+from .particles import (VACANCY, ParticleError, check_moves, cluster_shape, default_groups, make_groups, occupy,
+                        read_structure, size_for_atom_count, vegard_lattice_constant, write_frames)
 from .potential import Potential
 from .potential.store import default_potential_path
 from .results import RunRecord, read_results, write_results
@@ -54,11 +55,17 @@ def load_potential(config: dict, base: Path) -> Potential:
 
 
 def build_particle(config: dict, base: Path, potential: Potential, rng: np.random.Generator) -> tuple[Atoms, SwapGroups]:
-    """The initial particle (random occupation from rng) and its swap groups."""
+    """The initial particle (random occupation from rng) and its swap groups.
+
+    A structure file keeps its own occupation unless `composition` is given.
+    """
     p = config["particle"]
-    composition = p["composition"]
+    composition = p["composition"] or {}
+    names = [*potential.elements, VACANCY]
     if p["shape"] == "file":
         atoms = read_structure(base / p["file"])
+    elif p["oxide"]:
+        atoms = _build_oxide(p)
     else:
         host = p["host"] or next(iter(composition))
         a = p["lattice_constant"] or vegard_lattice_constant(composition)
@@ -69,13 +76,24 @@ def build_particle(config: dict, base: Path, potential: Potential, rng: np.rando
     if bad:
         raise ConfigError(f"frozen_indices: atom {bad[0]} does not exist (the particle has {len(atoms)} atoms)")
     frozen[p["frozen_indices"]] = True
-    group_elements = p["swap_groups"] or [list(composition)]
-    if p["shape"] != "file" and not p["swap_groups"]:
-        group_elements = [list(dict.fromkeys([atoms[0].symbol, *composition]))]
-    groups = make_groups(atoms, potential.elements, group_elements, frozen)
-    atoms = occupy(atoms, groups, potential.elements, composition, rng)
+    group_elements = p["swap_groups"] or default_groups(atoms, composition,
+                                                        include_present=p["shape"] != "file" or not composition)
+    groups = make_groups(atoms, names, group_elements, frozen)
+    if composition:
+        atoms = occupy(atoms, groups, names, composition, rng)
+    check_moves(atoms, groups, names, flips=config["mc"]["ensemble"] == "sgc")
     element_indices(atoms, potential.elements)  # every element known to the potential
     return atoms, groups
+
+
+def _build_oxide(p: dict) -> Atoms:
+    """The fluorite particle of [particle] `oxide` (by size, cations or atoms)."""
+    a = p["lattice_constant"] or oxide_lattice_constant(p["oxide"])
+    size = p["size"]
+    if size is None:
+        per = "cations" if p["cations"] else "atoms"
+        size = fluorite_size(p["oxide"], p["shape"], a, p[per], per, p["surface_energies"])
+    return fluorite_particle(p["oxide"], p["shape"], a, size, p["surface_energies"])
 
 
 def prepare(config: dict, base: Path, comm=None) -> Setup:
@@ -261,7 +279,12 @@ def run_campaign(path: str | Path, resume: bool = False, overwrite: bool = False
     results = directory / "results.h5"
     if results.exists() and not (resume or overwrite):
         raise CampaignError(f"{results} exists; use --resume to continue it or --overwrite to replace it")
-    setup = prepare(config, base, comm)
+    try:
+        setup = prepare(config, base, comm)
+    except ParticleError as exc:
+        if exc.key is None:
+            raise
+        raise located(exc, path, text, "particle", exc.key) from None
     mc = config["mc"]
     driver = Driver(setup.chains, setup.ladder, comm, setup.schedule, mc["exchange_interval"])
     _on_root(comm, _check_output, directory, results, resume, overwrite)

@@ -38,24 +38,34 @@ class Param:
 SCHEMA: dict[str, dict[str, Param]] = {
     "particle": {
         "shape": Param("str", "truncated_octahedron", "cluster shape, or `file` to read `file`",
-                       ("octahedron", "truncated_octahedron", "cuboctahedron", "icosahedron", "decahedron",
+                       ("octahedron", "truncated_octahedron", "cuboctahedron", "cube", "icosahedron", "decahedron",
                         "wulff", "file")),
-        "size": Param("int", None, "shape size parameter: octahedra atoms per edge, icosahedron shells, "
-                      "decahedron atoms per (100) edge, wulff atom count; give `size` or `atoms`"),
-        "atoms": Param("int", None, "target number of atoms: the size whose particle is closest"),
-        "composition": Param("table", REQUIRED, "fraction of the swappable sites per element, e.g. "
-                             "`{ Au = 0.5, Cu = 0.5 }`; for a file, elements not listed keep their sites"),
-        "lattice_constant": Param("float", None, "fcc lattice constant in Å (default: Vegard's law over "
-                                  "the composition from ASE's reference data)"),
+        "size": Param("int", None, "shape size parameter: octahedra atoms per edge, cube (100) layers from the "
+                      "centre to a face, icosahedron shells, decahedron atoms per (100) edge, wulff atom count "
+                      "(oxides: cation count); give one of `size`, `atoms`, `cations`"),
+        "atoms": Param("int", None, "target number of atoms (oxides: cations + anion sites): the size whose "
+                       "particle is closest"),
+        "cations": Param("int", None, "oxides only: target number of cations: the size whose particle is closest"),
+        "oxide": Param("str", None, "build a fluorite oxide MO2 (CeO2, ThO2, UO2, ZrO2, ...): cations on an fcc "
+                       "sublattice, anions on the simple-cubic one; shapes octahedron, truncated_octahedron, "
+                       "cuboctahedron, cube, wulff (see Oxides and vacancies)"),
+        "composition": Param("table", None, "per element a fraction of its swap group's sites (`{ Au = 0.5, "
+                             "Cu = 0.5 }`) or an integer count (`{ Ce = 405, Cu = 54, O = 834, X = 84 }`); "
+                             "X is a vacancy; required for built shapes; for a file, default: keep the file's "
+                             "occupation, and elements not listed keep their sites"),
+        "lattice_constant": Param("float", None, "lattice constant in Å (fcc metal: default Vegard's law over "
+                                  "the composition from ASE's reference data; oxide: default from the table of "
+                                  "known oxides)"),
         "host": Param("str", None, "element the shape is built from before the random occupation "
-                      "(default: the first element of `composition`)"),
+                      "(default: the first element of `composition`; not for oxides)"),
         "surface_energies": Param("table", None, "wulff only: relative surface energies of facets "
-                                  "`100`, `110`, `111` (default 1.0, 1.1, 0.9)"),
+                                  "`100`, `110`, `111` (default 1.0, 1.1, 0.9; oxides 1.4, 1.0, 0.7)"),
         "file": Param("str", None, "structure file (any ASE format) when shape = `file`; relative to "
                       "the parameter file"),
         "swap_groups": Param("groups", None, "lists of elements that exchange among their sites, e.g. "
-                             "`[[\"Ce\", \"Cu\"]]`; sites of other elements are frozen "
-                             "(default: one group of all `composition` elements)"),
+                             "`[[\"Ce\", \"Cu\"], [\"O\", \"X\"]]`; sites of other elements are frozen "
+                             "(default: one group per sublattice of its elements and the `composition` "
+                             "elements that go there; for a file with `composition`, those elements only)"),
         "frozen_elements": Param("strings", [], "elements whose atoms never move (support, adsorbates)"),
         "frozen_indices": Param("ints", [], "indices of atoms that never move"),
     },
@@ -109,6 +119,12 @@ def _line_of(text: str, section: str, key: str | None) -> int:
         if current == section and key is not None and re.match(rf"^\s*\"?{re.escape(key)}\"?\s*=", line):
             return number
     return 0
+
+
+def located(error: Exception, path: str | Path, text: str, section: str, key: str | None) -> ConfigError:
+    """`error` as a ConfigError naming the parameter file and the line of `key` in [section]."""
+    line = _line_of(text, section, key)
+    return ConfigError(f"{path}:{line}: {error}" if line else f"{path}: {error}")
 
 
 def _type_ok(kind: str, value: Any) -> bool:
@@ -212,9 +228,17 @@ def _check_semantics(c: dict, fail) -> None:
     if part["shape"] == "file":
         if not part["file"]:
             raise fail("particle", "shape", "shape = \"file\" needs `file` in [particle]")
-    elif (part["size"] is None) == (part["atoms"] is None):
-        raise fail("particle", None, "give exactly one of `size` and `atoms` in [particle]")
-    for key in ("size", "atoms"):
+    else:
+        if sum(part[k] is not None for k in ("size", "atoms", "cations")) != 1:
+            raise fail("particle", None, "give exactly one of `size`, `atoms` and `cations` in [particle]")
+        if not part["composition"]:
+            raise fail("particle", "composition", "a built particle needs `composition` in [particle], "
+                       "e.g. { Au = 0.5, Cu = 0.5 }")
+    if part["cations"] is not None and not part["oxide"]:
+        raise fail("particle", "cations", "`cations` applies to oxides only (give `oxide`)")
+    if part["oxide"] and part["host"]:
+        raise fail("particle", "host", "`host` does not apply to oxides: `oxide` names the cation")
+    for key in ("size", "atoms", "cations"):
         if part[key] is not None and part[key] < 1:
             raise fail("particle", key, f"`{key}` in [particle] must be positive, got {part[key]}")
     if part["lattice_constant"] is not None and part["lattice_constant"] <= 0:

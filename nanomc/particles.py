@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 from ase import Atoms
-from ase.cluster import Decahedron, Icosahedron, Octahedron, wulff_construction
+from ase.cluster import Decahedron, FaceCenteredCubic, Icosahedron, Octahedron, wulff_construction
 from ase.data import atomic_numbers, reference_states
 
 from .errors import NanomcError
@@ -14,10 +14,21 @@ from .mc.groups import SwapGroups
 
 
 class ParticleError(NanomcError, ValueError):
-    """A particle that cannot be built as described."""
+    """A particle that cannot be built as described; `key` names the [particle] key at fault, if known."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
 
 
-SHAPES = ("octahedron", "truncated_octahedron", "cuboctahedron", "icosahedron", "decahedron", "wulff")
+SHAPES = ("octahedron", "truncated_octahedron", "cuboctahedron", "cube", "icosahedron", "decahedron", "wulff")
+
+#: ASE's ghost symbol: an empty lattice site (vacancy)
+VACANCY = "X"
+
+#: sublattice labels of a particle with several sublattices, per site in atoms.arrays[SUBLATTICE]
+CATION, ANION = 0, 1
+SUBLATTICE = "sublattice"
 
 #: Wulff construction facets, as Miller-index strings in the parameter file
 WULFF_FACETS = {"100": (1, 0, 0), "110": (1, 1, 0), "111": (1, 1, 1)}
@@ -55,6 +66,8 @@ def cluster_shape(shape: str, host: str, lattice_constant: float, size: int,
         if size % 2 == 0:
             raise ParticleError(f"a cuboctahedron needs an odd edge length, got size = {size}")
         return Octahedron(host, size, (size - 1) // 2, latticeconstant=a)
+    if shape == "cube":
+        return FaceCenteredCubic(host, [(1, 0, 0)], [size], latticeconstant=a)
     if shape == "icosahedron":
         return Icosahedron(host, size, latticeconstant=a)
     if shape == "decahedron":
@@ -63,10 +76,11 @@ def cluster_shape(shape: str, host: str, lattice_constant: float, size: int,
         energies = surface_energies or {"100": 1.0, "111": 0.9, "110": 1.1}
         unknown = set(energies) - set(WULFF_FACETS)
         if unknown:
-            raise ParticleError(f"surface_energies: unknown facet {sorted(unknown)[0]!r} (use 100, 110, 111)")
+            raise ParticleError(f"surface_energies: unknown facet {sorted(unknown)[0]!r} (use 100, 110, 111)",
+                                key="surface_energies")
         return wulff_construction(host, [WULFF_FACETS[k] for k in energies], list(energies.values()),
                                   size, "fcc", rounding="closest", latticeconstant=a)
-    raise ParticleError(f"unknown shape {shape!r}; choose one of {', '.join(SHAPES)} or give a file")
+    raise ParticleError(f"unknown shape {shape!r}; choose one of {', '.join(SHAPES)} or give a file", key="shape")
 
 
 def size_for_atom_count(shape: str, host: str, lattice_constant: float, n_atoms: int,
@@ -74,14 +88,20 @@ def size_for_atom_count(shape: str, host: str, lattice_constant: float, n_atoms:
     """The size parameter whose cluster has the atom count closest to n_atoms."""
     if shape == "wulff":
         return n_atoms
+    return size_for_count(shape, n_atoms, lambda size: len(cluster_shape(shape, host, lattice_constant, size,
+                                                                          surface_energies)))
+
+
+def size_for_count(shape: str, target: int, count: Callable[[int], int]) -> int:
+    """The size parameter of `shape` (not wulff) whose count(size) is closest to target (smaller on ties)."""
     best, best_diff = None, None
-    start, step = (3, 2) if shape == "cuboctahedron" else (1 if shape == "icosahedron" else 2, 1)
+    start, step = (3, 2) if shape == "cuboctahedron" else (1 if shape in ("icosahedron", "cube") else 2, 1)
     size = start
     while True:
-        count = len(cluster_shape(shape, host, lattice_constant, size))
-        if best_diff is None or abs(count - n_atoms) < best_diff:
-            best, best_diff = size, abs(count - n_atoms)
-        if count > n_atoms:
+        n = count(size)
+        if best_diff is None or abs(n - target) < best_diff:
+            best, best_diff = size, abs(n - target)
+        if n > target:
             return best
         size += step
 
@@ -121,58 +141,150 @@ def write_frames(path: str | Path, frames: Sequence[Atoms]) -> None:
         raise ParticleError(f"cannot write {path} ({exc.strerror or exc})") from None
 
 
+def sublattice_labels(atoms: Atoms) -> np.ndarray:
+    """Per-site sublattice label (atoms.arrays["sublattice"]; all 0 for a particle without one)."""
+    labels = atoms.arrays.get(SUBLATTICE)
+    return np.zeros(len(atoms), np.int64) if labels is None else np.asarray(labels, dtype=np.int64)
+
+
+def default_groups(atoms: Atoms, composition: Mapping[str, float], include_present: bool = True) -> list[list[str]]:
+    """Default swap groups: one per sublattice, of the elements on it (if include_present) and the
+    `composition` elements that go there; one-element groups are left out (frozen) unless no
+    other group is left.
+
+    A composition element goes to the sublattice where it already sits; a vacancy (X) not yet
+    present goes to the anion sublattice if there is one; any other new element to sublattice 0.
+    """
+    labels = sublattice_labels(atoms)
+    symbols = np.array(atoms.get_chemical_symbols(), dtype=object)
+    home = {s: int(labels[symbols == s][0]) for s in dict.fromkeys(symbols)}
+    new_vacancy = ANION if np.any(labels == ANION) else 0
+    groups = []
+    for label in np.unique(labels):
+        members = list(dict.fromkeys(symbols[labels == label])) if include_present else []
+        members += [e for e in composition
+                    if home.get(e, new_vacancy if e == VACANCY else 0) == label and e not in members]
+        if members:
+            groups.append(members)
+    return [g for g in groups if len(g) > 1] or groups
+
+
 def make_groups(atoms: Atoms, elements: Sequence[str], group_elements: Sequence[Sequence[str]],
                 frozen: np.ndarray) -> SwapGroups:
     """Swap groups: a site belongs to the group listing its initial element, unless frozen.
 
-    elements: the potential's element order; group_elements: element symbols per group.
-    Sites whose element is in no group are frozen.
+    elements: the element names of the run (the potential's order, then X); group_elements:
+    element symbols per group. Sites whose element is in no group are frozen. A group may span
+    one sublattice only, and a vacancy (X) may join only the anion sublattice of a particle that
+    has one.
     """
     index = {e: k for k, e in enumerate(elements)}
     seen: dict[str, int] = {}
     for g, members in enumerate(group_elements):
         for e in members:
             if e not in index:
-                raise ParticleError(f"swap group lists {e}, which the potential does not know ({', '.join(elements)})")
+                raise ParticleError(f"swap group lists {e}, which the potential does not know "
+                                    f"({', '.join(elements)})", key="swap_groups")
             if e in seen:
-                raise ParticleError(f"element {e} is in two swap groups")
+                raise ParticleError(f"element {e} is in two swap groups", key="swap_groups")
             seen[e] = g
     symbols = atoms.get_chemical_symbols()
     group = np.array([seen.get(s, -1) for s in symbols], dtype=np.int64)
     group[frozen] = -1
+    if SUBLATTICE in atoms.arrays:
+        labels = sublattice_labels(atoms)
+        for g, members in enumerate(group_elements):
+            on = set(labels[group == g].tolist())
+            if len(on) > 1:
+                raise ParticleError(f"swap group ({', '.join(members)}) spans the cation and anion sublattices; "
+                                    f"list cations and anions in separate groups", key="swap_groups")
+            if VACANCY in members and on and on != {ANION}:
+                raise ParticleError(f"swap group ({', '.join(members)}) puts vacancies (X) on the cation "
+                                    f"sublattice; X belongs with the anions", key="swap_groups")
     return SwapGroups(group, [[index[e] for e in members] for members in group_elements])
+
+
+def _group_sites(groups: SwapGroups, g: int) -> np.ndarray:
+    return groups.movable[groups.group[groups.movable] == g]
+
+
+def _site_summary(groups: SwapGroups, elements: Sequence[str]) -> str:
+    """'Ce/Cu 459 sites, O/X 918 sites': the movable sites of every swap group."""
+    return ", ".join(f"{'/'.join(elements[k] for k in allowed)} {len(_group_sites(groups, g))} sites"
+                     for g, allowed in enumerate(groups.allowed))
+
+
+def group_counts(wanted: Mapping[str, float], n_sites: int, fills: bool, summary: str) -> dict[str, int]:
+    """Atoms per element on one swap group of n_sites movable sites.
+
+    wanted: per element an integer count ≥ 0 or a float fraction 0–1 of the sites (not both kinds);
+    fills: every element the group allows is listed, so the counts must add up to n_sites.
+    summary: the site counts of all groups, quoted when counts do not fit.
+    """
+    fractions = [e for e, v in wanted.items() if not isinstance(v, int)]
+    counts_given = [e for e, v in wanted.items() if isinstance(v, int) and (v != 0 or not fractions)]
+    if counts_given and fractions:
+        c, f = counts_given[0], fractions[0]
+        raise ParticleError(f"composition mixes a count ({c} = {wanted[c]}) and a fraction ({f} = {wanted[f]}) "
+                            f"on one sublattice; give integer counts or fractions (0-1) for all of its elements",
+                            key="composition")
+    if counts_given:
+        counts = {e: int(n) for e, n in wanted.items()}
+        total = sum(counts.values())
+        if total > n_sites or (fills and total != n_sites):
+            listed = " + ".join(f"{e} {n}" for e, n in counts.items())
+            raise ParticleError(f"composition counts {listed} = {total} do not fit a swap group of {n_sites} sites "
+                                f"(the particle has {summary})", key="composition")
+        return counts
+    if sum(wanted.values()) > 1.0 + 1e-9:
+        raise ParticleError(f"composition fractions of {', '.join(wanted)} add up to {sum(wanted.values()):.3f} > 1",
+                            key="composition")
+    counts = {e: int(round(f * n_sites)) for e, f in wanted.items()}
+    if sum(wanted.values()) > 1.0 - 1e-9:  # fractions fill the group: fix rounding on the largest
+        largest = max(counts, key=lambda e: wanted[e])
+        counts[largest] += n_sites - sum(counts.values())
+    lost = [e for e, f in wanted.items() if f > 0 and counts[e] == 0]
+    if lost or sum(counts.values()) > n_sites or min(counts.values()) < 0:
+        listed = ", ".join(f"{e} {n}" for e, n in counts.items())
+        reason = f"leaves no {lost[0]} atom" if lost else "does not fit"
+        raise ParticleError(f"composition {', '.join(f'{e} = {f}' for e, f in wanted.items())} on {n_sites} sites "
+                            f"rounds to {listed}, which {reason}; give counts or other fractions", key="composition")
+    return counts
 
 
 def occupy(atoms: Atoms, groups: SwapGroups, elements: Sequence[str], composition: Mapping[str, float],
            rng: np.random.Generator) -> Atoms:
-    """Random occupation: in each group, fraction f of the movable sites gets element e.
+    """Random occupation: in each group, element e gets a count (integer) or a fraction (float) of
+    the group's movable sites (see group_counts).
 
-    Fractions of the elements of one group must not exceed 1 together; sites not assigned
-    keep their current element. Returns a new Atoms.
+    Sites not assigned keep their current element. Returns a new Atoms.
     """
     atoms = atoms.copy()
     symbols = np.array(atoms.get_chemical_symbols(), dtype=object)
     index = {e: k for k, e in enumerate(elements)}
-    for e, f in composition.items():
+    for e, value in composition.items():
+        if isinstance(value, int) and value < 0:
+            raise ParticleError(f"composition: the count of {e} must not be negative, got {value}", key="composition")
+        if not isinstance(value, int) and not 0.0 <= value <= 1.0:
+            raise ParticleError(f"composition of {e} must be a fraction between 0 and 1 or an integer count, "
+                                f"got {value}", key="composition")
         if e not in index:
-            raise ParticleError(f"composition names {e}, which the potential does not know ({', '.join(elements)})")
-        if not 0.0 <= f <= 1.0:
-            raise ParticleError(f"composition of {e} must be a fraction between 0 and 1, got {f}")
+            raise ParticleError(f"composition names {e}, which the potential does not know ({', '.join(elements)})",
+                                key="composition")
         if not any(index[e] in allowed for allowed in groups.allowed):
-            raise ParticleError(f"composition names {e}, but no swap group allows it")
+            raise ParticleError(f"composition names {e}, but no swap group allows it", key="composition")
+    summary = _site_summary(groups, elements)
     for g, allowed in enumerate(groups.allowed):
-        sites = groups.movable[groups.group[groups.movable] == g]
+        sites = _group_sites(groups, g)
         wanted = {elements[k]: composition[elements[k]] for k in allowed if elements[k] in composition}
         if not wanted:
             continue
-        if sum(wanted.values()) > 1.0 + 1e-9:
-            raise ParticleError(f"composition fractions of {', '.join(wanted)} add up to {sum(wanted.values()):.3f} > 1")
-        counts = {e: int(round(f * len(sites))) for e, f in wanted.items()}
-        if sum(wanted.values()) > 1.0 - 1e-9:  # fractions fill the group: fix rounding on the largest
-            largest = max(counts, key=lambda e: wanted[e])
-            counts[largest] += len(sites) - sum(counts.values())
-        if sum(counts.values()) > len(sites) or min(counts.values()) < 0:
-            raise ParticleError(f"composition {wanted} does not fit the {len(sites)} sites of the swap group")
+        if not len(sites) and any(wanted.values()):
+            whole = ", ".join(f"{e} {n}" for e, n in zip(*np.unique(symbols, return_counts=True)))
+            raise ParticleError(f"composition asks for {', '.join(wanted)}, but swap group "
+                                f"{'/'.join(elements[k] for k in allowed)} has no movable site: a site joins the "
+                                f"group of its initial element unless frozen (particle {whole})", key="composition")
+        counts = group_counts(wanted, len(sites), len(wanted) == len(allowed), summary)
         order = rng.permutation(sites)
         start = 0
         for e, n in counts.items():
@@ -180,3 +292,25 @@ def occupy(atoms: Atoms, groups: SwapGroups, elements: Sequence[str], compositio
             start += n
     atoms.set_chemical_symbols(list(symbols))
     return atoms
+
+
+def check_moves(atoms: Atoms, groups: SwapGroups, elements: Sequence[str], flips: bool) -> None:
+    """ParticleError naming the counts if no move is possible.
+
+    Swaps (flips False) need a group with two different elements on its movable sites;
+    flips need a group that allows two elements and has a movable site.
+    """
+    symbols = np.array(atoms.get_chemical_symbols(), dtype=object)
+    held = [dict(zip(*np.unique(symbols[_group_sites(groups, g)], return_counts=True)))
+            for g in range(len(groups.allowed))]
+    if any((len(allowed) > 1 and held[g]) if flips else len(held[g]) > 1 for g, allowed in enumerate(groups.allowed)):
+        return
+    whole = ", ".join(f"{e} {n}" for e, n in zip(*np.unique(symbols, return_counts=True)))
+    if not groups.movable.size:
+        raise ParticleError(f"no possible move: every site of the particle ({whole}) is frozen or in no "
+                            f"swap group", key="swap_groups")
+    per_group = "; ".join(f"group {'/'.join(elements[k] for k in allowed)}: "
+                          + (", ".join(f"{e} {int(n)}" for e, n in held[g].items()) or "no sites")
+                          for g, allowed in enumerate(groups.allowed))
+    need = "allows two elements" if flips else "holds two different elements"
+    raise ParticleError(f"no possible move: no swap group {need} ({per_group}; particle {whole})", key="swap_groups")

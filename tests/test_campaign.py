@@ -169,6 +169,55 @@ def test_particle_from_file_with_frozen_atoms_and_swap_groups(tmp_path, potentia
     assert not np.array_equal(rec.final_elements[0], initial)
 
 
+def test_file_keeps_its_occupation_unless_composition_is_given(tmp_path, potential_file):
+    atoms = Octahedron("Au", 5, 1, latticeconstant=3.9)
+    pattern = ["Cu" if i % 3 == 0 else "Au" for i in range(len(atoms))]
+    atoms.set_chemical_symbols(pattern)
+    write(tmp_path / "start.xyz", atoms)
+    as_file = 'shape = "file"\nfile = "start.xyz"'
+    text = BASE.replace('shape = "truncated_octahedron"\nsize = 5\ncomposition = { Au = 0.5, Cu = 0.5 }', as_file)
+    rec = run_campaign(write_params(tmp_path, potential_file, text), quiet=True)
+    file_z = np.array([1 if s == "Cu" else 0 for s in pattern])
+    assert np.array_equal(rec.initial_elements, file_z)  # no composition: the file's own occupation
+    assert np.all(rec.group == 0)  # default: one group of the file's elements
+    assert not np.array_equal(rec.final_elements[0], file_z)
+    d = tmp_path / "given"
+    d.mkdir()
+    write(d / "start.xyz", atoms)
+    rec = run_campaign(write_params(d, potential_file, text.replace(
+        as_file, as_file + "\ncomposition = { Au = 0.25, Cu = 0.75 }")), quiet=True)
+    assert int(np.sum(rec.initial_elements == 1)) == round(0.75 * len(atoms))  # composition re-occupies
+
+
+@pytest.mark.parametrize("particle,words", [
+    ('swap_groups = [["Au"], ["Cu"]]', ["swap group Cu has no movable site", "particle Au 44"]),
+    ('frozen_elements = ["Au", "Cu"]', ["swap group Au/Cu has no movable site", "particle Au 44"]),
+    ("composition = { Au = 0.999, Cu = 0.001 }", ["rounds to Au 44, Cu 0", "leaves no Cu atom"]),
+    ('composition = { Au = 1.0 }', ["no possible move", "Au 44"]),
+])
+def test_runs_that_cannot_use_the_composition_are_refused(tmp_path, potential_file, particle, words):
+    # issue 17 item 1: each of these used to run to the end on pure Au44 with exit 0
+    text = BASE.replace('shape = "truncated_octahedron"\nsize = 5', 'shape = "octahedron"\nsize = 4')
+    if particle.startswith("composition"):
+        text = text.replace("composition = { Au = 0.5, Cu = 0.5 }", particle)
+    else:
+        text = text.replace("composition = { Au = 0.5, Cu = 0.5 }", "composition = { Au = 0.5, Cu = 0.5 }\n" + particle)
+    params = write_params(tmp_path, potential_file, text)
+    result = cli("run", params)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+    assert f"{params}:" in result.stderr
+    for w in words:
+        assert w in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_no_possible_flip_is_refused_in_sgc(tmp_path, potential_file):
+    text = BASE.replace('temperatures = [400.0, 900.0]', 'ensemble = "sgc"\ntemperatures = [900.0]').replace(
+        "composition = { Au = 0.5, Cu = 0.5 }", "composition = { Au = 1.0 }\nswap_groups = [[\"Au\"]]")
+    with pytest.raises(ConfigError, match="no possible move: no swap group allows two elements"):
+        run_campaign(write_params(tmp_path, potential_file, text), quiet=True)
+
+
 def test_readme_parameter_reference_is_current():
     from nanomc.config import reference_markdown
 
@@ -187,7 +236,7 @@ def test_readme_parameter_reference_is_current():
         ("sweeps = 12\n", "", ["missing required key `sweeps` in [mc]"]),
         ("[output]", "[outptu]", ["unknown section [outptu]", "did you mean [output]"]),
         ("temperatures = [400.0, 900.0]", "temperatures = [400.0, -5.0]", ["temperatures must be positive"]),
-        ("size = 5", "size = 5\natoms = 100", ["exactly one of `size` and `atoms`"]),
+        ("size = 5", "size = 5\natoms = 100", ["exactly one of `size`, `atoms` and `cations`"]),
         ('shape = "truncated_octahedron"', 'shape = "sphere"', ["`shape` in [particle] must be one of"]),
         ("[mc]", "[mc\n", ["not valid TOML"]),
     ],

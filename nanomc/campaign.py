@@ -66,6 +66,10 @@ def build_particle(config: dict, base: Path, potential: Potential, rng: np.rando
         atoms = read_structure(base / p["file"])
     elif p["oxide"]:
         atoms = _build_oxide(p)
+        missing = sorted(set(atoms.get_chemical_symbols()) - set(potential.elements))
+        if missing:
+            raise ParticleError(f"oxide = {p['oxide']!r} needs {missing[0]}, which the potential does not know "
+                                f"({', '.join(potential.elements)})", key="oxide")
     else:
         host = p["host"] or next(iter(composition))
         a = p["lattice_constant"] or vegard_lattice_constant(composition)

@@ -234,6 +234,9 @@ def _check_semantics(c: dict, fail) -> None:
         if not part["composition"]:
             raise fail("particle", "composition", "a built particle needs `composition` in [particle], "
                        "e.g. { Au = 0.5, Cu = 0.5 }")
+    if part["shape"] == "file" and (part["oxide"] or part["cations"] is not None):
+        raise fail("particle", "oxide" if part["oxide"] else "cations",
+                   "`oxide` and `cations` build a particle; they do not apply to shape = \"file\"")
     if part["cations"] is not None and not part["oxide"]:
         raise fail("particle", "cations", "`cations` applies to oxides only (give `oxide`)")
     if part["oxide"] and part["host"]:

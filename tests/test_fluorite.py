@@ -317,6 +317,9 @@ def test_oxide_by_cations_or_atoms(tmp_path, oxide_potential_file):
     ("composition = { Cu = 0.2 }", "composition = { Ce = 15, Cu = 0.2 }", 6, ["mixes a count"]),
     ('shape = "octahedron"', 'shape = "icosahedron"', 4, ["cannot be a fluorite particle"]),
     ("size = 3", "cations = 19\nhost = \"Ce\"", 6, ["`host` does not apply to oxides"]),
+    ('oxide = "CeO2"', 'oxide = "ThO2"', 3, ["needs Th, which the potential does not know (Ce, Cu, O)"]),
+    ('shape = "octahedron"', 'shape = "file"\nfile = "x.xyz"', 3, ["do not apply to shape = \"file\""]),
+    ("size = 3", "cations = 0", 5, ["`cations` in [particle] must be positive"]),
 ])
 def test_bad_oxide_parameters_name_file_and_line(tmp_path, oxide_potential_file, old, new, line, words):
     params = write_oxide(tmp_path, oxide_potential_file, OXIDE.replace(old, new))

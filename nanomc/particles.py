@@ -1,6 +1,7 @@
 """Particles: ase.cluster shapes by size or atom count, composition, swap groups, frozen atoms."""
 from __future__ import annotations
 
+from numbers import Integral
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
@@ -221,8 +222,8 @@ def group_counts(wanted: Mapping[str, float], n_sites: int, fills: bool, summary
     fills: every element the group allows is listed, so the counts must add up to n_sites.
     summary: the site counts of all groups, quoted when counts do not fit.
     """
-    fractions = [e for e, v in wanted.items() if not isinstance(v, int)]
-    counts_given = [e for e, v in wanted.items() if isinstance(v, int) and (v != 0 or not fractions)]
+    fractions = [e for e, v in wanted.items() if not isinstance(v, Integral)]
+    counts_given = [e for e, v in wanted.items() if isinstance(v, Integral) and (v != 0 or not fractions)]
     if counts_given and fractions:
         c, f = counts_given[0], fractions[0]
         raise ParticleError(f"composition mixes a count ({c} = {wanted[c]}) and a fraction ({f} = {wanted[f]}) "
@@ -263,9 +264,9 @@ def occupy(atoms: Atoms, groups: SwapGroups, elements: Sequence[str], compositio
     symbols = np.array(atoms.get_chemical_symbols(), dtype=object)
     index = {e: k for k, e in enumerate(elements)}
     for e, value in composition.items():
-        if isinstance(value, int) and value < 0:
+        if isinstance(value, Integral) and value < 0:
             raise ParticleError(f"composition: the count of {e} must not be negative, got {value}", key="composition")
-        if not isinstance(value, int) and not 0.0 <= value <= 1.0:
+        if not isinstance(value, Integral) and not 0.0 <= value <= 1.0:
             raise ParticleError(f"composition of {e} must be a fraction between 0 and 1 or an integer count, "
                                 f"got {value}", key="composition")
         if e not in index:

@@ -161,6 +161,10 @@ def test_truncated_octahedron_and_cube_facets():
     rel = to.positions[two] - to.positions[cat].mean(axis=0)
     axis = np.argmax(np.abs(rel), axis=1) * 2 + (rel[np.arange(len(rel)), np.argmax(np.abs(rel), axis=1)] > 0)
     assert np.bincount(axis, minlength=6).tolist() == [9] * 6
+    # cation coordination by oxygen: 8 in the bulk, 7 on {111} facets (9 cation neighbours), at least 5 anywhere
+    cc = neighbours_within(to, cat, cat, A / np.sqrt(2) + 0.1)
+    ca = neighbours_within(to, cat, an, A * np.sqrt(3) / 4 + 0.1)
+    assert np.all(ca[cc == 12] == 8) and np.all(ca[cc == 9] == 7) and ca.min() >= 5
     cube = fluorite_particle("CeO2", "cube", A, 2)
     assert hull_normals(cube.positions[labels(cube) == CATION]) == {
         tuple(float(v) for v in row) for row in np.vstack([np.eye(3), -np.eye(3)])}

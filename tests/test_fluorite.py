@@ -81,7 +81,7 @@ def test_site_counts_match_brute_force_enumeration(shape, size):
 
 
 def test_oxygen_terminated_octahedra_have_the_literature_formulas():
-    # O-terminated CeO2 octahedra (Loschen et al., PCCP 10 (2008) 5730): Ce19O32, Ce44O80, Ce85O160
+    # the O-terminated CeO2 octahedra of DFT studies of ceria (e.g. Loschen et al., PCCP 2008)
     for size, formula in [(3, "Ce19O32"), (4, "Ce44O80"), (5, "Ce85O160")]:
         assert fluorite_particle("CeO2", "octahedron", A, size).get_chemical_formula() == formula
 

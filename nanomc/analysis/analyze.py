@@ -240,7 +240,38 @@ def _from_record(record: RunRecord, name: str, element: str | None, discard: flo
     }
     analysis = _analyze(atoms, list(record.elements), np.asarray(record.group), states, element, radial_width, info)
     analysis.traces = [row for row in energy]
+    analysis.structures = record_structures(record)
     return analysis
+
+
+def record_structures(record: RunRecord) -> list[Atoms]:
+    """The final configuration of each temperature and the lowest-energy one of each replica, as ase.Atoms.
+
+    info["name"] (a file stem) and info["title"]. A replica that never changed temperature (no
+    replica exchange) is named by its temperature, otherwise by its index.
+    """
+    frames = []
+
+    def frame(name: str, title: str, occupation: np.ndarray) -> None:
+        atoms = Atoms([record.elements[k] for k in occupation], positions=record.positions, cell=record.cell,
+                      pbc=record.pbc)
+        atoms.info.update({"name": name, "title": title})
+        frames.append(atoms)
+
+    if record.final_elements is not None:
+        for t, (temperature, energy, z) in enumerate(zip(record.temperatures, record.final_energy,
+                                                         record.final_elements)):
+            label = f"{format_temperature(temperature)}K"
+            frame(f"final_{label}", f"final, {format_temperature(temperature)} K, E = {energy:.3f} eV", z)
+    if record.best_elements is not None:
+        for r, (energy, z) in enumerate(zip(record.best_energy, record.best_elements)):
+            path = np.asarray(record.replica_temperature[r]) if r < len(record.replica_temperature) else np.array([])
+            if len(path) and (path == path[0]).all():
+                temperature = format_temperature(record.temperatures[path[0]])
+                frame(f"lowest_{temperature}K", f"lowest energy at {temperature} K, E = {energy:.3f} eV", z)
+            else:
+                frame(f"lowest_replica{r}", f"lowest energy of replica {r}, E = {energy:.3f} eV", z)
+    return frames
 
 
 def _analyze(atoms: Atoms, elements: list[str], group: np.ndarray, states: list[State], element: str | None,

@@ -71,6 +71,8 @@ def vote(links: sparse.csr_matrix, rows: np.ndarray, categories: np.ndarray, n_c
     categories: per site of the particle (−1: does not vote).
     """
     votes = categories >= 0
+    if n_categories == 0:
+        return np.full(len(rows), -1)
     onehot = sparse.csr_matrix((np.ones(votes.sum()), (np.flatnonzero(votes), categories[votes])),
                                shape=(len(categories), n_categories))
     tally = (links[rows] @ onehot).toarray()

@@ -67,37 +67,43 @@ def anions_of(atoms):
     return np.flatnonzero(atoms.numbers == 8)
 
 
-def oxide_record(atoms, temperatures, n_snap, seed, n_cu=20, n_x=30):
-    """A results record of a Ce/Cu–O/X particle whose snapshots are random placements (no engine needed).
-
-    Elements as the engine writes them: the potential's (Ce, Cu, O) then X, last.
-    """
+def make_record(atoms, elements, group, occupation, temperatures, n_snap, seed, exchanged=False):
+    """A results record whose snapshots come from occupation(rng) (no engine needed); replica r stays at
+    temperature r unless `exchanged` (then replica 0 visits temperature 1 once)."""
     rng = np.random.default_rng(seed)
-    cations, anions = cations_of(atoms), anions_of(atoms)
-    group = np.where(atoms.numbers == 58, 0, 1)
-    base = np.where(group == 0, 0, 2)
-
-    def occupation():
-        z = base.copy()
-        z[rng.choice(cations, n_cu, replace=False)] = 1
-        z[rng.choice(anions, n_x, replace=False)] = 3
-        return z
-
     n_t, sweeps = len(temperatures), 2 * n_snap
-    snapshots = [np.array([occupation() for _ in temperatures]) for _ in range(n_snap)]
+    snapshots = [np.array([occupation(rng) for _ in temperatures]) for _ in range(n_snap)]
     energy = rng.normal(-100.0, 0.1, (n_t, sweeps))
+    path = np.repeat(np.arange(n_t)[:, None], sweeps, 1)
+    if exchanged:
+        path[[0, 1], 3] = path[[1, 0], 3]
     return RunRecord(
-        parameters="", potential_hash="0", seed=seed, ensemble="canonical", elements=["Ce", "Cu", "O", "X"],
-        positions=atoms.positions, cell=atoms.cell.array, pbc=atoms.pbc, initial_elements=base, group=group,
-        temperatures=np.array(temperatures, float), sweeps_total=sweeps, energy=energy.tolist(),
+        parameters="", potential_hash="0", seed=seed, ensemble="canonical", elements=elements,
+        positions=atoms.positions, cell=atoms.cell.array, pbc=atoms.pbc, initial_elements=occupation(rng),
+        group=group, temperatures=np.array(temperatures, float), sweeps_total=sweeps, energy=energy.tolist(),
         acceptance=np.full((n_t, sweeps), 0.3).tolist(),
         temperature_trace=np.repeat(np.array(temperatures, float)[:, None], sweeps, 1).tolist(),
         snapshot_sweeps=list(range(2, sweeps + 1, 2)), snapshots=snapshots, final_energy=energy[:, -1],
         final_elements=snapshots[-1], best_energy=energy.min(axis=1), best_elements=snapshots[0],
-        replica_temperature=np.repeat(np.arange(n_t)[:, None], sweeps, 1).tolist(),
+        replica_temperature=path.tolist(),
         exchange={"attempts": np.zeros(n_t - 1), "accepted": np.zeros(n_t - 1), "round_trips": np.zeros(n_t),
                   "replica_at": np.arange(n_t), "last_end": np.zeros(n_t), "rounds": 0, "rng": "{}"},
         sweeps_done=sweeps, complete=True)
+
+
+def oxide_record(atoms, temperatures, n_snap, seed, n_cu=20, n_x=30):
+    """A Ce/Cu–O/X particle with random placements; elements as the engine writes them: the potential's
+    (Ce, Cu, O), then X last."""
+    cations, anions = cations_of(atoms), anions_of(atoms)
+    group = np.where(atoms.numbers == 58, 0, 1)
+
+    def occupation(rng):
+        z = np.where(group == 0, 0, 2)
+        z[rng.choice(cations, n_cu, replace=False)] = 1
+        z[rng.choice(anions, n_x, replace=False)] = 3
+        return z
+
+    return make_record(atoms, ["Ce", "Cu", "O", "X"], group, occupation, temperatures, n_snap, seed)
 
 
 # --------------------------------------------------------------------------- geometry on sublattices
@@ -293,3 +299,17 @@ def test_render_marks_vacancies_and_is_fast(tmp_path, particle):
     assert colour_pixels(with_o, red) > 1000 and colour_pixels(empty, red) == 0
     assert colour_pixels(empty, grey) > 3 * colour_pixels(with_o, grey)     # (antialiased edges are grey too)
     assert elapsed < 10.0, f"one render of {len(particle)} sites took {elapsed:.1f} s"
+
+
+def test_metal_results_are_rendered_too(tmp_path):
+    """Any results file gets its renders; a replica that changed temperature is named by its index."""
+    atoms = Octahedron("Au", 5, 1, latticeconstant=4.08)
+    record = make_record(atoms, ["Au", "Cu"], np.zeros(len(atoms), int),
+                         lambda rng: (rng.random(len(atoms)) < 0.3).astype(int), [300.0, 600.0], 8, seed=4,
+                         exchanged=True)
+    write_results(tmp_path / "results.h5", record)
+    assert main(["analyze", str(tmp_path / "results.h5"), "-q"]) == 0
+    made = {p.name for p in (tmp_path / "analysis").glob("particle_*.png")}
+    assert made == {"particle_final_300K.png", "particle_final_600K.png", "particle_lowest_replica0.png",
+                    "particle_lowest_replica1.png"}
+    assert not (tmp_path / "analysis" / "dopant_measures.png").exists()

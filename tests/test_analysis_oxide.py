@@ -4,13 +4,11 @@ import time
 
 import numpy as np
 import pytest
-from ase import Atoms
 from ase.build import bulk
 from ase.cluster import Octahedron
 from scipy.spatial import cKDTree
 
 import nanomc.analysis as na
-from nanomc.analysis import pairs
 from nanomc.analysis.render import render
 from nanomc.analysis.sublattice import cross_links
 from nanomc.cli import main
@@ -28,7 +26,8 @@ def fluorite_particle(radius=4.5, cut=3.0, min_cations=2):
     crystal = bulk("CeO2", "fluorite", a=A, cubic=True).repeat((6, 6, 6))
     cation = crystal.numbers == 58
     middle = crystal.cell.sum(axis=0) / 2
-    crystal.positions -= crystal.positions[cation][np.argmin(np.linalg.norm(crystal.positions[cation] - middle, axis=1))]
+    centre = np.argmin(np.linalg.norm(crystal.positions[cation] - middle, axis=1))
+    crystal.positions -= crystal.positions[cation][centre]
     crystal.pbc, crystal.cell = False, None
     x = crystal.positions / A
     keep = cation & (np.abs(x).sum(axis=1) <= radius + 1e-6) & (np.abs(x).max(axis=1) <= cut + 1e-6)

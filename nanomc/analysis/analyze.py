@@ -360,6 +360,10 @@ class _Context:
         same = self.element_group[:, None] == self.element_group[None, :]
         return counts @ same.astype(counts.dtype)
 
+    def group_fractions(self, counts: np.ndarray) -> np.ndarray:
+        """Fraction of each element among the atoms of its swap group (NaN where there are none)."""
+        return comp.ratio(counts, self.group_totals(counts))
+
     def measure(self, state: State) -> dict[str, Series]:
         """Every quantity per snapshot of one state."""
         occ, g, sw, p = state.occupations, self.geometry, self.swappable, self.present
@@ -383,9 +387,9 @@ class _Context:
                 sites=self.group_sites(labels)[:, p])
         if g.surface[sw].any():
             surface = Labels(np.where(g.surface, 0, -1), ["surface"])
-            fraction = [comp.ratio(c, self.group_totals(c))[:, :, p]
-                        for c in (comp.label_counts(occ, labels, n_el, sw) for labels in (surface, everything))]
-            add("enrichment", ["surface"], names, *fraction, random=np.ones((1, len(p))),
+            at_surface, overall = (self.group_fractions(comp.label_counts(occ, labels, n_el, sw))[:, :, p]
+                                   for labels in (surface, everything))
+            add("enrichment", ["surface"], names, at_surface, overall, random=np.ones((1, len(p))),
                 sites=self.group_sites(surface)[:, p])
         minority = comp.label_counts(occ, g.radial, n_el, sw)[:, :, [self.minority]]
         radial_sites = self.group_sites(g.radial)[:, self.minority]

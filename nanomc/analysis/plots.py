@@ -187,7 +187,10 @@ def plot_dopant(a: Analysis, path: Path) -> Path | None:
 
 
 def plot_dopant_layers(a: Analysis, path: Path) -> Path | None:
-    """Dopant (and vacancy) fraction of its sublattice's sites per host layer, one line per temperature, random dashed."""
+    """Dopant (and vacancy) fraction of its sublattice's sites per host layer, one line per temperature.
+
+    Random-placement values dashed.
+    """
     quantities = [q for q in ("dopant_layer", "vacancy_layer") if len(a.table.select(quantity=q))]
     if not quantities:
         return None

@@ -2,7 +2,7 @@
 
 Atoms are discs of radius s·r_cov (ASE covalent radii, Jmol colours), s chosen so that the
 closest pair of atoms just touches (s ≤ 1), drawn back to front. A vacancy (X) is a small open
-grey circle. The whole particle is seen along a tilted direction (rotated 20° about x, then
+grey circle. The whole particle, darker with depth, is seen along a tilted direction (rotated 20° about x, then
 −30° about y, so that three facets show); the slice is the layer of sites within half the host
 nearest-neighbour distance d above the centre along z (the third cell axis),
 −d/8 ≤ z − z_centre < d/2, seen along z: one atomic plane of an fcc metal, the central cation
@@ -49,10 +49,16 @@ def _rotation(x_deg: float, y_deg: float) -> np.ndarray:
     return ry @ rx
 
 
-def _draw(ax, xyz: np.ndarray, radius: np.ndarray, colour: np.ndarray, vacancy: np.ndarray) -> None:
-    """Discs seen along −z (larger z in front), back to front; vacancies as open circles."""
+def _draw(ax, xyz: np.ndarray, radius: np.ndarray, colour: np.ndarray, vacancy: np.ndarray,
+          shade: bool = False) -> None:
+    """Discs seen along −z (larger z in front), back to front; vacancies as open circles.
+
+    shade: darken atoms with depth (the farthest to 55 % brightness) so that the shape reads in 3D.
+    """
     order = np.argsort(xyz[:, 2])
     xyz, radius, colour, vacancy = xyz[order], radius[order], colour[order], vacancy[order]
+    if shade and np.ptp(xyz[:, 2]) > 0:
+        colour = colour * (0.55 + 0.45 * (xyz[:, 2] - xyz[:, 2].min()) / np.ptp(xyz[:, 2]))[:, None]
     face = np.where(vacancy[:, None], 0.0, np.c_[colour, np.ones(len(colour))])
     edge = np.where(vacancy[:, None], np.r_[np.full(3, float(VACANCY_COLOUR)), 1.0], np.r_[0.1, 0.1, 0.1, 1.0])
     width = np.where(vacancy, 1.1, 0.4)
@@ -68,7 +74,7 @@ def _draw(ax, xyz: np.ndarray, radius: np.ndarray, colour: np.ndarray, vacancy: 
 
 
 def render(atoms: Atoms, path: str | Path, slice_width: float, title: str = "") -> Path:
-    """Write a PNG of `atoms`: whole (tilted view) and the slice −w/8 ≤ z − z_centre < w/2 along z (w = slice_width, Å)."""
+    """Write a PNG of `atoms`: whole (tilted view) and the slice −w/8 ≤ z − z_centre < w/2 (w = slice_width, Å)."""
     path = Path(path)
     symbols = np.array(atoms.get_chemical_symbols())
     vacancy = symbols == VACANCY
@@ -81,7 +87,7 @@ def render(atoms: Atoms, path: str | Path, slice_width: float, title: str = "") 
     fig = Figure(figsize=(10.0, 5.4), dpi=110)
     FigureCanvasAgg(fig)
     whole, cut = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
-    _draw(whole, centred @ _rotation(*TILT).T, radius, colour, vacancy)
+    _draw(whole, centred @ _rotation(*TILT).T, radius, colour, vacancy, shade=True)
     whole.set_title("whole particle", fontsize=10)
     layer = (centred[:, 2] >= -0.125 * slice_width) & (centred[:, 2] < 0.5 * slice_width)
     _draw(cut, centred[layer], radius[layer], colour[layer], vacancy[layer])

@@ -65,7 +65,8 @@ def _by_category(a: Analysis, quantity: str, first: str, rename: dict | None = N
             cells = [value_with_error(r["mean"], r["error"], r["converged"]) for r in rows]
             extra = [f"{rows[0]['random']:.4f}"] if random else []
             name = (rename or {}).get(category, category) if k == 0 else ""
-            sites = f"{rows[0]['sites']:.0f}" if k == 0 else ""
+            # several swap groups: the sites of each element's group, e.g. "219 / 476" cation / anion sites
+            sites = " / ".join(dict.fromkeys(f"{r['sites']:.0f}" for r in rows)) if k == 0 else ""
             lines.append([name, sites, format_temperature(temperature), *cells, *extra, _n_independent(rows)])
     return _table(header, lines)
 

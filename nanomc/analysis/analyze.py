@@ -38,7 +38,6 @@ from typing import Sequence
 
 import numpy as np
 from ase import Atoms
-
 from scipy import sparse
 
 from ..results import RunRecord, read_results
@@ -46,8 +45,8 @@ from . import composition as comp
 from . import pairs
 from .errors import AnalysisError, AnalysisWarning
 from .sites import Labels, Shells, SiteGeometry, site_geometry, sublattice_shells
-from .sublattice import VACANCY, sublattice_geometry
 from .statistics import discard_sweeps, ratio_estimate, warn_if_drifting
+from .sublattice import VACANCY, sublattice_geometry
 from .table import Table, format_temperature
 
 #: default equilibration period: this fraction of the sweeps is discarded
@@ -289,7 +288,7 @@ def _analyze(atoms: Atoms, elements: list[str], group: np.ndarray, states: list[
         raise AnalysisError(f"element {x_name!r} is not on the swappable sites (elements there: {', '.join(names)})")
     x = elements.index(x_name)
     x_groups = np.unique(group[swappable & (all_occ == x).any(axis=0)])
-    element_group = _element_groups(all_occ[:, swappable], group[swappable], len(elements))
+    element_group = _element_groups(all_occ[:, swappable], group[swappable], elements)
     links: dict[int, sparse.csr_matrix] = {}
     if len(np.unique(group[swappable])) == 1:
         sublattice = np.where(swappable, group, -2 - all_occ[0])     # frozen sites: by element
@@ -323,13 +322,13 @@ def _analyze(atoms: Atoms, elements: list[str], group: np.ndarray, states: list[
                     np.array([s.temperature for s in states]), info, links=links)
 
 
-def _element_groups(occupations: np.ndarray, group: np.ndarray, n_elements: int) -> np.ndarray:
+def _element_groups(occupations: np.ndarray, group: np.ndarray, elements: list[str]) -> np.ndarray:
     """The swap group each element occupies (−1: none), from occupations (n_snapshots, n_sites) of grouped sites."""
     pairs_seen = np.unique(np.stack([np.broadcast_to(group, occupations.shape).ravel(), occupations.ravel()]), axis=1)
-    element_group = np.full(n_elements, -1)
+    element_group = np.full(len(elements), -1)
     for g, e in pairs_seen.T:
         if element_group[e] not in (-1, g):
-            raise AnalysisError(f"element index {e} occupies sites of two swap groups ({element_group[e]} and {g})")
+            raise AnalysisError(f"element {elements[e]} occupies sites of two swap groups ({element_group[e]} and {g})")
         element_group[e] = g
     return element_group
 

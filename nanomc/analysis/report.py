@@ -87,7 +87,8 @@ def markdown(a: Analysis) -> str:
     out += [
         f"Geometry: {'fcc-like' if g['fcc'] else 'not fcc'}; neighbour shells at {d[0]:.2f}, {d[1]:.2f}, "
         f"{d[2]:.2f} Å (first shell < {c[0]:.2f} Å, second < {c[1]:.2f} Å); {g['surface_sites']} surface sites "
-        f"(coordination below {g['bulk_coordination']}); radial shells {g['radial_width_A']:.2f} Å wide.",
+        + (f"(coordination below {g['bulk_coordination']})" if "sublattices" not in info else "(layer 0)")
+        + f"; radial shells {g['radial_width_A']:.2f} Å wide.",
         f"Pair element X = {x} on {g['pair_lattice_sites']} sites"
         + ("." if g["pair_lattice_is_all_sites"] else
            f" (its swap group; shells {g['pair_lattice_shells']['distances_A'][0]:.2f}, "

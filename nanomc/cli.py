@@ -171,9 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--overwrite", action="store_true", help="replace an existing results file")
     run.add_argument("-q", "--quiet", action="store_true", help="no progress lines or summary")
     run.set_defaults(func=_run)
-    analyze = sub.add_parser("analyze", help="segregation, site compositions and pair statistics of a results file")
+    analyze = sub.add_parser("analyze", help="segregation, site compositions, pair and dopant statistics and particle "
+                                                  "renders of a results file")
     analyze.add_argument("results", help="results.h5 of a campaign")
-    analyze.add_argument("--element", help="pair element X (default: the minority element of the swappable sites)")
+    analyze.add_argument("--element", help="pair element X, for an oxide the dopant whose measures are reported "
+                                           "(default: the minority element of the swappable sites)")
     analyze.add_argument("--discard", type=_discard, default=0.2,
                          help="equilibration period: a fraction of the sweeps (default 0.2) or a number of sweeps")
     analyze.add_argument("--radial-width", type=float, default=None,

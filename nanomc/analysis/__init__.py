@@ -1,4 +1,4 @@
-"""Segregation analysis of Monte Carlo results: site geometry, compositions, pair statistics.
+"""Segregation analysis of Monte Carlo results: site geometry, compositions, pair and dopant statistics, renders.
 
     import nanomc.analysis as na
     a = na.load("runs/AuCu-segregation/results/results.h5", element="Au", discard=0.2)
@@ -6,7 +6,10 @@
     na.write_report(a, "out")                               # analysis.md/.json/.csv and PNGs
 
 `load` also takes an ase.Atoms (one snapshot) or a list of snapshots of one structure;
-`load_snapshots` takes positions (an ase.Atoms) and an array of occupations.
+`load_snapshots` takes positions (an ase.Atoms) and an array of occupations. Oxides: with
+several swap groups (`groups=[["Ce", "Cu"], ["O", "X"]]` for structures; results files carry
+theirs) each group's geometry is its own sublattice's (`sublattice`), X marks a vacancy, and
+the dopant measures of the pair element are added.
 """
 from .analyze import DEFAULT_DISCARD, Analysis, Series, State, load, load_snapshots
 from .errors import AnalysisError, AnalysisWarning, DriftWarning

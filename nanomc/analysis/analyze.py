@@ -17,6 +17,17 @@ Quantities (the `quantity` column; fractions unless noted):
   any_nn, any_nnn, any_nn_nnn
                             fraction of X atoms with at least one X among their first-shell,
                             second-shell, or first- and second-shell sites
+With several swap groups (an oxide: cations, anions and vacancies) every composition is a
+fraction of the sites of the element's own group, categories come from the pair element's
+group (the host, see `sublattice`), and the dopant measures of the pair element D add:
+  dopant_layer, dopant_site_type
+                            fraction of the host sites in each layer / site type that hold D
+  vacancy_layer, vacancy_site_type
+                            fraction of the sites of the vacancy group (the one holding "X") in
+                            each host layer / site type that are vacant
+  dopant_vacancy            share of the vacancy-group sites linked to D atoms (a fluorite
+                            cation's 8 anion sites at a√3/4) that are vacant
+each with its exact random-placement value.
 """
 from __future__ import annotations
 
@@ -27,6 +38,7 @@ from typing import Sequence
 
 import numpy as np
 from ase import Atoms
+from scipy import sparse
 
 from ..results import RunRecord, read_results
 from . import composition as comp
@@ -34,6 +46,7 @@ from . import pairs
 from .errors import AnalysisError, AnalysisWarning
 from .sites import Labels, Shells, SiteGeometry, site_geometry, sublattice_shells
 from .statistics import discard_sweeps, ratio_estimate, warn_if_drifting
+from .sublattice import VACANCY, sublattice_geometry
 from .table import Table, format_temperature
 
 #: default equilibration period: this fraction of the sweeps is discarded
@@ -93,7 +106,10 @@ class Analysis:
     geometry: the particle's site geometry; lattice: site indices of the pair lattice and
     lattice_shells its neighbour shells; elements: elements on the swappable sites;
     element: the pair element X; minority: the least abundant element; info: run and
-    geometry facts for reports; traces: the whole energy trace per temperature (eV per sweep).
+    geometry facts for reports; traces: the whole energy trace per temperature (eV per sweep);
+    links: with several swap groups, group -> its links to the host group (`sublattice.cross_links`);
+    structures: the final and lowest-energy configurations of a results file (ase.Atoms, X for a
+    vacancy; info "name" and "title"), for rendering.
     """
 
     table: Table
@@ -107,6 +123,8 @@ class Analysis:
     temperatures: np.ndarray
     info: dict
     traces: list[np.ndarray] = field(default_factory=list)
+    links: dict[int, sparse.csr_matrix] = field(default_factory=dict)
+    structures: list[Atoms] = field(default_factory=list)
 
     def select(self, **equal) -> Table:
         """Rows of the table matching the given column values, e.g. select(quantity="any_nn")."""
@@ -115,27 +133,30 @@ class Analysis:
 
 def load(source: str | Path | RunRecord | Atoms | Sequence[Atoms], element: str | None = None,
          discard: float | int = DEFAULT_DISCARD, radial_width: float | None = None,
-         frozen: Sequence[int] | None = None) -> Analysis:
+         frozen: Sequence[int] | None = None, groups: Sequence[Sequence[str]] | None = None) -> Analysis:
     """Analyse a results file (path or RunRecord), one structure, or snapshots of one structure.
 
     element: the pair element X (default: the minority element of the swappable sites);
     discard: equilibration period, a fraction of the sweeps (< 1) or a number of sweeps;
     radial_width: radial shell width in Å (default: the nearest-neighbour distance);
-    frozen: for structures, indices of atoms that never move (excluded from the statistics).
+    frozen: for structures, indices of atoms that never move (excluded from the statistics);
+    groups: for structures, the swap groups as element lists, e.g. [["Ce", "Cu"], ["O", "X"]]
+    (a site belongs to the group listing its element in the first snapshot; other sites are
+    frozen); default one group of all sites. Results files carry their groups.
     """
     if isinstance(source, Atoms):
-        return _from_structures([source], element, radial_width, frozen)
+        return _from_structures([source], element, radial_width, frozen, groups)
     if isinstance(source, (list, tuple)):
         if not source or not all(isinstance(frame, Atoms) for frame in source):
             raise AnalysisError("give a results file, an ase.Atoms or a non-empty list of ase.Atoms")
-        return _from_structures(list(source), element, radial_width, frozen)
+        return _from_structures(list(source), element, radial_width, frozen, groups)
     record = source if isinstance(source, RunRecord) else read_results(source)
     return _from_record(record, str(source) if not isinstance(source, RunRecord) else "(record)",
                         element, discard, radial_width)
 
 
 def _from_structures(frames: list[Atoms], element: str | None, radial_width: float | None,
-                     frozen: Sequence[int] | None) -> Analysis:
+                     frozen: Sequence[int] | None, groups: Sequence[Sequence[str]] | None) -> Analysis:
     first = frames[0]
     if any(len(f) != len(first) for f in frames):
         raise AnalysisError("snapshots of one structure must all have the same number of atoms")
@@ -143,12 +164,13 @@ def _from_structures(frames: list[Atoms], element: str | None, radial_width: flo
     lookup = {e: k for k, e in enumerate(elements)}
     occupations = np.array([[lookup[s] for s in f.get_chemical_symbols()] for f in frames], np.int64)
     return load_snapshots(first, occupations, elements, float(first.info.get("temperature_K", np.nan)),
-                          element=element, radial_width=radial_width, frozen=frozen)
+                          element=element, radial_width=radial_width, frozen=frozen, groups=groups)
 
 
 def load_snapshots(atoms: Atoms, occupations: np.ndarray, elements: Sequence[str],
                    temperature: float = float("nan"), element: str | None = None,
-                   radial_width: float | None = None, frozen: Sequence[int] | None = None) -> Analysis:
+                   radial_width: float | None = None, frozen: Sequence[int] | None = None,
+                   groups: Sequence[Sequence[str]] | None = None) -> Analysis:
     """Analyse occupation snapshots of one state: occupations (n_snapshots, n_sites) index `elements`.
 
     atoms gives the positions (Å), cell and pbc; temperature in K (NaN if unknown); the other
@@ -157,12 +179,30 @@ def load_snapshots(atoms: Atoms, occupations: np.ndarray, elements: Sequence[str
     occupations = np.atleast_2d(np.asarray(occupations, np.int64))
     if occupations.shape[1] != len(atoms) or occupations.min() < 0 or occupations.max() >= len(elements):
         raise AnalysisError(f"occupations must be (snapshots, {len(atoms)}) indices into {len(elements)} elements")
-    group = np.zeros(len(atoms), np.int64)
+    group = site_groups(list(elements), occupations, groups)
     if frozen is not None:
         group[np.asarray(frozen, int)] = -1
     info = {"source": atoms.get_chemical_formula(), "snapshots_kept": len(occupations)}
     return _analyze(atoms, list(elements), group, [State(float(temperature), occupations)], element,
                     radial_width, info)
+
+
+def site_groups(elements: list[str], occupations: np.ndarray, groups: Sequence[Sequence[str]] | None) -> np.ndarray:
+    """Swap group of every site from element lists (a site joins the group of its element in the first
+    snapshot; −1: in no group); None: one group of all sites, refused when there are vacancies.
+    """
+    if groups is None:
+        if VACANCY in elements and (occupations == elements.index(VACANCY)).any():
+            raise AnalysisError(f"structures with vacancies ({VACANCY}) need their swap groups, "
+                                f"e.g. groups=[['Ce', 'Cu'], ['O', '{VACANCY}']]")
+        return np.zeros(occupations.shape[1], np.int64)
+    lookup: dict[str, int] = {}
+    for g, members in enumerate(groups):
+        for e in members:
+            if e in lookup:
+                raise AnalysisError(f"groups: element {e} is in two groups")
+            lookup[e] = g
+    return np.array([lookup.get(elements[k], -1) for k in occupations[0]], np.int64)
 
 
 def _from_record(record: RunRecord, name: str, element: str | None, discard: float | int,
@@ -199,7 +239,38 @@ def _from_record(record: RunRecord, name: str, element: str | None, discard: flo
     }
     analysis = _analyze(atoms, list(record.elements), np.asarray(record.group), states, element, radial_width, info)
     analysis.traces = [row for row in energy]
+    analysis.structures = record_structures(record)
     return analysis
+
+
+def record_structures(record: RunRecord) -> list[Atoms]:
+    """The final configuration of each temperature and the lowest-energy one of each replica, as ase.Atoms.
+
+    info["name"] (a file stem) and info["title"]. A replica that never changed temperature (no
+    replica exchange) is named by its temperature, otherwise by its index.
+    """
+    frames = []
+
+    def frame(name: str, title: str, occupation: np.ndarray) -> None:
+        atoms = Atoms([record.elements[k] for k in occupation], positions=record.positions, cell=record.cell,
+                      pbc=record.pbc)
+        atoms.info.update({"name": name, "title": title})
+        frames.append(atoms)
+
+    if record.final_elements is not None:
+        for t, (temperature, energy, z) in enumerate(zip(record.temperatures, record.final_energy,
+                                                         record.final_elements)):
+            label = f"{format_temperature(temperature)}K"
+            frame(f"final_{label}", f"final, {format_temperature(temperature)} K, E = {energy:.3f} eV", z)
+    if record.best_elements is not None:
+        for r, (energy, z) in enumerate(zip(record.best_energy, record.best_elements)):
+            path = np.asarray(record.replica_temperature[r]) if r < len(record.replica_temperature) else np.array([])
+            if len(path) and (path == path[0]).all():
+                temperature = format_temperature(record.temperatures[path[0]])
+                frame(f"lowest_{temperature}K", f"lowest energy at {temperature} K, E = {energy:.3f} eV", z)
+            else:
+                frame(f"lowest_replica{r}", f"lowest energy of replica {r}, E = {energy:.3f} eV", z)
+    return frames
 
 
 def _analyze(atoms: Atoms, elements: list[str], group: np.ndarray, states: list[State], element: str | None,
@@ -216,12 +287,26 @@ def _analyze(atoms: Atoms, elements: list[str], group: np.ndarray, states: list[
     if x_name not in names:
         raise AnalysisError(f"element {x_name!r} is not on the swappable sites (elements there: {', '.join(names)})")
     x = elements.index(x_name)
-    sublattice = np.where(swappable, group, -2 - all_occ[0])     # frozen sites: by element
-    geometry = site_geometry(atoms, sublattice, radial_width)
     x_groups = np.unique(group[swappable & (all_occ == x).any(axis=0)])
-    lattice = np.flatnonzero(np.isin(group, x_groups) & swappable)
-    shells = sublattice_shells(atoms, lattice, geometry)
-    context = _Context(elements, present, swappable, geometry, lattice, shells, x, elements.index(minority))
+    element_group = _element_groups(all_occ[:, swappable], group[swappable], elements)
+    links: dict[int, sparse.csr_matrix] = {}
+    if len(np.unique(group[swappable])) == 1:
+        sublattice = np.where(swappable, group, -2 - all_occ[0])     # frozen sites: by element
+        geometry = site_geometry(atoms, sublattice, radial_width)
+        lattice = np.flatnonzero(np.isin(group, x_groups) & swappable)
+        shells = sublattice_shells(atoms, lattice, geometry)
+    else:
+        geometry, links, own = sublattice_geometry(atoms, group, int(x_groups[0]), radial_width)
+        lattice = np.flatnonzero(group == x_groups[0])
+        shells = geometry.shells
+        info["sublattices"] = {
+            "host_group": int(x_groups[0]),
+            "groups": {str(g): {"elements": [elements[k] for k in present if element_group[k] == g], **own[g]}
+                       for g in sorted(own)},
+        }
+    on_lattice = [k for k in present if (all_occ[:, lattice] == k).any()]
+    context = _Context(elements, present, on_lattice, swappable, group, element_group, geometry, lattice, shells,
+                       x, elements.index(minority), links)
     series = [context.measure(state) for state in states]
     rows = []
     for state, measured in zip(states, series):
@@ -234,7 +319,18 @@ def _analyze(atoms: Atoms, elements: list[str], group: np.ndarray, states: list[
     info.update({"n_sites": len(atoms), "n_swappable": int(swappable.sum()), "elements": names,
                  "element": x_name, "minority": minority, "temperatures_K": [s.temperature for s in states]})
     return Analysis(Table(rows), series, geometry, lattice, shells, names, x_name, minority,
-                    np.array([s.temperature for s in states]), info)
+                    np.array([s.temperature for s in states]), info, links=links)
+
+
+def _element_groups(occupations: np.ndarray, group: np.ndarray, elements: list[str]) -> np.ndarray:
+    """The swap group each element occupies (−1: none), from occupations (n_snapshots, n_sites) of grouped sites."""
+    pairs_seen = np.unique(np.stack([np.broadcast_to(group, occupations.shape).ravel(), occupations.ravel()]), axis=1)
+    element_group = np.full(len(elements), -1)
+    for g, e in pairs_seen.T:
+        if element_group[e] not in (-1, g):
+            raise AnalysisError(f"element {elements[e]} occupies sites of two swap groups ({element_group[e]} and {g})")
+        element_group[e] = g
+    return element_group
 
 
 @dataclass
@@ -243,12 +339,29 @@ class _Context:
 
     elements: list[str]
     present: list[int]
+    on_lattice: list[int]
     swappable: np.ndarray
+    group: np.ndarray
+    element_group: np.ndarray
     geometry: SiteGeometry
     lattice: np.ndarray
     shells: Shells
     x: int
     minority: int
+    links: dict[int, sparse.csr_matrix]
+
+    def group_sites(self, labels: Labels) -> np.ndarray:
+        """Sites per category of each element's swap group: (n_categories, n_elements)."""
+        return np.stack([labels.sizes(self.swappable & (self.group == g)) for g in self.element_group], axis=1)
+
+    def group_totals(self, counts: np.ndarray) -> np.ndarray:
+        """Atoms of each element's swap group, same shape as counts (…, n_elements)."""
+        same = self.element_group[:, None] == self.element_group[None, :]
+        return counts @ same.astype(counts.dtype)
+
+    def group_fractions(self, counts: np.ndarray) -> np.ndarray:
+        """Fraction of each element among the atoms of its swap group (NaN where there are none)."""
+        return comp.ratio(counts, self.group_totals(counts))
 
     def measure(self, state: State) -> dict[str, Series]:
         """Every quantity per snapshot of one state."""
@@ -269,23 +382,27 @@ class _Context:
         for quantity, labels in (("composition", everything), ("composition_layer", g.layers),
                                  ("composition_site_type", g.site_types), ("composition_radial", g.radial)):
             counts = comp.label_counts(occ, labels, n_el, sw)
-            add(quantity, labels.names, names, counts[:, :, p], counts.sum(axis=2, keepdims=True),
-                sites=labels.sizes(sw))
+            add(quantity, labels.names, names, counts[:, :, p], self.group_totals(counts)[:, :, p],
+                sites=self.group_sites(labels)[:, p])
         if g.surface[sw].any():
             surface = Labels(np.where(g.surface, 0, -1), ["surface"])
-            add("enrichment", ["surface"], names, comp.composition(occ, surface, n_el, sw)[:, :, p],
-                comp.composition(occ, everything, n_el, sw)[:, :, p], random=np.ones((1, len(p))),
-                sites=surface.sizes(sw))
+            at_surface, overall = (self.group_fractions(comp.label_counts(occ, labels, n_el, sw))[:, :, p]
+                                   for labels in (surface, everything))
+            add("enrichment", ["surface"], names, at_surface, overall, random=np.ones((1, len(p))),
+                sites=self.group_sites(surface)[:, p])
         minority = comp.label_counts(occ, g.radial, n_el, sw)[:, :, [self.minority]]
-        radial_sites = g.radial.sizes(sw)
+        radial_sites = self.group_sites(g.radial)[:, self.minority]
         add("radial_distribution", g.radial.names, [self.elements[self.minority]], minority,
             minority.sum(axis=1, keepdims=True), random=(radial_sites / radial_sites.sum())[:, None],
             sites=radial_sites)
-        self._pairs(occ[:, self.lattice], n_el, names, add)
+        self._pairs(occ[:, self.lattice], n_el, add)
+        if self.links:
+            self._dopant(occ, n_el, add)
         return out
 
-    def _pairs(self, occ: np.ndarray, n_el: int, names: list[str], add) -> None:
-        p, x = self.present, self.x
+    def _pairs(self, occ: np.ndarray, n_el: int, add) -> None:
+        p, x = self.on_lattice, self.x
+        names = [self.elements[k] for k in p]
         pick = np.ix_(p, p)
         counts = comp.label_counts(occ, Labels.single(occ.shape[1]), n_el)[:, 0]     # (n_snap, n_el)
         random_pair = pairs.random_neighbour_probabilities(counts)                  # (n_snap, A, B)
@@ -309,12 +426,47 @@ class _Context:
             add(f"any_{shell}", x_name, x_name, paired[:, None, None], counts[:, x, None, None],
                 random=np.array([[random_any]]))
 
+    def _dopant(self, occ: np.ndarray, n_el: int, add) -> None:
+        """Per host layer and site type: the dopant's (and the vacancies') share of its group's sites; association."""
+        x, g = self.x, self.geometry
+        for name, e in (("dopant", x), ("vacancy", self._vacancy())):
+            if e is None:
+                continue
+            sites = self.swappable & (self.group == self.element_group[e])
+            # random placement of the same number of atoms: each site holds e with probability n_e/N
+            overall = (occ[:, sites] == e).sum(axis=1) / sites.sum()
+            for kind, labels in (("layer", g.layers), ("site_type", g.site_types)):
+                counts = comp.label_counts(occ, labels, n_el, sites)[:, :, [e]]
+                size = labels.sizes(sites)
+                add(f"{name}_{kind}", labels.names, [self.elements[e]], counts, size[None, :, None],
+                    random=np.full((len(size), 1), overall.mean()), sites=size)
+        v = self._vacancy()
+        if v is None:
+            return
+        bonds = pairs.pair_counts(occ, self.links[int(self.element_group[v])], n_el)     # (n_snap, A, B)
+        n_x = (occ == x).sum(axis=1)
+        vacant = (occ == v).sum(axis=1) / (self.group == self.element_group[v]).sum()
+        # E[Σ linked vacancies of D atoms] = E[Σ linked sites of D atoms]·n_X/N_anion, and E[linked sites] ∝ n_D
+        random = np.sum(n_x * vacant) / np.sum(n_x)
+        add("dopant_vacancy", [self.elements[x]], [VACANCY], bonds[:, x, v][:, None, None],
+            bonds[:, x].sum(axis=1)[:, None, None], random=np.array([[random]]))
+
+    def _vacancy(self) -> int | None:
+        """Element index of the vacancy when it occupies a group other than the host's, else None."""
+        if VACANCY not in self.elements:
+            return None
+        v = self.elements.index(VACANCY)
+        return v if self.element_group[v] not in (-1, self.element_group[self.x]) else None
+
 
 def _rows(series: Series, temperature: float) -> list[dict]:
     """Table rows of one Series: blocking averages per (category, element)."""
     rows = []
+    sites = None if series.sites is None else np.asarray(series.sites, float)
+    if sites is not None and sites.ndim == 1:
+        sites = sites[:, None]                                  # the same sites for every element
     for c, category in enumerate(series.categories):
-        if series.sites is not None and series.sites[c] == 0:
+        if sites is not None and sites[c].max() == 0:
             continue
         for e, element in enumerate(series.elements):
             est = ratio_estimate(series.numerator[:, c, e],
@@ -325,7 +477,7 @@ def _rows(series: Series, temperature: float) -> list[dict]:
                 "n_independent": est.n_independent, "tau_int_sweeps": est.tau_int * series.spacing,
                 "converged": est.converged,
                 "random": float(series.random[c, e]) if series.random is not None else float("nan"),
-                "sites": float(series.sites[c]) if series.sites is not None else float("nan"),
+                "sites": float(sites[c, min(e, sites.shape[1] - 1)]) if sites is not None else float("nan"),
             })
     return rows
 

@@ -4,6 +4,9 @@ energy.png               energy per sweep at every temperature, discarded sweeps
 composition_layers.png   element fraction per layer (0 = surface), one line per temperature
 surface_composition.png  surface fraction of each element against temperature
 pair_probabilities.png   pair statistics of X against temperature, random values dashed
+dopant_measures.png      (several sublattices) the dopant measures against temperature, random dashed
+dopant_layers.png        (several sublattices) dopant and vacancy fraction per host layer, random dashed
+particle_<name>.png      (results files) renders of the final and lowest-energy particles (`render`)
 """
 from __future__ import annotations
 
@@ -15,7 +18,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .analyze import Analysis
-from .report import PAIR_LABELS
+from .render import write_renders
+from .report import DOPANT_LABELS, PAIR_LABELS
+from .sublattice import VACANCY
 from .table import format_temperature
 
 DPI = 150
@@ -152,9 +157,66 @@ def plot_pairs(a: Analysis, path: Path) -> Path | None:
     return _save(fig, path)
 
 
+def plot_dopant(a: Analysis, path: Path) -> Path | None:
+    """The dopant measures of D (the pair element) against temperature (K), random-placement values dashed.
+
+    Left: fraction of D atoms with ≥ 1 D among their nn, nnn, nn or nnn cation sites and
+    P(nn site of D holds D); right: share of D's linked anion sites that are vacant.
+    """
+    if not len(a.table.select(quantity="dopant_layer")) or not _have_temperatures(a):
+        return None
+    x = a.element
+    association = len(a.table.select(quantity="dopant_vacancy"))
+    fig, axes = _figure(2 if association else 1, height=5.4)
+    panels = [(axes[0], ["any_nn", "any_nnn", "any_nn_nnn", "nn_probability"], x, "fraction / probability")]
+    if association:
+        panels.append((axes[1], ["dopant_vacancy"], VACANCY, f"share of {x}'s anion sites that are vacant"))
+    colours = iter(["C0", "C1", "C2", "C3", "C4"])
+    for ax, quantities, neighbour, ylabel in panels:
+        for quantity in quantities:
+            colour = next(colours)
+            rows = [_rows(a, quantity, t, category=x, element=neighbour)[0] for t in a.temperatures]
+            _errorbars(ax, a.temperatures, rows, color=colour, marker="o", label=DOPANT_LABELS[quantity].format(x=x))
+            ax.plot(a.temperatures, [r["random"] for r in rows], color=colour, ls="--", lw=1)
+        ax.plot([], [], color="0.4", ls="--", lw=1, label="random placement")
+        ax.set_xlabel("temperature (K)")
+        ax.set_ylabel(ylabel)
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
+    fig.suptitle(f"Dopant measures of {x}")
+    return _save(fig, path)
+
+
+def plot_dopant_layers(a: Analysis, path: Path) -> Path | None:
+    """Dopant (and vacancy) fraction of its sublattice's sites per host layer, one line per temperature.
+
+    Random-placement values dashed.
+    """
+    quantities = [q for q in ("dopant_layer", "vacancy_layer") if len(a.table.select(quantity=q))]
+    if not quantities:
+        return None
+    fig, axes = _figure(len(quantities))
+    for ax, quantity in zip(axes, quantities):
+        element = a.table.select(quantity=quantity)["element"][0]
+        for temperature, colour in zip(a.temperatures, _colours(len(a.temperatures))):
+            rows = _rows(a, quantity, temperature)
+            layers = [int(r["category"]) for r in rows]
+            _errorbars(ax, layers, rows, color=colour, marker="o", label=_label(temperature))
+            ax.plot(layers, [r["random"] for r in rows], color=colour, ls="--", lw=1)
+        ax.plot([], [], color="0.4", ls="--", lw=1, label="random placement")
+        ax.set_xlabel("host layer (0 = surface, 1 = subsurface, …)" if quantity == "dopant_layer"
+                      else "host layer of the site (that of most of its linked host sites)")
+        ax.set_ylabel(f"{'vacant' if quantity == 'vacancy_layer' else element} fraction of the sublattice's sites")
+        ax.set_xticks(sorted(set(layers)))
+        ax.set_title(f"{'vacancies' if quantity == 'vacancy_layer' else element} per layer")
+        ax.legend(fontsize=9)
+    return _save(fig, path)
+
+
 def write_plots(a: Analysis, directory: str | Path) -> list[Path]:
-    """All plots as PNG files in `directory`; returns the paths written."""
+    """All plots as PNG files in `directory`, and the particle renders; returns the paths written."""
     directory = Path(directory)
     made = [plot_energy(a, directory / "energy.png"), plot_layers(a, directory / "composition_layers.png"),
-            plot_surface(a, directory / "surface_composition.png"), plot_pairs(a, directory / "pair_probabilities.png")]
+            plot_surface(a, directory / "surface_composition.png"), plot_pairs(a, directory / "pair_probabilities.png"),
+            plot_dopant(a, directory / "dopant_measures.png"), plot_dopant_layers(a, directory / "dopant_layers.png")]
+    made += write_renders(a.structures, directory, a.geometry.shells.distances[0])
     return [p for p in made if p is not None]

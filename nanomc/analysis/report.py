@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .analyze import Analysis
+from .sublattice import VACANCY
 from .table import COLUMNS, Table, format_temperature
 
 LAYER_NAMES = {"0": "0 (surface)", "1": "1 (subsurface)"}
@@ -17,6 +18,14 @@ PAIR_LABELS = {
     "any_nn": "P({x} has ≥1 {x} on nn sites)",
     "any_nnn": "P({x} has ≥1 {x} on nnn sites)",
     "any_nn_nnn": "P({x} has ≥1 {x} on nn or nnn sites)",
+}
+#: the dopant measures of D = {x} on a host sublattice (rows category D, element D or X)
+DOPANT_LABELS = {
+    "any_nn": "{x} with ≥1 {x} among its nn cation sites",
+    "any_nnn": "{x} with ≥1 {x} among its nnn cation sites",
+    "any_nn_nnn": "{x} with ≥1 {x} among its nn or nnn cation sites",
+    "nn_probability": "P(nn cation site of {x} holds {x})",
+    "dopant_vacancy": "share of {x}'s anion sites that are vacant",
 }
 
 
@@ -56,7 +65,8 @@ def _by_category(a: Analysis, quantity: str, first: str, rename: dict | None = N
             cells = [value_with_error(r["mean"], r["error"], r["converged"]) for r in rows]
             extra = [f"{rows[0]['random']:.4f}"] if random else []
             name = (rename or {}).get(category, category) if k == 0 else ""
-            sites = f"{rows[0]['sites']:.0f}" if k == 0 else ""
+            # several swap groups: the sites of each element's group, e.g. "219 / 476" cation / anion sites
+            sites = " / ".join(dict.fromkeys(f"{r['sites']:.0f}" for r in rows)) if k == 0 else ""
             lines.append([name, sites, format_temperature(temperature), *cells, *extra, _n_independent(rows)])
     return _table(header, lines)
 
@@ -77,11 +87,13 @@ def markdown(a: Analysis) -> str:
     out += [
         f"Geometry: {'fcc-like' if g['fcc'] else 'not fcc'}; neighbour shells at {d[0]:.2f}, {d[1]:.2f}, "
         f"{d[2]:.2f} Å (first shell < {c[0]:.2f} Å, second < {c[1]:.2f} Å); {g['surface_sites']} surface sites "
-        f"(coordination below {g['bulk_coordination']}); radial shells {g['radial_width_A']:.2f} Å wide.",
+        + (f"(coordination below {g['bulk_coordination']})" if "sublattices" not in info else "(layer 0)")
+        + f"; radial shells {g['radial_width_A']:.2f} Å wide.",
         f"Pair element X = {x} on {g['pair_lattice_sites']} sites"
         + ("." if g["pair_lattice_is_all_sites"] else
            f" (its swap group; shells {g['pair_lattice_shells']['distances_A'][0]:.2f}, "
            f"{g['pair_lattice_shells']['distances_A'][1]:.2f} Å)."),
+        *_sublattice_lines(info),
         "Values: mean ± standard error (1σ, blocking) over the kept snapshots; n_ind = independent samples "
         "(smallest in the row); † = no blocking plateau (too few snapshots: the error is a lower bound)."
         if info["snapshots_kept"] > 1 else "Values of the single snapshot (no error bars).", "",
@@ -107,7 +119,44 @@ def markdown(a: Analysis) -> str:
         out += [f"## {title}", ""] + _by_category(a, quantity, first, rename, random) + [""]
     out += [f"## Pair statistics of {x}", ""] + _pairs(a) + [""]
     out += ["## Warren–Cowley α = 1 − P(B in shell | A) / c_B", ""] + _warren_cowley(a) + [""]
+    if len(a.table.select(quantity="dopant_layer")):
+        out += _dopant(a)
     return "\n".join(out)
+
+
+def _sublattice_lines(info: dict) -> list[str]:
+    """One line per swap group of a multi-sublattice particle: its sites and own shells."""
+    if "sublattices" not in info:
+        return []
+    s = info["sublattices"]
+    parts = [f"group {g} ({', '.join(v['elements'])}): {v['sites']} sites, own shells "
+             f"{v['distances_A'][0]:.2f}, {v['distances_A'][1]:.2f} Å" for g, v in s["groups"].items()]
+    return [f"Sublattices: {'; '.join(parts)}. Layers and site types are those of group {s['host_group']}; "
+            "other groups' sites take the category most of their linked host sites have."]
+
+
+def _dopant(a: Analysis) -> list[str]:
+    """The dopant measures section: values with random-placement references, then per layer and site type."""
+    x, lines = a.element, []
+    for temperature in a.temperatures:
+        for quantity, label in DOPANT_LABELS.items():
+            neighbour = VACANCY if quantity == "dopant_vacancy" else x
+            found = a.table.select(quantity=quantity, category=x, element=neighbour, temperature_K=temperature).rows()
+            for r in found:
+                lines.append([format_temperature(temperature), f"{label.format(x=x)} (`{quantity}`)",
+                              value_with_error(r["mean"], r["error"], r["converged"]), f"{r['random']:.4f}",
+                              f"{r['n_independent']:.0f}"])
+    out = [f"## Dopant measures of {x}", "", "Random: the exact expectation for a uniformly random placement of "
+           "the same numbers of atoms and vacancies on the same sites.", ""]
+    out += _table(["T (K)", "quantity", "value", "random", "n_ind"], lines, text_columns=2) + [""]
+    sections = [(f"{x} fraction of the cation sites per layer", "dopant_layer", "layer", LAYER_NAMES),
+                (f"{x} fraction of the cation sites per surface site type", "dopant_site_type", "site type", None),
+                ("Vacant fraction of the anion sites per layer", "vacancy_layer", "layer", LAYER_NAMES),
+                ("Vacant fraction of the anion sites per surface site type", "vacancy_site_type", "site type", None)]
+    for title, quantity, first, rename in sections:
+        if len(a.table.select(quantity=quantity)):
+            out += [f"### {title} (`{quantity}`)", ""] + _by_category(a, quantity, first, rename, True) + [""]
+    return out
 
 
 def _pairs(a: Analysis) -> list[str]:

@@ -179,19 +179,25 @@ def site_geometry(atoms: Atoms, sublattice: np.ndarray | None = None, radial_wid
         names = [f"CN {c}" for c in present]
         type_index = np.searchsorted(present, types) if present else np.zeros(n, int)
     type_index = np.where(surface, type_index, len(names))
-    centre = atoms.positions.mean(axis=0)
-    radius = np.linalg.norm(atoms.positions - centre, axis=1)
-    width = float(radial_width or shells.distances[0])
-    if width <= 0:
-        raise AnalysisError(f"radial shell width must be positive, got {width} Å")
-    shell = np.floor(radius / width + 0.5).astype(int)
-    radial_names = [f"{max(k - 0.5, 0) * width:.1f}-{(k + 0.5) * width:.1f}" for k in range(shell.max() + 1)]
+    centre, radius, width, radial = radial_labels(atoms.positions, radial_width or shells.distances[0])
     return SiteGeometry(
         shells=shells, coordination=coordination, bulk_coordination=bulk, surface=surface, fcc=fcc,
         layers=_compact(layer, [str(k) for k in range(layer.max() + 1)]),
         site_types=_compact(type_index, [*names, "interior"]),
-        centre=centre, radius=radius, radial_width=width, radial=_compact(shell, radial_names),
+        centre=centre, radius=radius, radial_width=width, radial=radial,
     )
+
+
+def radial_labels(positions: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray, float, Labels]:
+    """Radial shells of `width` Å around the mean position: (centre (Å), radius per site (Å), width, Labels)."""
+    centre = positions.mean(axis=0)
+    radius = np.linalg.norm(positions - centre, axis=1)
+    width = float(width)
+    if width <= 0:
+        raise AnalysisError(f"radial shell width must be positive, got {width} Å")
+    shell = np.floor(radius / width + 0.5).astype(int)
+    radial_names = [f"{max(k - 0.5, 0) * width:.1f}-{(k + 0.5) * width:.1f}" for k in range(shell.max() + 1)]
+    return centre, radius, width, _compact(shell, radial_names)
 
 
 def _compact(index: np.ndarray, names: list[str]) -> Labels:

@@ -10,6 +10,10 @@ of the changed atoms and of their neighbours only:
     radial term subtracted and the new one added, and likewise for each triplet (k; a, b)
     that contains a changed atom, moved from the old element-pair slot to the new one.
 Networks run on the affected atoms only. Nothing changes until commit().
+A vacancy (X, the last element index) has no descriptor terms and energy 0 (see sf_math.pxd),
+so a move that creates or removes an atom (O -> X, an O/X swap) needs nothing special: the
+changed site's energy appears or vanishes and its neighbours' terms move to or from maps
+that place nothing.
 
 The Metropolis loops (sweep_swaps, sweep_flips) run whole sweeps here, without Python per
 trial: propose -> ΔE -> accept -> commit, with uniform random numbers drawn beforehand by

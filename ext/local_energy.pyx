@@ -352,8 +352,9 @@ cdef class LocalEnergyKernel:
                     const double[:, ::1] uniforms):
         """Canonical Metropolis trials at β = 1/(k_B T) (1/eV); returns (accepted, unlike trials).
 
-        Trial t: site a = movable[⌊u0·n⌋]; partner b uniform among the sites of a's swap group
-        holding another element; accept if u2 < exp(−β ΔE). site_list lists each group's sites
+        Trial t: site a = movable[⌊u0·n⌋] (so a swap group is picked in proportion to its movable
+        sites); partner b uniform among the sites of a's swap group holding another element (a
+        vacancy X is an element like any other); accept if u2 < exp(−β ΔE). site_list lists each group's sites
         ordered by element (group g, element e: block_start[g*(n_el+1)+e] up to the next
         entry), site_pos is its inverse; both are kept up to date.
         """

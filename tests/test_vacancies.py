@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from ase import Atoms
 from ase.build import bulk
-from ase.io import read
 
 import nanomc
 from conftest import assert_cache_paths_agree, make_potential, random_cluster, small_descriptor_set
@@ -447,7 +446,7 @@ def test_campaign_with_vacancies_round_trips_through_results_and_extxyz(tmp_path
             assert np.array_equal(np.bincount(snap, minlength=4), np.bincount(rec.initial_elements, minlength=4))
     assert not np.array_equal(rec.final_elements[0], rec.initial_elements)
     pot = nanomc.Potential.load(tmp_path / "pot.h5")
-    final = read(tmp_path / "out" / "final.extxyz", ":")
+    final = read_frames(tmp_path / "out" / "final.extxyz")
     for t, frame in enumerate(final):
         assert frame.get_chemical_symbols() == [SPECIES[k] for k in rec.final_elements[t]]
         np.testing.assert_allclose(frame.positions, rec.positions, atol=1e-8)

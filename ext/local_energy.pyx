@@ -10,6 +10,10 @@ of the changed atoms and of their neighbours only:
     radial term subtracted and the new one added, and likewise for each triplet (k; a, b)
     that contains a changed atom, moved from the old element-pair slot to the new one.
 Networks run on the affected atoms only. Nothing changes until commit().
+A vacancy (X, the last element index) has no descriptor terms and energy 0 (see sf_math.pxd),
+so a move that creates or removes an atom (O -> X, an O/X swap) needs nothing special: the
+changed site's energy appears or vanishes and its neighbours' terms move to or from maps
+that place nothing.
 
 The Metropolis loops (sweep_swaps, sweep_flips) run whole sweeps here, without Python per
 trial: propose -> ΔE -> accept -> commit, with uniform random numbers drawn beforehand by
@@ -348,8 +352,9 @@ cdef class LocalEnergyKernel:
                     const double[:, ::1] uniforms):
         """Canonical Metropolis trials at β = 1/(k_B T) (1/eV); returns (accepted, unlike trials).
 
-        Trial t: site a = movable[⌊u0·n⌋]; partner b uniform among the sites of a's swap group
-        holding another element; accept if u2 < exp(−β ΔE). site_list lists each group's sites
+        Trial t: site a = movable[⌊u0·n⌋] (so a swap group is picked in proportion to its movable
+        sites); partner b uniform among the sites of a's swap group holding another element (a
+        vacancy X is an element like any other); accept if u2 < exp(−β ΔE). site_list lists each group's sites
         ordered by element (group g, element e: block_start[g*(n_el+1)+e] up to the next
         entry), site_pos is its inverse; both are kept up to date.
         """

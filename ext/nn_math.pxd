@@ -1,5 +1,8 @@
 # cython: language_level=3
-"""Feed-forward network evaluation shared by the kernels (tables from nanomc.potential.tables)."""
+"""Feed-forward network evaluation shared by the kernels (tables from nanomc.potential.tables).
+
+An element without layers (the vacancy X, the last element index) has energy 0 and no gradient.
+"""
 cimport numpy as cnp
 from libc.math cimport exp, tanh, log1p, cos, sin, fabs
 
@@ -148,17 +151,21 @@ cdef inline double nn_forward(const NNTables* s, long c, const double* g, double
 
 cdef inline double nn_atomic_energy(const NNTables* s, long c, const double* g,
                                     double* buf) noexcept nogil:
-    """Atomic energy (eV) of a c atom with raw descriptors g: NN_c(scaled g) + E0_c.
+    """Atomic energy (eV) of a c atom with raw descriptors g: NN_c(scaled g) + E0_c; 0 for an
+    element without layers (a vacancy).
 
     buf must hold 2 * max_width doubles.
     """
+    if s.lay_ptr[c] == s.lay_ptr[c + 1]:
+        return 0.0
     return nn_forward(s, c, g, buf, NULL) + s.e0[c]
 
 
 cdef inline double nn_energy_gradient(const NNTables* s, long c, const double* g, double* work,
                                       double* grad) noexcept nogil:
     """Atomic energy (eV) of a c atom with raw descriptors g, and grad[k] = dE/dg[k] (eV per
-    unit of descriptor k: back-propagation through the layers and the scaling).
+    unit of descriptor k: back-propagation through the layers and the scaling). An element
+    without layers (a vacancy) has energy 0 and no descriptors: nothing is written to grad.
 
     work must hold (2 + nn_max_layers) * max_width doubles.
     """
@@ -167,8 +174,11 @@ cdef inline double nn_energy_gradient(const NNTables* s, long c, const double* g
     cdef double* prev = work + s.max_width
     cdef double* tmp
     cdef const double* w
-    cdef double acc, energy = nn_forward(s, c, g, work, slopes) + s.e0[c]
+    cdef double acc, energy
     cdef long L, i, o, n_in, n_out, first = s.lay_ptr[c], off = s.sc_off[c]
+    if first == s.lay_ptr[c + 1]:
+        return 0.0
+    energy = nn_forward(s, c, g, work, slopes) + s.e0[c]
     # delta: dE/dz of the nodes of layer L (z before the activation); one output
     L = s.lay_ptr[c + 1] - 1
     delta[0] = slopes[(L - first) * s.max_width]

@@ -26,6 +26,10 @@ Tables (built by nanomc.potential.tables) are factorised so that work is shared:
     (c, e) at rad_map/rad_w + rmap_ptr[c*n_el + e] and of (c, p) at ang_map/ang_w +
     amap_ptr[c*n_pairs + p]. A change of a neighbour's element moves its terms from the old
     map to the new one, weights included.
+    The last element index is the vacancy X: it has no shapes (a vacancy atom's descriptor is
+    empty) and every map of a neighbour X, or of a pair containing X, places nothing, so a
+    vacancy is invisible to every descriptor and creating or removing an atom is the same
+    "move the terms to the new map" as any change of element.
     When all radial parts of c are narrow, unshifted and share one cutoff (nanomc's own G4,
     ang_simple[c]), they reduce to exp(−η ΣR²) · f_c f_c f_c with one sum and one product per
     triplet.
@@ -47,7 +51,7 @@ cdef enum:
 
 
 cdef struct SFTables:
-    long n_el
+    long n_el                 # element indices: the potential's elements, then the vacancy
     long n_pairs
     double rc                 # largest cutoff radius (Å): the neighbour-list cutoff
     long max_shapes           # scratch size needed by the value functions

@@ -4,10 +4,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 from ase import Atoms
 from ase.calculators.calculator import Calculator as ASECalculator
 from ase.calculators.calculator import PropertyNotImplementedError, all_changes
 
+from .errors import StructureError
 from .potential import Potential
 from .potential.store import default_potential_path
 
@@ -19,8 +21,10 @@ class Calculator(ASECalculator):
 
     potential: a Potential, or the path of a potential file (default: the shipped Au–Cu
     potential, nanomc/data/AuCu.h5). The neighbour list is rebuilt at every call, so atoms may
-    move freely. An element the potential does not know raises nanomc.StructureError; stress of
-    a structure that is not periodic in all three directions raises ASE's
+    move freely. An element the potential does not know raises nanomc.StructureError, and so does
+    a vacancy (an X atom): MD or an optimiser would move it, so remove vacancies first
+    (`del atoms[atoms.numbers == 0]`; Potential.energy_forces gives them zero energy and force).
+    Stress of a structure that is not periodic in all three directions raises ASE's
     PropertyNotImplementedError.
     """
 
@@ -35,6 +39,11 @@ class Calculator(ASECalculator):
     def calculate(self, atoms: Atoms | None = None, properties: Sequence[str] = ("energy",),
                   system_changes: Sequence[str] = all_changes) -> None:
         super().calculate(atoms, properties, system_changes)
+        vacancies = np.flatnonzero(self.atoms.numbers == 0)
+        if len(vacancies):
+            raise StructureError(f"the structure has {len(vacancies)} vacancies (X atoms, the first is atom "
+                                 f"{vacancies[0]}); atoms that move cannot include them: remove them first "
+                                 f"(del atoms[atoms.numbers == 0])")
         periodic = bool(self.atoms.pbc.all())
         if "stress" in properties and not periodic:
             raise PropertyNotImplementedError("stress needs a cell that is periodic in all three directions")

@@ -23,12 +23,12 @@ from .mc.driver import Driver
 from .mc.exchange import ExchangeLadder
 from .mc.parallel import SerialComm, owner_of, world
 from .fluorite import fluorite_particle, fluorite_size, oxide_lattice_constant
-from .particles import (VACANCY, ParticleError, check_moves, cluster_shape, default_groups, make_groups, occupy,
+from .particles import (ParticleError, check_moves, cluster_shape, default_groups, make_groups, occupy,
                         read_structure, size_for_atom_count, vegard_lattice_constant, write_frames)
 from .potential import Potential
 from .potential.store import default_potential_path
 from .results import RunRecord, read_results, write_results
-from .structure import element_indices
+from .structure import VACANCY, element_indices, species
 
 
 class CampaignError(NanomcError, RuntimeError):
@@ -46,12 +46,21 @@ class Setup:
     schedule: np.ndarray | None   # K per sweep, anneal only
     chains: dict[int, Chain]      # replica index -> chain, for the replicas of this rank
     ladder: ExchangeLadder
+    elements: list[str]           # names of the occupations' element indices (occupation_elements)
 
 
 def load_potential(config: dict, base: Path) -> Potential:
     name = config["potential"]["file"]
     path = default_potential_path() if name == "default" else (base / name)
     return Potential.load(path)
+
+
+def occupation_elements(potential: Potential, particle: dict, atoms: Atoms) -> list[str]:
+    """Names of the element indices of a campaign's occupations: the potential's elements, then X
+    when the particle has or may get vacancies (X in the structure, `composition` or `swap_groups`)."""
+    named = {*atoms.get_chemical_symbols(), *(particle["composition"] or {}),
+             *(e for group in particle["swap_groups"] or [] for e in group)}
+    return species(potential.elements) if VACANCY in named else list(potential.elements)
 
 
 def build_particle(config: dict, base: Path, potential: Potential, rng: np.random.Generator) -> tuple[Atoms, SwapGroups]:
@@ -61,7 +70,6 @@ def build_particle(config: dict, base: Path, potential: Potential, rng: np.rando
     """
     p = config["particle"]
     composition = p["composition"] or {}
-    names = [*potential.elements, VACANCY]
     if p["shape"] == "file":
         atoms = read_structure(base / p["file"])
     elif p["oxide"]:
@@ -80,6 +88,7 @@ def build_particle(config: dict, base: Path, potential: Potential, rng: np.rando
     if bad:
         raise ConfigError(f"frozen_indices: atom {bad[0]} does not exist (the particle has {len(atoms)} atoms)")
     frozen[p["frozen_indices"]] = True
+    names = occupation_elements(potential, p, atoms)
     group_elements = p["swap_groups"] or default_groups(atoms, composition,
                                                         include_present=p["shape"] != "file" or not composition)
     groups = make_groups(atoms, names, group_elements, frozen)
@@ -132,7 +141,8 @@ def prepare(config: dict, base: Path, comm=None) -> Setup:
     chains = {r: Chain(m, groups, np.random.default_rng(streams[1 + r]), ensemble, mc["chemical_potentials"])
               for r, m in zip(mine, models)}
     ladder = ExchangeLadder(temperatures, np.random.default_rng(streams[n_rep + 1]))
-    return Setup(potential, atoms, groups, temperatures, schedule, chains, ladder)
+    return Setup(potential, atoms, groups, temperatures, schedule, chains, ladder,
+                 occupation_elements(potential, config["particle"], atoms))
 
 
 def _check_output(directory: Path, results: Path, resume: bool, overwrite: bool) -> None:
@@ -155,7 +165,7 @@ def new_record(config_text: str, config: dict, setup: Setup) -> RunRecord:
     n_t = len(setup.temperatures)
     return RunRecord(
         parameters=config_text, potential_hash=setup.potential.content_hash(), seed=config["mc"]["seed"],
-        ensemble=config["mc"]["ensemble"], elements=list(setup.potential.elements),
+        ensemble=config["mc"]["ensemble"], elements=setup.elements,
         positions=atoms.get_positions(), cell=atoms.cell.array, pbc=np.array(atoms.pbc),
         initial_elements=z, group=setup.groups.group, temperatures=setup.temperatures,
         sweeps_total=config["mc"]["sweeps"],
@@ -230,7 +240,7 @@ def _write_structures(record: RunRecord, setup: Setup, directory: Path) -> None:
         frames = []
         for c, (energy, z) in enumerate(zip(energies, occupations)):
             atoms = setup.atoms.copy()
-            atoms.set_chemical_symbols([setup.potential.elements[k] for k in z])
+            atoms.set_chemical_symbols([setup.elements[k] for k in z])
             atoms.info.update({label: c, "energy_eV": float(energy)})
             if label == "temperature":
                 atoms.info["temperature_K"] = float(record.temperatures[c])

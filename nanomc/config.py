@@ -16,6 +16,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .errors import NanomcError
+from .structure import VACANCY
 
 
 class ConfigError(NanomcError, ValueError):
@@ -63,7 +64,8 @@ SCHEMA: dict[str, dict[str, Param]] = {
         "file": Param("str", None, "structure file (any ASE format) when shape = `file`; relative to "
                       "the parameter file"),
         "swap_groups": Param("groups", None, "lists of elements that exchange among their sites, e.g. "
-                             "`[[\"Ce\", \"Cu\"], [\"O\", \"X\"]]`; sites of other elements are frozen "
+                             "`[[\"Ce\", \"Cu\"], [\"O\", \"X\"]]` (X: a vacancy, in a group with exactly "
+                             "one other element); sites of other elements are frozen "
                              "(default: one group per sublattice of its elements and the `composition` "
                              "elements that go there; for a file with `composition`, those elements only)"),
         "frozen_elements": Param("strings", [], "elements whose atoms never move (support, adsorbates)"),
@@ -90,7 +92,8 @@ SCHEMA: dict[str, dict[str, Param]] = {
         "sweeps": Param("int", REQUIRED, "sweeps per replica; a sweep is one trial per swappable atom"),
         "seed": Param("int", 0, "random seed; a run is reproducible from parameters and seed"),
         "chemical_potentials": Param("table", {}, "sgc only: μ per element in eV; a flip A→B is accepted "
-                                     "with ΔE − (μ_B − μ_A)"),
+                                     "with ΔE − (μ_B − μ_A); μ of a vacancy X is 0, so O→X is accepted with "
+                                     "ΔE + μ_O"),
         "t_start": Param("float", None, "anneal only: first temperature (K)"),
         "t_end": Param("float", None, "anneal only: last temperature (K)"),
         "schedule": Param("str", "geometric", "anneal only: temperature schedule", ("geometric", "linear")),
@@ -280,6 +283,25 @@ def _check_semantics(c: dict, fail) -> None:
             raise fail("mc", "exchange_interval", "replica exchange needs at least two temperatures")
     if mc["chemical_potentials"] and mc["ensemble"] != "sgc":
         raise fail("mc", "chemical_potentials", "`chemical_potentials` only applies to ensemble = \"sgc\"")
+    _check_vacancies(part, mc, fail)
+
+
+def _check_vacancies(part: dict, mc: dict, fail) -> None:
+    """X (a vacancy) shares a swap group with exactly one element, the one it replaces; its μ is 0."""
+    for group in part["swap_groups"] or []:
+        others = sorted(set(group) - {VACANCY})
+        if VACANCY in group and len(others) != 1:
+            raise fail("particle", "swap_groups", f"swap group {group} puts X (vacancies) with {len(others)} "
+                       f"elements; X may share a group with exactly one element, the one it replaces, "
+                       f"e.g. [\"O\", \"X\"]")
+    default_group = set(part["composition"]) | ({part["host"]} if part["host"] else set())
+    if VACANCY in part["composition"] and not part["swap_groups"] and len(default_group - {VACANCY}) != 1:
+        raise fail("particle", "composition", "X (vacancies) in `composition` with several elements needs "
+                   "`swap_groups` that put X with the one element it replaces, e.g. "
+                   "swap_groups = [[\"Ce\", \"Cu\"], [\"O\", \"X\"]]")
+    if VACANCY in mc["chemical_potentials"]:
+        raise fail("mc", "chemical_potentials", "X (the vacancy) has μ = 0 by definition: give μ of the element "
+                   "it replaces (an O → X flip is accepted with ΔE + μ_O)")
 
 
 def temperature_ladder(t_min: float, t_max: float, count: int) -> list[float]:

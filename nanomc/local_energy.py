@@ -9,7 +9,7 @@ from ase import Atoms
 from ._ext.local_energy import LocalEnergyKernel
 from .errors import NanomcError
 from .potential import Potential
-from .structure import build_neighbor_list, element_indices
+from .structure import build_neighbor_list, element_indices, species
 
 
 #: default cap (bytes) on the triplet-geometry cache
@@ -40,6 +40,8 @@ class LocalEnergyModel:
     commit() applies the last proposal. Only the changed atoms and their neighbours within
     the cutoff are re-evaluated, so a trial costs the same at any particle size.
     `frozen` (bool per atom, or indices) marks atoms that count in the energy but never change.
+    A vacancy (symbol X, element index len(potential.elements)) is a site without an atom: no
+    energy, invisible to every descriptor; flipping O to X removes the atom, X to O adds it.
 
     The geometry of every neighbour pair of every atom (cos θ, R_jk and f_c(R_jk) for each
     distinct cutoff function: 24 bytes per ordered pair of neighbours with one cutoff function,
@@ -82,7 +84,8 @@ class LocalEnergyModel:
             else:
                 self._check_index(frozen.astype(np.int64).reshape(-1))
                 self.frozen[frozen.astype(np.int64)] = True
-        self._element_index = {e: k for k, e in enumerate(potential.elements)}
+        self.species = species(potential.elements)
+        self._element_index = {e: k for k, e in enumerate(self.species)}
 
     # ------------------------------------------------------------ moves
     def delta_swap(self, i: int, j: int) -> float:
@@ -93,11 +96,12 @@ class LocalEnergyModel:
         return self._kernel.delta_swap(i, j)
 
     def delta_flip(self, i: int, element: str) -> float:
-        """ΔE (eV) of changing atom i to `element` (semi-grand-canonical move)."""
+        """ΔE (eV) of changing atom i to `element` (semi-grand-canonical move); "X" removes it."""
         self._check_index(np.array([i]))
         if element not in self._element_index:
             raise MoveError(
-                f"element {element!r} is not in the potential (elements: {', '.join(self.potential.elements)})"
+                f"element {element!r} is not in the potential (elements: {', '.join(self.potential.elements)}; "
+                f"X for a vacancy)"
             )
         return self._kernel.delta_flip(i, self._element_index[element])
 
@@ -123,13 +127,13 @@ class LocalEnergyModel:
 
     @property
     def element_indices(self) -> np.ndarray:
-        """Current element index of every atom (into potential.elements)."""
+        """Current element index of every atom (into self.species: the potential's elements, then X)."""
         return self._kernel.elements
 
     @property
     def elements(self) -> list[str]:
-        """Current chemical symbol of every atom."""
-        return [self.potential.elements[k] for k in self._kernel.elements]
+        """Current chemical symbol of every atom (X for a vacancy)."""
+        return [self.species[k] for k in self._kernel.elements]
 
     @property
     def atomic_energies(self) -> np.ndarray:
@@ -156,7 +160,7 @@ class LocalEnergyModel:
         return self._kernel.recompute()
 
     def to_atoms(self) -> Atoms:
-        """A copy of the structure with the current elements."""
+        """A copy of the structure with the current elements (vacancies as X atoms)."""
         atoms = self.atoms.copy()
         atoms.set_chemical_symbols(self.elements)
         return atoms

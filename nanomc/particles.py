@@ -12,6 +12,7 @@ from ase.data import atomic_numbers, reference_states
 
 from .errors import NanomcError
 from .mc.groups import SwapGroups
+from .structure import VACANCY
 
 
 class ParticleError(NanomcError, ValueError):
@@ -24,8 +25,6 @@ class ParticleError(NanomcError, ValueError):
 
 SHAPES = ("octahedron", "truncated_octahedron", "cuboctahedron", "cube", "icosahedron", "decahedron", "wulff")
 
-#: ASE's ghost symbol: an empty lattice site (vacancy)
-VACANCY = "X"
 
 #: sublattice labels of a particle with several sublattices, per site in atoms.arrays[SUBLATTICE]
 CATION, ANION = 0, 1

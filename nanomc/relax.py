@@ -14,6 +14,7 @@ from ase import Atoms
 from .calculator import Calculator
 from .errors import NanomcError, StructureError
 from .potential import Potential
+from .structure import without_vacancies
 
 OPTIMIZERS = ("FIRE", "BFGS")
 
@@ -38,14 +39,15 @@ class Relaxation:
 def relax(atoms: Atoms, potential: Potential, fmax: float = 0.05, steps: int = 1000,
           optimizer: str = "FIRE", label: str = "") -> Relaxation:
     """Relax a copy of `atoms` (positions only, the cell stays) until every force is below
-    `fmax` eV/Å or `steps` optimiser steps are done."""
+    `fmax` eV/Å or `steps` optimiser steps are done. Vacancies (X atoms) are left out: the
+    relaxed structure holds the real atoms only, and info["vacancies_removed"] says how many."""
     from ase.optimize import BFGS, FIRE
 
     if optimizer not in OPTIMIZERS:
         raise RelaxError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
     if not (fmax > 0 and steps >= 0):
         raise RelaxError(f"need fmax > 0 eV/Å and steps >= 0, got fmax {fmax} and steps {steps}")
-    moved = atoms.copy()
+    moved = without_vacancies(atoms)
     moved.calc = Calculator(potential)
     before = moved.get_potential_energy()
     opt = {"FIRE": FIRE, "BFGS": BFGS}[optimizer](moved, logfile=None)
@@ -58,7 +60,8 @@ def relax(atoms: Atoms, potential: Potential, fmax: float = 0.05, steps: int = 1
     largest = float(np.linalg.norm(moved.get_forces(), axis=1).max()) if len(moved) else 0.0
     moved.calc = None
     moved.info.update({"energy_eV": after, "energy_unrelaxed_eV": before, "fmax_eV_per_A": largest,
-                       "relax_steps": opt.nsteps, "relax_converged": largest < fmax})
+                       "relax_steps": opt.nsteps, "relax_converged": largest < fmax,
+                       "vacancies_removed": len(atoms) - len(moved)})
     return Relaxation(label, moved, before, after, largest, opt.nsteps, largest < fmax)
 
 
@@ -95,7 +98,8 @@ def campaign_structures(params: str | Path, which: str) -> tuple[Potential, Path
 
 
 def table(relaxations: list[Relaxation]) -> str:
-    """Energies before and after (eV and eV/atom), remaining force and steps, one row each."""
+    """Energies before and after (eV and eV/atom), remaining force and steps, one row each
+    (atoms: the real atoms, vacancies left out)."""
     lines = [f"{'structure':24s} {'atoms':>6s} {'E before (eV)':>14s} {'E after (eV)':>14s} "
              f"{'before eV/atom':>15s} {'after eV/atom':>14s} {'dE/atom (meV)':>14s} {'fmax (eV/A)':>12s} "
              f"{'steps':>6s}"]
@@ -104,5 +108,10 @@ def table(relaxations: list[Relaxation]) -> str:
         lines.append(f"{r.label[-24:]:24s} {n:6d} {r.energy_before:14.6f} {r.energy_after:14.6f} "
                      f"{r.energy_before / n:15.6f} {r.energy_after / n:14.6f} "
                      f"{1e3 * (r.energy_after - r.energy_before) / n:14.3f} {r.fmax:12.4f} "
-                     f"{r.steps:6d}{'' if r.converged else '  (not converged)'}")
+                     f"{r.steps:6d}{'' if r.converged else '  (not converged)'}{_vacancy_note(r.atoms)}")
     return "\n".join(lines)
+
+
+def _vacancy_note(atoms: Atoms) -> str:
+    removed = atoms.info.get("vacancies_removed", 0)
+    return f"  ({removed} vacancies left out)" if removed else ""

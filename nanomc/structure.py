@@ -13,6 +13,9 @@ from .errors import StructureError
 #: two atoms closer than this (Å) are an input error, not physics
 MIN_DISTANCE = 0.5
 
+#: the symbol of an empty lattice site (ASE's ghost atom, atomic number 0)
+VACANCY = "X"
+
 
 @dataclass
 class NeighborList:
@@ -33,8 +36,10 @@ class NeighborList:
 
 
 def element_indices(atoms: Atoms, elements: Sequence[str]) -> np.ndarray:
-    """Index into `elements` of every atom; StructureError names the first unknown element."""
+    """Index into `elements` of every atom; a vacancy (X) gets len(elements), one past the
+    potential's elements. StructureError names the first unknown element."""
     lookup = {e: k for k, e in enumerate(elements)}
+    lookup.setdefault(VACANCY, len(elements))
     symbols = atoms.get_chemical_symbols()
     try:
         return np.fromiter((lookup[s] for s in symbols), dtype=np.int64, count=len(symbols))
@@ -43,6 +48,16 @@ def element_indices(atoms: Atoms, elements: Sequence[str]) -> np.ndarray:
         raise StructureError(
             f"element {symbols[bad]!r} (atom {bad}) is not in the potential (elements: {', '.join(elements)})"
         ) from None
+
+
+def species(elements: Sequence[str]) -> list[str]:
+    """The names of the element indices of occupation arrays: `elements`, then the vacancy X."""
+    return [*elements, VACANCY]
+
+
+def without_vacancies(atoms: Atoms) -> Atoms:
+    """A copy of `atoms` without its vacancies (X atoms); info and per-atom arrays are kept."""
+    return atoms[atoms.numbers != 0]
 
 
 def build_neighbor_list(atoms: Atoms, cutoff: float) -> NeighborList:

@@ -23,12 +23,9 @@ import numpy as np
 from ase import Atoms
 from scipy import sparse
 
-from ..structure import build_neighbor_list
+from ..structure import VACANCY, build_neighbor_list
 from .errors import AnalysisError
 from .sites import Labels, SiteGeometry, _cluster, neighbour_shells, radial_labels, site_geometry
-
-#: the element name of an empty site (ASE's ghost atom, Z = 0)
-VACANCY = "X"
 
 
 def cross_links(atoms: Atoms, sites: np.ndarray, host: np.ndarray, gap: float = 0.1) -> sparse.csr_matrix:

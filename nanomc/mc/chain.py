@@ -25,7 +25,10 @@ class Chain:
 
     ensemble "canonical": swaps of unlike atoms within a swap group (composition fixed);
     "sgc": flips of one atom's element with chemical potentials `mu` (eV per element symbol),
-    accepted with ΔE − (μ_new − μ_old). A sweep is as many trials as there are movable sites.
+    accepted with ΔE − (μ_new − μ_old); a vacancy X has μ_X = 0, so removing an O atom (O → X)
+    is accepted with ΔE + μ_O. A sweep is as many trials as there are movable sites: in each,
+    a movable site is drawn uniformly, so a swap group is picked in proportion to its movable
+    sites, and its partner uniformly among the group's sites holding another element.
     The random stream is a numpy Generator; its state is part of the chain state.
     """
 
@@ -43,13 +46,14 @@ class Chain:
         self.groups = groups
         self.rng = rng
         self.ensemble = ensemble
-        elements = model.potential.elements
-        self.mu = np.array([float((mu or {}).get(e, 0.0)) for e in elements])
-        groups.check_elements(model.element_indices, elements)
+        self.mu = np.array([float((mu or {}).get(e, 0.0)) for e in model.species])
+        self.mu[-1] = 0.0  # the vacancy
+        groups.check_elements(model.element_indices, model.species)
 
     @property
     def n_elements(self) -> int:
-        return len(self.model.potential.elements)
+        """Element indices of the occupations: the potential's elements and the vacancy."""
+        return len(self.model.species)
 
     def sweep(self, temperature: float, n_sweeps: int = 1) -> SweepResult:
         """Run n_sweeps sweeps at `temperature` (K); returns the state after the last one."""

@@ -10,7 +10,7 @@ import numpy as np
 from ase import Atoms
 
 from ..errors import PotentialError
-from ..structure import NeighborList, build_neighbor_list, element_indices
+from ..structure import VACANCY, NeighborList, build_neighbor_list, element_indices
 from .descriptors import ANGULAR_COLUMNS, RADIAL_COLUMNS, DescriptorSet, default_descriptor_set
 from .network import Network
 from .tables import descriptor_tables, network_tables
@@ -58,6 +58,10 @@ class Potential:
     scaling: per element (shift, scale) arrays of descriptor length; default (0, 1).
     e0: per element isolated-atom reference energy (eV); default 0.
     provenance: free-form metadata (training-set hash, errors, ...), strings and numbers.
+
+    A structure may hold vacancies, atoms with the symbol X (ASE's ghost, atomic number 0): they
+    have no energy, no force and no descriptor, and no atom sees them, so every result for the
+    real atoms is that of the structure without them. No potential can define an element X.
     """
 
     def __init__(
@@ -108,6 +112,9 @@ class Potential:
         """Raise PotentialError with a one-line reason if the definition is inconsistent."""
         if len(self.elements) == 0 or len(set(self.elements)) != len(self.elements):
             raise PotentialError(f"element list {list(self.elements)} is empty or has duplicates")
+        if VACANCY in self.elements:
+            raise PotentialError(f"element {VACANCY!r} (atomic number 0) marks a vacancy, which has no energy: "
+                                 f"a potential cannot define it")
         if not (np.isfinite(self.cutoff) and self.cutoff > 0):
             raise PotentialError(f"cutoff must be a positive number of Å, got {self.cutoff}")
         for e in self.elements:
@@ -157,7 +164,8 @@ class Potential:
         return self._nn_tables
 
     def descriptors(self, atoms: Atoms) -> np.ndarray:
-        """Raw descriptors, shape (N, max descriptor size); row i holds the values of atom i."""
+        """Raw descriptors, shape (N, max descriptor size); row i holds the values of atom i
+        (zeros for a vacancy)."""
         return self._descriptors(atoms)[2]
 
     def _descriptors(self, atoms: Atoms) -> tuple[np.ndarray, NeighborList, np.ndarray]:
@@ -169,7 +177,7 @@ class Potential:
         return z, nl, compute_descriptors(self.sf_tables, z, nl.offsets, nl.indices, nl.vectors)
 
     def atomic_energies(self, atoms: Atoms) -> np.ndarray:
-        """Atomic energies E_i (eV), including E0 of each element."""
+        """Atomic energies E_i (eV), including E0 of each element; 0 for a vacancy."""
         from .._ext.network import atomic_energies
 
         g = self.descriptors(atoms)

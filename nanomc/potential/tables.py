@@ -1,10 +1,18 @@
-"""Flatten a Potential into the typed arrays the Cython kernels read (ext/sf_math.pxd, nn_math.pxd)."""
+"""Flatten a Potential into the typed arrays the Cython kernels read (ext/sf_math.pxd, nn_math.pxd).
+
+The kernels' element indices are the potential's elements, then the vacancy X (index
+len(pot.elements)): X has no symmetry functions, scatter maps that place nothing (a vacancy
+is invisible to every descriptor) and a network without layers (energy 0). A move that
+creates or removes an atom is then the same change of element index as any other.
+"""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..structure import species
+from .descriptors import DescriptorSet
 from .network import ACTIVATIONS
 
 if TYPE_CHECKING:
@@ -52,11 +60,11 @@ def _layers(out: np.ndarray, weight: np.ndarray) -> int:
     return 0 if out.shape[1] == 1 and np.all(weight[out >= 0] == 1.0) else out.shape[1]
 
 
-def _element_tables(pot: "Potential", dset, pair_slot: np.ndarray, n_pairs: int, cut_pos: dict) -> dict:
-    """Shape lists and scatter maps of one central element (see ext/sf_math.pxd)."""
-    elements = pot.elements
-    n_el = len(elements)
-    index = {e: k for k, e in enumerate(elements)}
+def _element_tables(pot: "Potential", dset, index: dict, pair_slot: np.ndarray, n_pairs: int,
+                    cut_pos: dict) -> dict:
+    """Shape lists and scatter maps of one central element (see ext/sf_math.pxd); index: the
+    kernels' element index of every species."""
+    n_el = len(index)
     positions = dset.output_positions
     n_rad = len(dset.radial)
 
@@ -129,8 +137,10 @@ def _element_tables(pot: "Potential", dset, pair_slot: np.ndarray, n_pairs: int,
 
 def descriptor_tables(pot: "Potential") -> dict:
     """Symmetry-function tables: cutoff functions, per central element shapes and scatter maps
-    (ext/sf_math.pxd)."""
-    n_el = len(pot.elements)
+    (ext/sf_math.pxd); the last element index is the vacancy, with no functions and empty maps."""
+    names = species(pot.elements)
+    index = {e: k for k, e in enumerate(names)}
+    n_el = len(names)
     pair_slot = np.zeros((n_el, n_el), dtype=np.int64)
     slot = 0
     for a in range(n_el):
@@ -140,7 +150,8 @@ def descriptor_tables(pot: "Potential") -> dict:
     n_pairs = slot
     cutoffs = _cutoff_list(pot)
     cut_pos = {c: k for k, c in enumerate(cutoffs)}
-    per = [_element_tables(pot, pot.descriptor_sets[e], pair_slot, n_pairs, cut_pos) for e in pot.elements]
+    sets = [pot.descriptor_sets[e] for e in pot.elements] + [DescriptorSet((), ())]
+    per = [_element_tables(pot, dset, index, pair_slot, n_pairs, cut_pos) for dset in sets]
     same = np.array(
         [[all(np.array_equal(p1[k], p2[k]) for k in p1) for p2 in per] for p1 in per], np.int64
     )
@@ -169,7 +180,7 @@ def descriptor_tables(pot: "Potential") -> dict:
         "cut_kind": np.array([k for k, _, _ in cutoffs], np.int64),
         "cut_rc": np.array([rc for _, rc, _ in cutoffs], float),
         "cut_alpha": np.array([a for _, _, a in cutoffs], float),
-        "n_desc": np.array([pot.descriptor_sets[s].size for s in pot.elements], np.int64),
+        "n_desc": np.array([dset.size for dset in sets], np.int64),
         "pair_slot": pair_slot.reshape(-1).copy(),
         "same_layout": same.reshape(-1).copy(),
         "rs_ptr": ptr("rad_eta"),
@@ -193,15 +204,16 @@ def descriptor_tables(pot: "Potential") -> dict:
 
 
 def network_tables(pot: "Potential") -> dict:
-    """Network tables: layers of every element end to end (weights transposed), scaling and E0."""
+    """Network tables: layers of every element end to end (weights transposed), scaling and E0;
+    the vacancy (last index) has no layers, no scaling and E0 = 0."""
     layers = [lay for s in pot.elements for lay in pot.networks[s].layers]
-    lay_ptr = _ranges([pot.networks[s].layers for s in pot.elements])
+    lay_ptr = _ranges([pot.networks[s].layers for s in pot.elements] + [[]])
     w_sizes = [lay.weights.size for lay in layers]
     b_sizes = [lay.n_out for lay in layers]
-    shifts = [pot.scaling[s][0] for s in pot.elements]
-    scales = [pot.scaling[s][1] for s in pot.elements]
+    shifts = [pot.scaling[s][0] for s in pot.elements] + [np.zeros(0)]
+    scales = [pot.scaling[s][1] for s in pot.elements] + [np.zeros(0)]
     return {
-        "n_el": len(pot.elements),
+        "n_el": len(pot.elements) + 1,
         "max_width": int(max([lay.n_out for lay in layers] + [len(x) for x in shifts] + [1])),
         "lay_ptr": lay_ptr,
         "lay_nin": np.array([lay.n_in for lay in layers], np.int64),
@@ -215,5 +227,5 @@ def network_tables(pot: "Potential") -> dict:
         "sc_off": _ranges(shifts),
         "shift": np.concatenate(shifts).astype(float) if shifts else np.zeros(0),
         "scale": np.concatenate(scales).astype(float) if scales else np.zeros(0),
-        "e0": np.array([pot.e0[s] for s in pot.elements], float),
+        "e0": np.array([pot.e0[s] for s in pot.elements] + [0.0], float),
     }

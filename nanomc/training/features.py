@@ -13,7 +13,7 @@ from ase import Atoms
 from ..errors import NanomcError
 from ..hdf5io import open_checked, write_atomically
 from ..potential import Potential
-from ..structure import element_indices
+from ..structure import element_indices, without_vacancies
 from .model import Batch
 
 FORMAT = "nanomc-features"
@@ -75,7 +75,11 @@ def dataset_hash(structures: Sequence[Atoms], potential: Potential) -> str:
 
 
 def featurize(potential: Potential, structures: Sequence[Atoms]) -> FeatureSet:
-    """Descriptors of every atom with the potential's descriptor sets (scaling not applied)."""
+    """Descriptors of every atom with the potential's descriptor sets (scaling not applied).
+
+    Vacancies (X atoms) are dropped: a structure with vacancies is the same structure without them.
+    """
+    structures = [without_vacancies(a) for a in structures]
     blocks, zs, owners = [], [], []
     for s, atoms in enumerate(structures):
         blocks.append(potential.descriptors(atoms))

@@ -14,6 +14,7 @@ from ase import Atoms
 from ase.data import atomic_numbers, chemical_symbols
 
 from ..errors import NanomcError
+from ..structure import without_vacancies
 
 
 class ReferenceDataError(NanomcError, ValueError):
@@ -110,7 +111,8 @@ def write_xsf(path: str | Path, atoms: Atoms) -> None:
 
 
 def _with_energy(atoms: Atoms, energy_key: str, origin: str, require: bool = True) -> Atoms:
-    """Copy the reference energy (info key, else calculator result) into info['energy']."""
+    """Copy the reference energy (info key, else calculator result) into info['energy'];
+    vacancies (X atoms, which have no energy) are dropped."""
     energy = atoms.info.get(energy_key)
     forces = atoms.arrays.get(f"{energy_key}_forces") if energy_key != "energy" else None
     if energy is None and atoms.calc is not None:
@@ -125,13 +127,13 @@ def _with_energy(atoms: Atoms, energy_key: str, origin: str, require: bool = Tru
         forces = atoms.arrays["forces"]
     if forces is not None:
         clean.arrays["forces"] = np.asarray(forces, float)
-    return clean
+    return without_vacancies(clean)
 
 
 def read_reference(paths: Iterable[str | Path], energy_key: str = "energy", require_energy: bool = True) -> list[Atoms]:
     """All structures of the given files: *.xsf (aenet), *.db (ASE database), anything else
     ASE reads (extxyz, ...). Energies from info[energy_key] or calculator results (eV);
-    a structure without one is an error unless require_energy is False."""
+    a structure without one is an error unless require_energy is False. Vacancies (X) are dropped."""
     from ase.io import read
 
     structures: list[Atoms] = []

@@ -13,7 +13,8 @@ from ..potential import Potential
 
 @dataclass
 class Prediction:
-    """Per structure: label, atom count, predicted and reference energy (eV; NaN if unknown)."""
+    """Per structure: label, atom count (vacancies not counted), predicted and reference energy
+    (eV; NaN if unknown)."""
 
     labels: list[str]
     n_atoms: np.ndarray
@@ -37,7 +38,8 @@ class Prediction:
 def predict(potential: Potential, structures: Sequence[Atoms], labels: Sequence[str]) -> Prediction:
     """Energies of every structure; reference energies from info['energy'] when present."""
     return Prediction(
-        list(labels), np.array([len(a) for a in structures]), np.array([potential.energy(a) for a in structures]),
+        list(labels), np.array([np.count_nonzero(a.numbers) for a in structures]),
+        np.array([potential.energy(a) for a in structures]),
         np.array([float(a.info.get("energy", np.nan)) for a in structures]))
 
 

@@ -125,8 +125,9 @@ def _line_of(text: str, section: str, key: str | None) -> int:
 
 
 def located(error: Exception, path: str | Path, text: str, section: str, key: str | None) -> ConfigError:
-    """`error` as a ConfigError naming the parameter file and the line of `key` in [section]."""
-    line = _line_of(text, section, key)
+    """`error` as a ConfigError naming the parameter file and the line of `key` in [section] (of the
+    section's header when the file does not set `key`)."""
+    line = _line_of(text, section, key) or _line_of(text, section, None)
     return ConfigError(f"{path}:{line}: {error}" if line else f"{path}: {error}")
 
 
@@ -294,11 +295,6 @@ def _check_vacancies(part: dict, mc: dict, fail) -> None:
             raise fail("particle", "swap_groups", f"swap group {group} puts X (vacancies) with {len(others)} "
                        f"elements; X may share a group with exactly one element, the one it replaces, "
                        f"e.g. [\"O\", \"X\"]")
-    default_group = set(part["composition"]) | ({part["host"]} if part["host"] else set())
-    if VACANCY in part["composition"] and not part["swap_groups"] and len(default_group - {VACANCY}) != 1:
-        raise fail("particle", "composition", "X (vacancies) in `composition` with several elements needs "
-                   "`swap_groups` that put X with the one element it replaces, e.g. "
-                   "swap_groups = [[\"Ce\", \"Cu\"], [\"O\", \"X\"]]")
     if VACANCY in mc["chemical_potentials"]:
         raise fail("mc", "chemical_potentials", "X (the vacancy) has μ = 0 by definition: give μ of the element "
                    "it replaces (an O → X flip is accepted with ΔE + μ_O)")

@@ -174,9 +174,9 @@ def make_groups(atoms: Atoms, elements: Sequence[str], group_elements: Sequence[
     """Swap groups: a site belongs to the group listing its initial element, unless frozen.
 
     elements: the element names of the run (the potential's order, then X); group_elements:
-    element symbols per group. Sites whose element is in no group are frozen. A group may span
-    one sublattice only, and a vacancy (X) may join only the anion sublattice of a particle that
-    has one.
+    element symbols per group. Sites whose element is in no group are frozen. A group with a
+    vacancy (X) holds exactly one other element; a group may span one sublattice only, and X may
+    join only the anion sublattice of a particle that has one.
     """
     index = {e: k for k, e in enumerate(elements)}
     seen: dict[str, int] = {}
@@ -188,6 +188,10 @@ def make_groups(atoms: Atoms, elements: Sequence[str], group_elements: Sequence[
             if e in seen:
                 raise ParticleError(f"element {e} is in two swap groups", key="swap_groups")
             seen[e] = g
+        if VACANCY in members and len(members) != 2:
+            raise ParticleError(f"swap group ({', '.join(members)}) puts vacancies (X) with {len(members) - 1} "
+                                f"elements; X shares a group with exactly one element, the one it replaces "
+                                f"(give swap_groups, e.g. [[\"Ce\", \"Cu\"], [\"O\", \"X\"]])", key="swap_groups")
     symbols = atoms.get_chemical_symbols()
     group = np.array([seen.get(s, -1) for s in symbols], dtype=np.int64)
     group[frozen] = -1

@@ -480,8 +480,6 @@ def test_sgc_campaign_reduces_and_oxidises_with_mu_O(tmp_path, oxide_files):
      ["params.toml:6:", "X may share a group with exactly one element"]),
     ('swap_groups = [["Ce", "Cu"], ["O", "X"]]', 'swap_groups = [["Ce", "Cu"], ["X"]]',
      ["params.toml:6:", "puts X (vacancies) with 0 elements"]),
-    ('composition = { Cu = 0.2, X = 0.1 }\nswap_groups = [["Ce", "Cu"], ["O", "X"]]',
-     "composition = { Cu = 0.2, O = 0.7, X = 0.1 }", ["params.toml:5:", "needs `swap_groups`"]),
     ("seed = 2", "seed = 2\nchemical_potentials = { X = 0.1, O = -2.0 }",
      ["params.toml:16:", "X (the vacancy) has μ = 0"]),
 ])
@@ -494,4 +492,16 @@ def test_bad_vacancy_parameters_name_the_line(tmp_path, oxide_files, old, new, w
     assert "\n" not in str(err.value)
     for w in words:
         assert w in str(err.value), str(err.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_vacancies_in_a_default_group_with_several_elements_are_refused(tmp_path, oxide_files):
+    """A structure file without sublattice labels has one default group of all its elements: X
+    there would replace cations too, so the run stops naming the [particle] header."""
+    text = PARAMS.replace('composition = { Cu = 0.2, X = 0.1 }\nswap_groups = [["Ce", "Cu"], ["O", "X"]]',
+                          "composition = { Cu = 0.2, O = 0.7, X = 0.1 }", 1)
+    with pytest.raises(ConfigError) as err:
+        run_campaign(campaign(tmp_path, oxide_files, text), quiet=True)
+    message = str(err.value)
+    assert "\n" not in message and "params.toml:2:" in message and "exactly one element" in message, message
     assert not (tmp_path / "out").exists()

@@ -125,7 +125,7 @@ def samples_for_power(values, temperatures, tau):
 def check_temperature(series, expected, wrong, tau_bound, what=""):
     """z-test of the mean of `series` (eV): consistent with `expected`, inconsistent with `wrong`."""
     est = blocking(series)
-    assert est.converged and est.tau_int <= tau_bound, f"{what} τ_int = {est.tau_int:.2f}: the power needs ≤ {tau_bound}"
+    assert est.converged and est.tau_int <= tau_bound, f"{what} τ_int = {est.tau_int:.2f} > {tau_bound} (power)"
     z, z_wrong = (est.mean - expected) / est.error, (est.mean - wrong) / est.error
     assert abs(z) < Z_ALPHA, f"{what} mean {est.mean:.5f} ± {est.error:.5f} eV, exact {expected:.5f}: z = {z:.2f}"
     assert abs(z_wrong) > Z_ALPHA, f"{what} a 5 % temperature error is not rejected: z = {z_wrong:.2f}"

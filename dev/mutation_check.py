@@ -67,7 +67,8 @@ MUTATIONS = [
     Mutation("exchange: only the even pairs", "nanomc/mc/exchange.py",
              "range(self.rounds % 2, n - 1, 2)", "range(0, n - 1, 2)", ("tests/test_replica_exchange.py",)),
     Mutation("exchange: acceptance 0.95 log p", "nanomc/mc/exchange.py",
-             "log_p = (beta[t] - beta[t + 1])", "log_p = 0.95 * (beta[t] - beta[t + 1])", SAMPLING),
+             "log_p = (beta[t] - beta[t + 1])", "log_p = 0.95 * (beta[t] - beta[t + 1])",
+             ("tests/test_replica_exchange.py",)),
     Mutation("round trip counted at the wrong end", "nanomc/mc/exchange.py",
              "if self.last_end[low] == 1:", "if self.last_end[low] == 0:", ("tests/test_replica_exchange.py",)),
     # statistics

@@ -86,6 +86,28 @@ def test_ladder_alternates_pairs_and_accepts_by_the_rule():
     assert cold.accepted[0] == 0 and cold.attempts[0] == 25
 
 
+def test_exchange_acceptance_frequency_is_the_rule_probability():
+    """Attempts with p = min(1, exp[(β_0 − β_1)(E_0 − E_1)]) = 0.3 are accepted 30 % of the time.
+
+    Binomial z-test at 10⁻³ (two-sided, z < 3.29). The attempts needed to tell p = 0.3 from the
+    0.3^0.95 = 0.318 of a rule with a 5 % error in log p (as a 5 % temperature error gives) with
+    power 0.99: n = p(1 − p) ((3.29 + 2.33)/(0.318 − 0.3))² ≈ 20 000; the test makes 24 000.
+    """
+    temps = np.array([300.0, 400.0])
+    p = 0.3
+    gap = np.log(p) / (1.0 / (KB * temps[0]) - 1.0 / (KB * temps[1]))  # E_0 − E_1 (eV) giving p
+    ladder = ExchangeLadder(temps, np.random.default_rng(4))
+    n = 24000
+    for _ in range(2 * n):  # only the even rounds have a pair to try
+        energies = np.empty(2)
+        energies[ladder.replica_at] = [gap, 0.0]  # the same close call whichever replica is cold
+        ladder.exchange(energies)
+    assert ladder.attempts[0] == n
+    sd = np.sqrt(p * (1 - p) / n)
+    assert abs(ladder.accepted[0] / n - p) < 3.29 * sd
+    assert abs(ladder.accepted[0] / n - p ** 0.95) > 3.29 * sd  # negative control: a 5 % error in log p
+
+
 def test_round_trips_are_counted():
     ladder = ExchangeLadder(np.array([1.0, 2.0]), np.random.default_rng(0))
     favourable = np.array([1.0, 0.0])  # the replica at T index 0 has the higher energy

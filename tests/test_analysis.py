@@ -87,6 +87,37 @@ def test_blocking_edge_cases():
     assert errors[0] == pytest.approx(np.std(np.arange(11.0), ddof=1) / np.sqrt(11))
 
 
+def test_blocking_picks_the_block_size_of_the_documented_rule():
+    """Lee et al.'s rule, B the smallest block size with B³ > 2N (σ_B/σ_1)⁴, worked by hand.
+
+    Series: N = 4096 samples, a spike x_0 = h = 68 and a run of L = 256 ones at 2048..2303,
+    zeros elsewhere. At block size S (a power of two) the block means are h/S in block 0 and
+    1 in L/S blocks (S ≤ L) or L/S in one block (S ≥ L), so with n = N/S blocks
+      var_S = (h²/S + L)/N − ((h+L)/N)²   (S ≤ L),    σ_S² = var_S / (n − 1) = var_S S / (N − S).
+    (σ_S/σ_1)⁴ is 6.20 at S = 32 and 16.42 at S = 64: 32³ = 32768 < 2N·6.20 = 50791 but
+    64³ = 262144 > 2N·16.42 = 134508, so B = 64. Each side is within a factor 2 of its bound:
+    a rule with N instead of 2N picks 32 (32768 > 25396), one with 4N picks 128
+    (262144 < 269017), i.e. the 26 % change in B that a factor 2 makes is caught both ways.
+    """
+    n, h, length = 4096, 68.0, 256
+    x = np.zeros(n)
+    x[0] = h
+    x[2048:2048 + length] = 1.0
+
+    def sigma(s):
+        var = (h * h / s + length) / n - ((h + length) / n) ** 2
+        return math.sqrt(var * s / (n - s))
+
+    ratio4 = {s: (sigma(s) / sigma(1)) ** 4 for s in (32, 64)}
+    assert 32 ** 3 < 2 * n * ratio4[32] < 2 * 32 ** 3 and 64 ** 3 / 2 < 2 * n * ratio4[64] < 64 ** 3
+    est = na.blocking(x)
+    assert est.converged
+    assert est.error == pytest.approx(sigma(64), rel=1e-12)
+    assert abs(sigma(64) / sigma(32) - 1) > 0.2 and abs(sigma(64) / sigma(128) - 1) > 0.2  # a wrong level shows
+    s2 = (h * h + length - (h + length) ** 2 / n) / (n - 1)  # sample variance (ddof 1)
+    assert est.tau_int == pytest.approx(n * sigma(64) ** 2 / (2 * s2), rel=1e-12)
+
+
 def test_short_series_is_flagged_not_converged():
     est = na.blocking(ar1(0.95, 20, seed=3))
     assert not est.converged and est.error > 0

@@ -4,7 +4,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import h5py
 import numpy as np
@@ -95,6 +94,29 @@ def test_same_seed_same_run_different_seed_different_run(tmp_path, potential_fil
     assert not np.array_equal(runs[0].final_elements, runs[2].final_elements)
 
 
+#: runs `nanomc run` in a child that SIGKILLs itself when sweep {sweep} (1-based) starts: a hard kill
+#: at a known point, after the last checkpoint before it and with nothing else written since
+KILLED_RUN = """
+import os, signal, sys
+from nanomc.cli import main
+from nanomc.mc.driver import Driver
+step = Driver.step
+def step_or_die(self, sweep):
+    if sweep + 1 == {sweep}:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return step(self, sweep)
+Driver.step = step_or_die
+sys.exit(main(["run", sys.argv[1], "-q"]))
+"""
+
+
+def run_killed_at(params, sweep):
+    """Run the campaign of `params` in a child process that is SIGKILLed as sweep `sweep` starts."""
+    proc = subprocess.run([sys.executable, "-c", KILLED_RUN.format(sweep=sweep), str(params)], capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+
+
 def test_killed_run_resumes_to_the_unbroken_result(tmp_path, potential_file):
     long = BASE.replace("sweeps = 12", "sweeps = 400").replace("checkpoint_interval = 5", "checkpoint_interval = 20")
     unbroken_dir, killed_dir = tmp_path / "unbroken", tmp_path / "killed"
@@ -102,24 +124,10 @@ def test_killed_run_resumes_to_the_unbroken_result(tmp_path, potential_file):
     killed_dir.mkdir()
     unbroken = run_campaign(write_params(unbroken_dir, potential_file, long), quiet=True)
     params = write_params(killed_dir, potential_file, long)
-    proc = subprocess.Popen([sys.executable, "-m", "nanomc.cli", "run", str(params), "-q"])
+    run_killed_at(params, 151)
     results = killed_dir / "out" / "results.h5"
-    deadline = time.time() + 300
-    done = 0
-    while time.time() < deadline and proc.poll() is None:
-        try:
-            with h5py.File(results, "r") as f:
-                done = int(f.attrs["sweeps_done"])
-        except (OSError, KeyError):
-            pass
-        if done >= 100:
-            break
-        time.sleep(0.05)
-    assert proc.poll() is None, "the run ended before it could be killed; make it longer"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    partial = read_results(results)  # still a complete, readable file
-    assert 100 <= partial.sweeps_done < 400 and not partial.complete
+    partial = read_results(results)  # still a complete, readable file: the checkpoint after sweep 140
+    assert partial.sweeps_done == 140 and not partial.complete
     again = cli("run", params)
     assert again.returncode == 1 and "--resume" in again.stderr
     resumed = cli("run", params, "--resume", "-q")

@@ -7,8 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_campaign import run_killed_at
 
 from nanomc.campaign import run_campaign
+from nanomc.mc import KB
 from nanomc.mc.exchange import ExchangeLadder
 from nanomc.mc.parallel import owner_of
 from nanomc.results import read_results
@@ -84,6 +86,28 @@ def test_ladder_alternates_pairs_and_accepts_by_the_rule():
     assert cold.accepted[0] == 0 and cold.attempts[0] == 25
 
 
+def test_exchange_acceptance_frequency_is_the_rule_probability():
+    """Attempts with p = min(1, exp[(β_0 − β_1)(E_0 − E_1)]) = 0.3 are accepted 30 % of the time.
+
+    Binomial z-test at 10⁻³ (two-sided, z < 3.29). The attempts needed to tell p = 0.3 from the
+    0.3^0.95 = 0.318 of a rule with a 5 % error in log p (as a 5 % temperature error gives) with
+    power 0.99: n = p(1 − p) ((3.29 + 2.33)/(0.318 − 0.3))² ≈ 20 000; the test makes 24 000.
+    """
+    temps = np.array([300.0, 400.0])
+    p = 0.3
+    gap = np.log(p) / (1.0 / (KB * temps[0]) - 1.0 / (KB * temps[1]))  # E_0 − E_1 (eV) giving p
+    ladder = ExchangeLadder(temps, np.random.default_rng(4))
+    n = 24000
+    for _ in range(2 * n):  # only the even rounds have a pair to try
+        energies = np.empty(2)
+        energies[ladder.replica_at] = [gap, 0.0]  # the same close call whichever replica is cold
+        ladder.exchange(energies)
+    assert ladder.attempts[0] == n
+    sd = np.sqrt(p * (1 - p) / n)
+    assert abs(ladder.accepted[0] / n - p) < 3.29 * sd
+    assert abs(ladder.accepted[0] / n - p ** 0.95) > 3.29 * sd  # negative control: a 5 % error in log p
+
+
 def test_round_trips_are_counted():
     ladder = ExchangeLadder(np.array([1.0, 2.0]), np.random.default_rng(0))
     favourable = np.array([1.0, 0.0])  # the replica at T index 0 has the higher energy
@@ -92,6 +116,55 @@ def test_round_trips_are_counted():
     assert ladder.attempts[0] == 4 and ladder.accepted[0] == 4
     # replica 0: low (start) → high → low → high → low = 2 round trips; replica 1 started high
     assert ladder.round_trips.tolist() == [2, 1]
+
+
+def exchange_probabilities(temperatures, energies_by_temperature, rounds):
+    """min(1, exp[(β_t − β_{t+1})(E_t − E_{t+1})]) of every attempt; energies[t][k] = energy at T_t in round k."""
+    beta = 1.0 / (KB * np.asarray(temperatures))
+    return np.array([min(1.0, np.exp((beta[t] - beta[t + 1]) * (energies_by_temperature[t][k]
+                                                                   - energies_by_temperature[t + 1][k])))
+                     for k in range(rounds) for t in range(k % 2, len(beta) - 1, 2)])
+
+
+def test_ladder_state_round_trip_continues_with_the_same_decisions():
+    temps = np.geomspace(300.0, 450.0, 4)
+    energies = np.random.default_rng(2).normal(0.0, 0.15, (60, 4))  # (β_t − β_t+1)·ΔE ~ 1: uncertain decisions
+    ladder = ExchangeLadder(temps, np.random.default_rng(5))
+    for e in energies[:20]:
+        ladder.exchange(e)
+    copy = ExchangeLadder(temps, np.random.default_rng(6))
+    copy.set_state(ladder.get_state())
+    forgetful = ExchangeLadder(temps, np.random.default_rng(6))  # everything but the random stream restored
+    state = ladder.get_state()
+    forgetful.set_state({**state, "rng": forgetful.get_state()["rng"]})
+    paths = {"original": [], "copy": [], "forgetful": []}
+    at_temperature = [[], [], [], []]
+    for e in energies[20:]:
+        for t in range(4):
+            at_temperature[t].append(e[ladder.replica_at[t]])
+        for name, lad in (("original", ladder), ("copy", copy), ("forgetful", forgetful)):
+            lad.exchange(e)
+            paths[name].append(lad.replica_at.tolist())
+    p = exchange_probabilities(temps, at_temperature, 40)
+    assert np.sum((p > 0.2) & (p < 0.8)) >= 20
+    assert paths["copy"] == paths["original"]
+    for key, value in ladder.get_state().items():
+        assert np.array_equal(copy.get_state()[key], value), key
+    assert np.array_equal(copy.temperature_of, ladder.temperature_of)
+    assert paths["forgetful"] != paths["original"]  # the decisions do depend on the restored stream
+
+
+def test_killed_exchange_run_with_uncertain_exchanges_resumes_to_the_unbroken_result(tmp_path, potential_bytes):
+    ladder = "t_min = 1000.0\nt_max = 1300.0\nn_temperatures = 4"
+    unbroken = run_campaign(campaign(tmp_path / "a", potential_bytes, ladder), quiet=True)
+    # 20 exchange rounds (after sweeps 2, 4, ..., 40): many of the decisions were close calls
+    energies = np.array(unbroken.energy)[:, 1::2]
+    p = exchange_probabilities(unbroken.temperatures, energies, 20)
+    assert np.sum((p > 0.2) & (p < 0.9)) >= 10
+    params = campaign(tmp_path / "b", potential_bytes, ladder)
+    run_killed_at(params, 25)
+    assert read_results(tmp_path / "b" / "out" / "results.h5").sweeps_done == 20
+    assert_same_results(run_campaign(params, resume=True, quiet=True), unbroken)
 
 
 def test_replicas_spread_in_blocks():

@@ -363,6 +363,9 @@ cdef class LocalEnergyKernel:
         cdef long accepted = 0, unlike = 0
         cdef const long* blocks
         cdef double delta
+        if block_start.shape[0] % (n_el + 1) or site_pos.shape[0] != self.n_atoms:
+            raise ValueError(f"site blocks for {n_el} element indices (the potential's and X) and "
+                             f"{self.n_atoms} atoms expected")
         with nogil:
             for t in range(uniforms.shape[0]):
                 a = movable[<long> floor(uniforms[t, 0] * n_mov)]
@@ -409,6 +412,9 @@ cdef class LocalEnergyKernel:
         cdef long t, a, g, ea, enew, k, n_allowed
         cdef long accepted = 0
         cdef double delta
+        if mu.shape[0] != self.sf.n_el:
+            raise ValueError(f"{self.sf.n_el} chemical potentials (the potential's elements and X) expected, "
+                             f"got {mu.shape[0]}")
         with nogil:
             for t in range(uniforms.shape[0]):
                 a = movable[<long> floor(uniforms[t, 0] * n_mov)]

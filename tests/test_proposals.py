@@ -52,11 +52,11 @@ def observed_moves(model, groups, kind, seed):
     moves = []
     for u in rng.random((N_TRIALS, 1, 3)):
         if kind == "swap":
-            site_list, site_pos, block_start = groups.site_blocks(before, len(ELEMENTS))
+            site_list, site_pos, block_start = groups.site_blocks(before, len(model.species))
             kernel.sweep_swaps(0.0, groups.movable, groups.group, site_list, site_pos, block_start, u)
         else:
             kernel.sweep_flips(0.0, groups.movable, groups.group, groups.allowed_ptr, groups.allowed_flat,
-                               np.zeros(len(ELEMENTS)), u)
+                               np.zeros(len(model.species)), u)
         after = model.element_indices
         changed = [int(i) for i in np.flatnonzero(after != before)]
         # a swap is seen as its two sites, a flip as (site, new element); no change as ()
@@ -128,3 +128,16 @@ def test_flip_proposals_are_uniform_over_sites_and_other_allowed_elements(setup)
         low, high = sorted(e for (site, e) in prob if site == a)
         biased[(a, low)], biased[(a, high)] = 1.2 * prob[(a, low)], 0.8 * prob[(a, high)]
     assert p_value(moves, biased) < ALPHA
+
+
+def test_sweeps_refuse_tables_made_for_another_element_count(setup):
+    """Site blocks or chemical potentials sized without the vacancy index are an error, not a crash."""
+    model, groups = setup
+    kernel = model._kernel
+    u = np.full((1, 3), 0.5)
+    site_list, site_pos, block_start = groups.site_blocks(model.element_indices, len(ELEMENTS))
+    with pytest.raises(ValueError, match="site blocks"):
+        kernel.sweep_swaps(0.0, groups.movable, groups.group, site_list, site_pos, block_start, u)
+    with pytest.raises(ValueError, match="chemical potentials"):
+        kernel.sweep_flips(0.0, groups.movable, groups.group, groups.allowed_ptr, groups.allowed_flat,
+                           np.zeros(len(ELEMENTS)), u)

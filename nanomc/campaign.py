@@ -9,20 +9,22 @@ from __future__ import annotations
 import os
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 from ase import Atoms
 
-from .config import ConfigError, load_config
+from .config import ConfigError, load_config, locate
 from .errors import NanomcError
 from .local_energy import LocalEnergyModel
 from .mc import Chain, SwapGroups, temperature_schedule
 from .mc.driver import Driver
 from .mc.exchange import ExchangeLadder
 from .mc.parallel import SerialComm, owner_of, world
-from .particles import (cluster_shape, make_groups, occupy, read_structure, size_for_atom_count,
+from .particles import (ParticleError, cluster_shape, make_groups, occupy, read_structure, size_for_atom_count,
                         vegard_lattice_constant, write_frames)
 from .potential import Potential
 from .potential.store import default_potential_path
@@ -53,8 +55,21 @@ def load_potential(config: dict, base: Path) -> Potential:
     return Potential.load(path)
 
 
-def build_particle(config: dict, base: Path, potential: Potential, rng: np.random.Generator) -> tuple[Atoms, SwapGroups]:
-    """The initial particle (random occupation from rng) and its swap groups."""
+@contextmanager
+def _at_key(source: tuple[str, str] | None, key: str) -> Iterator[None]:
+    """Turn a ParticleError into a ConfigError at `key` of [particle] of source = (file name, text)."""
+    try:
+        yield
+    except ParticleError as exc:
+        if source is None:
+            raise
+        raise ConfigError(f"{locate(*source, 'particle', key)}: {exc}") from None
+
+
+def build_particle(config: dict, base: Path, potential: Potential, rng: np.random.Generator,
+                   source: tuple[str, str] | None = None) -> tuple[Atoms, SwapGroups]:
+    """The initial particle (random occupation from rng) and its swap groups; errors about the
+    composition, swap groups or frozen atoms name their line in source = (file name, text)."""
     p = config["particle"]
     composition = p["composition"]
     if p["shape"] == "file":
@@ -67,19 +82,23 @@ def build_particle(config: dict, base: Path, potential: Potential, rng: np.rando
     frozen = np.isin(atoms.get_chemical_symbols(), p["frozen_elements"])
     bad = [i for i in p["frozen_indices"] if not 0 <= i < len(atoms)]
     if bad:
-        raise ConfigError(f"frozen_indices: atom {bad[0]} does not exist (the particle has {len(atoms)} atoms)")
+        with _at_key(source, "frozen_indices"):
+            raise ParticleError(f"frozen_indices: atom {bad[0]} does not exist (the particle has {len(atoms)} atoms)")
     frozen[p["frozen_indices"]] = True
     group_elements = p["swap_groups"] or [list(composition)]
     if p["shape"] != "file" and not p["swap_groups"]:
         group_elements = [list(dict.fromkeys([atoms[0].symbol, *composition]))]
-    groups = make_groups(atoms, potential.elements, group_elements, frozen)
-    atoms = occupy(atoms, groups, potential.elements, composition, rng)
+    with _at_key(source, "swap_groups" if p["swap_groups"] else "composition"):
+        groups = make_groups(atoms, potential.elements, group_elements, frozen)
+    with _at_key(source, "composition"):
+        atoms = occupy(atoms, groups, potential.elements, composition, rng)
     element_indices(atoms, potential.elements)  # every element known to the potential
     return atoms, groups
 
 
-def prepare(config: dict, base: Path, comm=None) -> Setup:
-    """Build everything this rank runs; raises NanomcError subclasses with one-line messages.
+def prepare(config: dict, base: Path, comm=None, source: tuple[str, str] | None = None) -> Setup:
+    """Build everything this rank runs; raises NanomcError subclasses with one-line messages
+    (particle errors with the line of their key in source = (parameter file name, text)).
 
     Random streams: one SeedSequence per campaign spawns the occupation stream (child 0),
     one stream per replica (children 1..R) and the exchange stream (child R+1), so results
@@ -101,7 +120,7 @@ def prepare(config: dict, base: Path, comm=None) -> Setup:
     if unknown:
         raise ConfigError(f"chemical_potentials: {sorted(unknown)[0]} is not an element of the potential")
     streams = np.random.SeedSequence(mc["seed"]).spawn(n_rep + 2)
-    atoms, groups = build_particle(config, base, potential, np.random.default_rng(streams[0]))
+    atoms, groups = build_particle(config, base, potential, np.random.default_rng(streams[0]), source)
     limit = int(config["potential"]["memory_limit_mb"] * 2**20)
     mine = [r for r in range(n_rep) if owner_of(r, n_rep, comm.size) == comm.rank]
     first = LocalEnergyModel(potential, atoms, memory_limit=limit)
@@ -261,7 +280,7 @@ def run_campaign(path: str | Path, resume: bool = False, overwrite: bool = False
     results = directory / "results.h5"
     if results.exists() and not (resume or overwrite):
         raise CampaignError(f"{results} exists; use --resume to continue it or --overwrite to replace it")
-    setup = prepare(config, base, comm)
+    setup = prepare(config, base, comm, (str(path), text))
     mc = config["mc"]
     driver = Driver(setup.chains, setup.ladder, comm, setup.schedule, mc["exchange_interval"])
     _on_root(comm, _check_output, directory, results, resume, overwrite)

@@ -24,6 +24,11 @@ class ConfigError(NanomcError, ValueError):
 
 REQUIRED = object()
 
+#: Å; ASE's fcc elements span 3.52 (Ni) to 6.20 (Xe): a value outside this range is a typo or another unit
+LATTICE_CONSTANT_RANGE = (2.5, 10.0)
+#: the largest seed: SeedSequence takes any non-negative integer, the results file stores 64 bits
+SEED_MAX = 2**64 - 1
+
 
 @dataclass(frozen=True)
 class Param:
@@ -45,8 +50,8 @@ SCHEMA: dict[str, dict[str, Param]] = {
         "atoms": Param("int", None, "target number of atoms: the size whose particle is closest"),
         "composition": Param("table", REQUIRED, "fraction of the swappable sites per element, e.g. "
                              "`{ Au = 0.5, Cu = 0.5 }`; for a file, elements not listed keep their sites"),
-        "lattice_constant": Param("float", None, "fcc lattice constant in Å (default: Vegard's law over "
-                                  "the composition from ASE's reference data)"),
+        "lattice_constant": Param("float", None, "fcc lattice constant in Å, 2.5 to 10 (default: Vegard's "
+                                  "law over the composition from ASE's reference data)"),
         "host": Param("str", None, "element the shape is built from before the random occupation "
                       "(default: the first element of `composition`)"),
         "surface_energies": Param("table", None, "wulff only: relative surface energies of facets "
@@ -62,15 +67,15 @@ SCHEMA: dict[str, dict[str, Param]] = {
     "potential": {
         "file": Param("str", "default", "potential file (nanomc HDF5), or `default` for the one shipped "
                       "with nanomc; relative to the parameter file"),
-        "memory_limit_mb": Param("float", 1024.0, "cap on the triplet-geometry cache in MiB; beyond it a "
-                                 "slower cache-free path is used"),
+        "memory_limit_mb": Param("float", 1024.0, "cap on the triplet-geometry cache in MiB (> 0); beyond it "
+                                 "a slower cache-free path is used"),
     },
     "mc": {
         "ensemble": Param("str", "canonical", "`canonical` (swaps), `sgc` (semi-grand canonical flips) or "
                           "`anneal` (canonical swaps while T falls from t_start to t_end)",
                           ("canonical", "sgc", "anneal")),
-        "temperatures": Param("floats", None, "K; one replica per temperature (canonical, sgc); or give "
-                              "`t_min`, `t_max`, `n_temperatures`"),
+        "temperatures": Param("floats", None, "K; one replica per temperature (canonical, sgc; not anneal); "
+                              "or give `t_min`, `t_max`, `n_temperatures`"),
         "t_min": Param("float", None, "K; lowest temperature of a geometric ladder (with `t_max`, "
                        "`n_temperatures`)"),
         "t_max": Param("float", None, "K; highest temperature of a geometric ladder"),
@@ -78,7 +83,8 @@ SCHEMA: dict[str, dict[str, Param]] = {
         "exchange_interval": Param("int", 0, "sweeps between replica-exchange rounds (neighbouring "
                                    "temperatures, alternating even/odd pairs); 0 = independent replicas"),
         "sweeps": Param("int", REQUIRED, "sweeps per replica; a sweep is one trial per swappable atom"),
-        "seed": Param("int", 0, "random seed; a run is reproducible from parameters and seed"),
+        "seed": Param("int", 0, "random seed, 0 to 2**64 − 1; a run is reproducible from parameters "
+                      "and seed"),
         "chemical_potentials": Param("table", {}, "sgc only: μ per element in eV; a flip A→B is accepted "
                                      "with ΔE − (μ_B − μ_A)"),
         "t_start": Param("float", None, "anneal only: first temperature (K)"),
@@ -111,6 +117,13 @@ def _line_of(text: str, section: str, key: str | None) -> int:
     return 0
 
 
+def locate(name: str, text: str, section: str, key: str | None) -> str:
+    """`name:line` of `key` in [section] of a parameter file's text (of the section header if key
+    is None); just `name` when it is not in the text."""
+    line = _line_of(text, section, key)
+    return f"{name}:{line}" if line else name
+
+
 def _type_ok(kind: str, value: Any) -> bool:
     number = (int, float)
     if kind == "str":
@@ -134,6 +147,12 @@ def _type_ok(kind: str, value: Any) -> bool:
         return isinstance(value, list) and all(
             isinstance(g, list) and all(isinstance(e, str) for e in g) for g in value)
     raise AssertionError(kind)
+
+
+def _non_finite(value: Any) -> float | None:
+    """The first NaN or ±inf in a number, list or table of numbers; None if there is none."""
+    values = value.values() if isinstance(value, dict) else value if isinstance(value, list) else [value]
+    return next((v for v in values if isinstance(v, float) and not np.isfinite(v)), None)
 
 
 KIND_NAMES = {"str": "a string", "int": "an integer", "float": "a number", "bool": "true or false",
@@ -169,9 +188,7 @@ def validate(raw: dict, text: str, name: str, schema: dict[str, dict[str, Param]
         schema, check = SCHEMA, _check_semantics
 
     def fail(section: str, key: str | None, message: str) -> ConfigError:
-        line = _line_of(text, section, key)
-        where = f"{name}:{line}" if line else name
-        return ConfigError(f"{where}: {message}")
+        return ConfigError(f"{locate(name, text, section, key)}: {message}")
 
     for section, value in raw.items():
         if section not in schema:
@@ -198,6 +215,9 @@ def validate(raw: dict, text: str, name: str, schema: dict[str, dict[str, Param]
             value = given[key]
             if not _type_ok(p.kind, value):
                 raise fail(section, key, f"`{key}` in [{section}] must be {KIND_NAMES[p.kind]}, got {value!r}")
+            bad = _non_finite(value)
+            if bad is not None:
+                raise fail(section, key, f"`{key}` in [{section}] must be finite, got {bad!r}")
             if p.choices and value not in p.choices:
                 raise fail(section, key, f"`{key}` in [{section}] must be one of {', '.join(p.choices)}, got {value!r}")
             config[section][key] = float(value) if p.kind == "float" else value
@@ -217,14 +237,25 @@ def _check_semantics(c: dict, fail) -> None:
     for key in ("size", "atoms"):
         if part[key] is not None and part[key] < 1:
             raise fail("particle", key, f"`{key}` in [particle] must be positive, got {part[key]}")
-    if part["lattice_constant"] is not None and part["lattice_constant"] <= 0:
-        raise fail("particle", "lattice_constant", "`lattice_constant` must be positive (Å)")
+    a = part["lattice_constant"]
+    if a is not None and not LATTICE_CONSTANT_RANGE[0] <= a <= LATTICE_CONSTANT_RANGE[1]:
+        raise fail("particle", "lattice_constant", "`lattice_constant` must be between {:g} and {:g} Å, got {}"
+                   .format(*LATTICE_CONSTANT_RANGE, a))
+    if not c["potential"]["memory_limit_mb"] > 0:
+        raise fail("potential", "memory_limit_mb", "`memory_limit_mb` must be positive (MiB), got "
+                   f"{c['potential']['memory_limit_mb']}")
+    if not 0 <= mc["seed"] <= SEED_MAX:
+        raise fail("mc", "seed", f"`seed` in [mc] must be an integer from 0 to 2**64 - 1, got {mc['seed']}")
     if mc["sweeps"] < 1:
         raise fail("mc", "sweeps", f"`sweeps` must be at least 1, got {mc['sweeps']}")
     for key in ("snapshot_interval", "checkpoint_interval"):
         if mc[key] < 1:
             raise fail("mc", key, f"`{key}` must be at least 1, got {mc[key]}")
     if mc["ensemble"] == "anneal":
+        for key in ("temperatures", "t_min", "t_max", "n_temperatures"):
+            if mc[key] is not None:
+                raise fail("mc", key, f"`{key}` does not apply to ensemble = \"anneal\" (one chain cooled from "
+                           "`t_start` to `t_end`)")
         for key in ("t_start", "t_end"):
             if mc[key] is None:
                 raise fail("mc", "ensemble", f"ensemble = \"anneal\" needs `{key}` (K) in [mc]")
@@ -233,6 +264,9 @@ def _check_semantics(c: dict, fail) -> None:
         if mc["exchange_interval"]:
             raise fail("mc", "exchange_interval", "replica exchange does not apply to ensemble = \"anneal\"")
     else:
+        for key in ("t_start", "t_end"):
+            if mc[key] is not None:
+                raise fail("mc", key, f"`{key}` only applies to ensemble = \"anneal\"")
         ladder = [mc[k] is not None for k in ("t_min", "t_max", "n_temperatures")]
         if mc["temperatures"] and any(ladder):
             raise fail("mc", "temperatures", "give `temperatures` or `t_min`/`t_max`/`n_temperatures`, not both")

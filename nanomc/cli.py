@@ -48,8 +48,11 @@ def _train(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace) -> int:
     from .potential import Potential
     from .training.io import read_reference
+    from .outputs import check_output_file
     from .training.predict import parity_plot, predict
 
+    if args.plot:
+        check_output_file(args.plot)
     potential = Potential.load(args.potential)
     structures, labels = [], []
     for path in args.structures:

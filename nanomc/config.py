@@ -171,6 +171,8 @@ def load_config(path: str | Path, schema: dict[str, dict[str, Param]] | None = N
         text = path.read_text()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the parameter file ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text (TOML) file; give the parameter file") from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -66,3 +66,31 @@ def test_convert_errors_are_one_line(tmp_path):
     r = _run("convert", "--n2p2", str(tmp_path), "--energy-unit", "furlongs", "-o", str(tmp_path / "x.h5"))
     assert r.returncode == 1 and r.stderr.count("\n") == 1 and "furlongs" in r.stderr
     assert not (tmp_path / "x.h5").exists()
+
+
+def _one_line_error(r, *words):
+    assert r.returncode == 1, r.stderr
+    assert r.stderr.startswith("nanomc: error: ") and r.stderr.count("\n") == 1, r.stderr
+    for w in words:
+        assert w in r.stderr, r.stderr
+
+
+def test_binary_parameter_file_is_one_line(tmp_path):
+    (tmp_path / "some.h5").write_bytes(b"\x89HDF\r\n\x1a\n\x00\x00\xff\xfe" * 8)
+    _one_line_error(_run("run", str(tmp_path / "some.h5")), "some.h5", "not a text (TOML) file")
+    _one_line_error(_run("train", str(tmp_path / "some.h5")), "some.h5", "not a text (TOML) file")
+
+
+def test_predict_checks_the_plot_path_before_predicting(tmp_path):
+    from ase.cluster import Octahedron
+    from ase.io import write
+
+    from nanomc.potential.store import default_potential_path
+
+    atoms = Octahedron("Au", 3, 1, latticeconstant=4.0)
+    atoms.info["energy"] = 1.0
+    write(tmp_path / "s.extxyz", atoms)
+    r = _run("predict", str(default_potential_path()), str(tmp_path / "s.extxyz"), "--plot",
+             str(tmp_path / "no" / "dir" / "p.png"))
+    _one_line_error(r, str(tmp_path / "no" / "dir"), "does not exist")
+    assert r.stdout == ""  # refused before predicting

@@ -320,6 +320,12 @@ def csv_rows(path):
     ('files = ["set.extxyz"]', 'files = ["nope.extxyz"]', ["nope.extxyz: reference file not found"]),
     ("test_fraction = 0.2", "test_fraction = 1.5", ["`test_fraction` must be at least 0 and below 1"]),
     ('optimizer = "{optimizer}"', 'optimizer = "sgd"', ["`optimizer` in [training] must be one of"]),
+    ('files = ["set.extxyz"]', 'files = ["set.extxyz"]\nenergy_key = "dft_energy"',
+     ["set.extxyz frame 0: no energy under info key 'dft_energy'"]),
+    ('potential = "trained.h5"', 'potential = "no/dir/trained.h5"', ["train.toml:", "no/dir", "does not exist"]),
+    ('log = "log.csv"', 'log = "no/dir/log.csv"', ["train.toml:", "no/dir", "does not exist"]),
+    ('features = "features.h5"', 'features = "no/dir/features.h5"', ["train.toml:", "no/dir", "does not exist"]),
+    ('potential = "trained.h5"', 'potential = "."', ["train.toml:", "is a directory"]),
 ])
 def test_bad_training_files_are_one_line_errors(tmp_path, old, new, words):
     params = write_training(tmp_path, text=TRAIN_TOML.replace(old, new))
@@ -327,7 +333,8 @@ def test_bad_training_files_are_one_line_errors(tmp_path, old, new, words):
     assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
     for w in words:
         assert w in result.stderr
-    assert not (tmp_path / "trained.h5").exists()
+    assert not (tmp_path / "trained.h5").exists() and not (tmp_path / "log.csv").exists()
+    assert not (tmp_path / "features.h5").exists()  # refused before the descriptors were computed
 
 
 # ---------------------------------------------------------------- reference structures

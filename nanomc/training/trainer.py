@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 from ase.data import atomic_numbers
 
-from ..config import Param, REQUIRED, ConfigError, load_config
+from ..config import Param, REQUIRED, ConfigError, load_config, locate
+from ..outputs import OutputError, check_output_file
 from ..potential import Potential, chebyshev_descriptor_set, default_descriptor_set
 from ..potential.network import ACTIVATIONS, Network
 from .features import FeatureSet, dataset_hash, featurize, fit_e0, fit_scaling, load_features, save_features
@@ -29,7 +30,8 @@ TRAIN_SCHEMA: dict[str, dict[str, Param]] = {
     "data": {
         "files": Param("strings", REQUIRED, "reference structure files (extxyz, aenet XSF, ASE .db, ...), "
                        "relative to the training file"),
-        "energy_key": Param("str", "energy", "info key of the reference energy in eV (else calculator results)"),
+        "energy_key": Param("str", "energy", "info key of the reference energy in eV; the default `energy` also "
+                            "takes calculator results, another key must be present in every structure"),
         "test_fraction": Param("float", 0.1, "fraction of structures held out for testing"),
         "seed": Param("int", 0, "seed of the train/test split"),
         "features": Param("str", None, "HDF5 file caching the descriptors of the data set; reused when the "
@@ -149,8 +151,14 @@ def _features(config: dict, base: Path, potential: Potential, structures) -> Fea
 def train_from_file(path: str | Path, quiet: bool = False) -> TrainingResult:
     """Run the training described by a TOML training file; writes the potential and the log."""
     path = Path(path)
-    config, _ = load_config(path, TRAIN_SCHEMA, _check)
+    config, text = load_config(path, TRAIN_SCHEMA, _check)
     base = path.parent
+    for section, key in (("output", "potential"), ("output", "log"), ("data", "features")):
+        try:
+            if config[section][key]:
+                check_output_file(base / config[section][key])
+        except OutputError as exc:
+            raise ConfigError(f"{locate(str(path), text, section, key)}: {exc}") from None
     structures = read_reference([base / f for f in config["data"]["files"]], config["data"]["energy_key"])
     elements = sorted({s for a in structures for s in a.get_chemical_symbols()}, key=atomic_numbers.__getitem__)
     if len(structures) < 2:

@@ -8,7 +8,7 @@ import sys
 from . import __version__
 from .errors import NanomcError
 
-KERNELS = ("neighbors", "descriptors", "network", "local_energy", "forces")
+KERNELS = ("neighbors", "descriptors", "network", "local_energy", "forces")  # as in nanomc._ext
 
 
 def _info(_args: argparse.Namespace) -> int:
@@ -232,8 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _rank() -> int:
-    from .mc.parallel import world
-
+    try:
+        from .mc.parallel import world
+    except ImportError:  # the kernels are missing (nanomc.mc imports them): nothing ran, on any rank
+        return 0
     return world().rank
 
 

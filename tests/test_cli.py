@@ -94,3 +94,32 @@ def test_predict_checks_the_plot_path_before_predicting(tmp_path):
              str(tmp_path / "no" / "dir" / "p.png"))
     _one_line_error(r, str(tmp_path / "no" / "dir"), "does not exist")
     assert r.stdout == ""  # refused before predicting
+
+
+def test_unbuilt_kernels_say_how_to_build(tmp_path):
+    """A checkout whose kernels are not compiled: the CLI and the test suite say how to build them."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).parent.parent
+    shutil.copytree(root / "nanomc", tmp_path / "nanomc", ignore=shutil.ignore_patterns("*.so", "*.pyd", "__pycache__"))
+    (tmp_path / "tests").mkdir()
+    shutil.copy(root / "tests" / "conftest.py", tmp_path / "tests")
+    (tmp_path / "tests" / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    how = "the compiled kernels are missing: run `pip install -e .` (or `python setup.py build_ext --inplace`)"
+
+    def run(*args):
+        return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                              env=env)
+
+    r = run("-m", "nanomc.cli", "run", "params.toml")
+    assert r.returncode == 1 and r.stderr.count("\n") == 1 and how in r.stderr, r.stderr
+    r = run("-m", "nanomc.cli", "info")
+    assert r.returncode == 0 and "kernel neighbors: MISSING" in r.stdout and how in r.stdout, r.stdout + r.stderr
+    r = run("-c", "import nanomc\ntry:\n    nanomc.Potential\nexcept ImportError as exc:\n    print(exc)")
+    assert r.returncode == 0 and r.stdout.strip() == how, r.stdout + r.stderr
+    r = run("-m", "pytest", "-q", "-p", "no:cacheprovider", "tests")
+    assert r.returncode != 0 and how in r.stdout + r.stderr, r.stdout + r.stderr
+    assert "Traceback" not in r.stdout + r.stderr and "ModuleNotFoundError" not in r.stdout + r.stderr

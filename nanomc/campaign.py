@@ -6,9 +6,12 @@ continues from the last checkpoint and ends exactly where an unbroken run would.
 """
 from __future__ import annotations
 
+import fcntl
 import os
+import socket
 import sys
 import time
+import tomllib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +20,7 @@ from typing import Iterator
 import numpy as np
 from ase import Atoms
 
-from .config import ConfigError, load_config, locate
+from .config import ConfigError, load_config, locate, validate
 from .errors import NanomcError
 from .local_energy import LocalEnergyModel
 from .mc import Chain, SwapGroups, temperature_schedule
@@ -132,18 +135,55 @@ def prepare(config: dict, base: Path, comm=None, source: tuple[str, str] | None 
     return Setup(potential, atoms, groups, temperatures, schedule, chains, ladder)
 
 
-def _check_output(directory: Path, results: Path, resume: bool, overwrite: bool) -> None:
+class DirectoryLock:
+    """An exclusive lock on a campaign's output directory (the file `.nanomc.lock` in it), held
+    for the run's lifetime. flock locks belong to the open file, so the OS drops the lock when
+    the process ends in any way: a killed run leaves no stale lock behind."""
+
+    NAME = ".nanomc.lock"
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / self.NAME
+        self.fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock or raise CampaignError naming the process that holds it."""
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 200).decode(errors="replace").strip() or "unknown process"
+            os.close(fd)
+            raise CampaignError(f"{self.path.parent} is in use by another nanomc run ({holder}); wait for it to "
+                                "end or choose another output directory") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}".encode())
+        self.fd = fd
+
+    def release(self) -> None:
+        """Drop the lock (the file stays: removing it could let two runs lock different files)."""
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def _open_output(directory: Path, results: Path, resume: bool, overwrite: bool, lock: DirectoryLock) -> None:
+    """Create and lock the output directory, then check what is in it (rank 0)."""
     if resume and overwrite:
         raise CampaignError("give --resume or --overwrite, not both")
-    if resume and not results.exists():
-        raise CampaignError(f"{results} does not exist, there is nothing to resume")
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        probe = directory / ".nanomc-write-test"
-        probe.write_text("")
-        probe.unlink()
+        lock.acquire()
     except OSError as exc:
         raise CampaignError(f"output directory {directory} is not writable ({exc.strerror})") from None
+    try:
+        if resume and not results.exists():
+            raise CampaignError(f"{results} does not exist, there is nothing to resume")
+        if results.exists() and not (resume or overwrite):
+            raise CampaignError(f"{results} exists; use --resume to continue it or --overwrite to replace it")
+    except CampaignError:
+        lock.release()
+        raise
 
 
 def new_record(config_text: str, config: dict, setup: Setup) -> RunRecord:
@@ -161,9 +201,39 @@ def new_record(config_text: str, config: dict, setup: Setup) -> RunRecord:
     )
 
 
-def _restore(record: RunRecord, setup: Setup, text: str, results: Path) -> None:
-    if record.parameters != text:
-        raise CampaignError(f"{results} was started with different parameters; run with --overwrite to start again")
+#: keys that do not change a run's results, so --resume accepts edits to them: the potential is
+#: compared by its content hash instead of its file name; `sweeps` has rules of its own
+NOT_IN_RESULTS = {("mc", "checkpoint_interval"), ("output", "directory"), ("potential", "file"), ("mc", "sweeps")}
+
+
+def _result_keys(config: dict) -> dict[tuple[str, str], object]:
+    return {(section, key): value for section, values in config.items() for key, value in values.items()
+            if (section, key) not in NOT_IN_RESULTS}
+
+
+def _restore(record: RunRecord, setup: Setup, config: dict, results: Path) -> None:
+    """Continue `record`: refuse parameters that would change its results, then load its checkpoint.
+
+    The run's stored parameter text is validated again and compared key by key with `config`;
+    `sweeps` may grow (or shrink to no fewer than the sweeps done), except for an annealing run.
+    """
+    try:
+        started = validate(tomllib.loads(record.parameters), record.parameters, f"{results} (stored parameters)")
+    except (ConfigError, tomllib.TOMLDecodeError) as exc:
+        raise CampaignError(f"{results}: its stored parameters are no longer valid ({exc}); run with --overwrite "
+                            "to start again") from None
+    before, now = _result_keys(started), _result_keys(config)
+    changed = [f"[{s}] {k}: {before.get((s, k))!r} -> {now.get((s, k))!r}"
+               for s, k in sorted(before.keys() | now.keys()) if before.get((s, k)) != now.get((s, k))]
+    if changed:
+        raise CampaignError(f"{results} was started with different parameters ({'; '.join(changed)}); run with "
+                            "--overwrite to start again")
+    sweeps = config["mc"]["sweeps"]
+    if sweeps != started["mc"]["sweeps"] and config["mc"]["ensemble"] == "anneal":
+        raise CampaignError(f"{results}: an annealing schedule spans all `sweeps`, so an annealing run cannot be "
+                            f"extended or shortened (it has {started['mc']['sweeps']}); run with --overwrite")
+    if sweeps < record.sweeps_done:
+        raise CampaignError(f"{results} already has {record.sweeps_done} sweeps; sweeps = {sweeps} is fewer")
     if record.potential_hash != setup.potential.content_hash():
         raise CampaignError(f"{results} was made with another potential; run with --overwrite to start again")
     if len(record.chain_states) != len(setup.temperatures):
@@ -269,10 +339,12 @@ def run_campaign(path: str | Path, resume: bool = False, overwrite: bool = False
 
     comm: an mpi4py communicator (default: MPI.COMM_WORLD under mpirun, else one process).
     stop_after: stop (with a checkpoint) once this many sweeps are done.
-    Other ranks return None; only rank 0 writes files and prints.
+    resume: continue from the last checkpoint, also of a finished run whose `sweeps` was raised
+    since; the result equals a run started with the final parameters.
+    The output directory is locked while the run lives. Other ranks return None; only rank 0
+    writes files and prints.
     """
     comm = comm or world()
-    root = comm.rank == 0
     path = Path(path)
     config, text = load_config(path)
     base = path.parent
@@ -281,12 +353,26 @@ def run_campaign(path: str | Path, resume: bool = False, overwrite: bool = False
     if results.exists() and not (resume or overwrite):
         raise CampaignError(f"{results} exists; use --resume to continue it or --overwrite to replace it")
     setup = prepare(config, base, comm, (str(path), text))
+    lock = DirectoryLock(directory)
+    _on_root(comm, _open_output, directory, results, resume, overwrite, lock)
+    try:
+        return _sweeps(config, text, setup, results, resume, quiet, stop_after, comm)
+    finally:
+        lock.release()
+
+
+def _sweeps(config: dict, text: str, setup: Setup, results: Path, resume: bool, quiet: bool,
+            stop_after: int | None, comm) -> RunRecord | None:
+    """The run itself, in the locked output directory: start or restore, sweep, checkpoint."""
+    root = comm.rank == 0
     mc = config["mc"]
     driver = Driver(setup.chains, setup.ladder, comm, setup.schedule, mc["exchange_interval"])
-    _on_root(comm, _check_output, directory, results, resume, overwrite)
     if resume:
         record = read_results(results)
-        _restore(record, setup, text, results)
+        _restore(record, setup, config, results)
+        record.parameters, record.sweeps_total = text, mc["sweeps"]
+        record.complete = record.sweeps_done == mc["sweeps"]
+        _checkpoint(record, setup, driver, results, comm)  # the file now names the new parameters
     else:
         record = new_record(text, config, setup)
         record.snapshot_sweeps.append(0)
@@ -317,7 +403,7 @@ def run_campaign(path: str | Path, resume: bool = False, overwrite: bool = False
     if not root:
         return None
     if record.complete:
-        _write_structures(record, setup, directory)
+        _write_structures(record, setup, results.parent)
     return record
 
 

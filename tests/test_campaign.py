@@ -300,3 +300,89 @@ def test_cli_progress_and_quiet(tmp_path, potential_file):
     assert "T   400.0 K  final E" in loud.stdout
     quiet = cli("run", params, "--overwrite", "-q")
     assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""
+
+
+def test_a_second_run_into_a_busy_directory_is_refused_and_a_killed_run_leaves_no_stale_lock(tmp_path, potential_file):
+    """The output directory is locked while a run lives; the OS drops the lock when it is killed."""
+    params = write_params(tmp_path, potential_file, BASE.replace("sweeps = 12", "sweeps = 100000")
+                          .replace("checkpoint_interval = 5", "checkpoint_interval = 10"))
+    results = tmp_path / "out" / "results.h5"
+    proc = subprocess.Popen([sys.executable, "-m", "nanomc.cli", "run", str(params), "-q"])
+    try:
+        deadline = time.time() + 300
+        while not results.exists() and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert proc.poll() is None and results.exists()
+        for flag in ("--overwrite", "--resume"):
+            busy = cli("run", params, flag, "-q")
+            assert busy.returncode == 1 and busy.stderr.count("\n") == 1, busy.stderr
+            assert "in use by another nanomc run" in busy.stderr and f"pid {proc.pid}" in busy.stderr
+        assert proc.poll() is None  # the first run goes on
+    finally:
+        proc.kill()
+        proc.wait()
+    done = read_results(results).sweeps_done
+    record = run_campaign(params, resume=True, quiet=True, stop_after=done + 3)  # no stale lock
+    assert record.sweeps_done == done + 3
+
+
+def _h5_contents(path):
+    """Every dataset (as an array) and attribute of an HDF5 file, by name."""
+    out = {}
+    with h5py.File(path, "r") as f:
+        def visit(name, obj):
+            for key, value in obj.attrs.items():
+                out[f"{name}@{key}"] = value
+            if isinstance(obj, h5py.Dataset):
+                out[name] = obj[()]
+        visit("/", f)
+        f.visititems(visit)
+    return out
+
+
+def test_a_finished_run_extended_with_more_sweeps_equals_an_unbroken_run(tmp_path, potential_file):
+    """--resume after raising `sweeps` continues a finished run; harmless edits (a comment,
+    checkpoint_interval) are accepted; every stored array equals that of an unbroken run."""
+    text = BASE.replace("sweeps = 12", "sweeps = 25").replace("seed = 3", "seed = 3\nexchange_interval = 3")
+    (tmp_path / "unbroken").mkdir()
+    (tmp_path / "extended").mkdir()
+    run_campaign(write_params(tmp_path / "unbroken", potential_file, text), quiet=True)
+    params = write_params(tmp_path / "extended", potential_file, text.replace("sweeps = 25", "sweeps = 13"))
+    assert cli("run", params, "-q").returncode == 0
+    assert read_results(tmp_path / "extended" / "out" / "results.h5").complete
+    params.write_text("# continued\n" + text.replace("checkpoint_interval = 5", "checkpoint_interval = 7"))
+    resumed = cli("run", params, "--resume", "-q")
+    assert resumed.returncode == 0, resumed.stderr
+    unbroken = _h5_contents(tmp_path / "unbroken" / "out" / "results.h5")
+    extended = _h5_contents(tmp_path / "extended" / "out" / "results.h5")
+    assert extended.pop("/@parameters") == params.read_text()
+    unbroken.pop("/@parameters")
+    assert extended.keys() == unbroken.keys()
+    for name, value in unbroken.items():
+        assert np.array_equal(extended[name], value), name
+    for name in ("final.extxyz", "best.extxyz"):
+        assert (tmp_path / "extended" / "out" / name).read_text() == (tmp_path / "unbroken" / "out" / name).read_text()
+
+
+@pytest.mark.parametrize("old,new,words", [
+    ("seed = 3", "seed = 4", ["different parameters", "[mc] seed: 3 -> 4"]),
+    ("temperatures = [400.0, 900.0]", "temperatures = [400.0, 950.0]", ["[mc] temperatures"]),
+    ("sweeps = 12", "sweeps = 10", ["already has 12 sweeps", "sweeps = 10"]),
+])
+def test_resume_refuses_changes_that_alter_the_results(tmp_path, potential_file, old, new, words):
+    params = write_params(tmp_path, potential_file)
+    run_campaign(params, quiet=True)
+    params.write_text(params.read_text().replace(old, new))
+    refused = cli("run", params, "--resume")
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+    for w in words:
+        assert w in refused.stderr
+
+
+def test_an_annealing_run_cannot_be_extended(tmp_path, potential_file):
+    params = write_params(tmp_path, potential_file, BASE.replace(
+        "temperatures = [400.0, 900.0]", 'ensemble = "anneal"\nt_start = 3000.0\nt_end = 50.0'))
+    run_campaign(params, quiet=True)
+    params.write_text(params.read_text().replace("sweeps = 12", "sweeps = 20"))
+    refused = cli("run", params, "--resume")
+    assert refused.returncode == 1 and "an annealing schedule spans" in refused.stderr and refused.stderr.count("\n") == 1

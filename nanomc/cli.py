@@ -75,8 +75,10 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _convert(args: argparse.Namespace) -> int:
+    from .outputs import check_output_file
     from .potential import Potential
 
+    check_output_file(args.output, args.overwrite)
     if args.aenet:
         potential = Potential.from_aenet(args.aenet)
     else:
@@ -126,6 +128,7 @@ def _analyze(args: argparse.Namespace) -> int:
 def _relax(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from .outputs import check_output_file
     from .particles import read_frames, write_frames
     from .potential import Potential
     from .potential.store import default_potential_path
@@ -144,6 +147,8 @@ def _relax(args: argparse.Namespace) -> int:
         labels = [f"{target.name}:{k}" if len(frames) > 1 else target.name for k in range(len(frames))]
         jobs = [(Path(args.out) if args.out else target.with_name(f"{target.stem}-relaxed.extxyz"),
                  list(zip(labels, frames)))]
+    for path, _ in jobs:
+        check_output_file(path, args.overwrite)
     done = []
     for path, structures in jobs:
         relaxed = [relax(atoms, potential, args.fmax, args.steps, args.optimizer, label) for label, atoms in structures]
@@ -199,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     relax.add_argument("--fmax", type=float, default=0.05, help="stop when every force is below this (eV/Å; 0.05)")
     relax.add_argument("--steps", type=int, default=1000, help="at most this many optimiser steps (default 1000)")
     relax.add_argument("--optimizer", choices=("FIRE", "BFGS"), default="FIRE", help="ASE optimiser (default FIRE)")
+    relax.add_argument("--overwrite", action="store_true", help="replace existing relaxed-structure files")
     relax.add_argument("-q", "--quiet", action="store_true", help="write the files, print nothing")
     relax.set_defaults(func=_relax)
     sub.add_parser("template", help="print an annotated parameter file").set_defaults(func=_template)
@@ -226,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="n2p2: the files' energy unit (eV, hartree, rydberg, kcal/mol, kJ/mol or eV per "
                               "unit; default eV)")
     convert.add_argument("-o", "--output", required=True, help="nanomc potential file to write (.h5)")
+    convert.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     convert.add_argument("-q", "--quiet", action="store_true", help="print nothing")
     convert.set_defaults(func=_convert)
     return parser

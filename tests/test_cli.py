@@ -123,3 +123,30 @@ def test_unbuilt_kernels_say_how_to_build(tmp_path):
     r = run("-m", "pytest", "-q", "-p", "no:cacheprovider", "tests")
     assert r.returncode != 0 and how in r.stdout + r.stderr, r.stdout + r.stderr
     assert "Traceback" not in r.stdout + r.stderr and "ModuleNotFoundError" not in r.stdout + r.stderr
+
+
+def test_convert_and_relax_refuse_to_replace_outputs_without_overwrite(tmp_path):
+    """Like `nanomc run`: an existing output is kept unless --overwrite is given; nothing is computed first."""
+    from pathlib import Path
+
+    from ase.cluster import Octahedron
+    from ase.io import write
+
+    aenet_files = [str(Path(__file__).parent / "data" / "aenet" / f"{e}.behler.nn") for e in ("Au", "Cu")]
+    out = tmp_path / "aucu.h5"
+    out.write_bytes(b"keep me")
+    _one_line_error(_run("convert", "--aenet", *aenet_files, "-o", str(out)), str(out), "exists", "--overwrite")
+    assert out.read_bytes() == b"keep me"
+    assert _run("convert", "--aenet", *aenet_files, "-o", str(out), "--overwrite", "-q").returncode == 0
+    assert list(nanomc.Potential.load(out).elements) == ["Au", "Cu"]
+
+    write(tmp_path / "s.extxyz", Octahedron("Au", 3, 1, latticeconstant=4.0))
+    for target in (tmp_path / "s-relaxed.extxyz", tmp_path / "mine.extxyz"):
+        target.write_text("keep me")
+        extra = ["--out", str(target)] if target.name == "mine.extxyz" else []
+        r = _run("relax", str(tmp_path / "s.extxyz"), "--steps", "2", "-q", *extra)
+        _one_line_error(r, str(target), "exists", "--overwrite")
+        assert target.read_text() == "keep me"
+        r = _run("relax", str(tmp_path / "s.extxyz"), "--steps", "2", "-q", "--overwrite", *extra)
+        assert r.returncode == 0, r.stderr
+        assert target.read_text() != "keep me"

@@ -1,5 +1,6 @@
 """Campaigns from parameter files: validation, outputs, checkpoints and resume (nanomc run)."""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -386,3 +387,12 @@ def test_an_annealing_run_cannot_be_extended(tmp_path, potential_file):
     params.write_text(params.read_text().replace("sweeps = 12", "sweeps = 20"))
     refused = cli("run", params, "--resume")
     assert refused.returncode == 1 and "an annealing schedule spans" in refused.stderr and refused.stderr.count("\n") == 1
+
+
+def test_analysis_of_an_unfinished_run_with_one_snapshot_has_no_nan(tmp_path, potential_file):
+    params = write_params(tmp_path, potential_file)
+    run_campaign(params, quiet=True, stop_after=3)  # snapshots every 4 sweeps: only the initial one
+    result = cli("analyze", tmp_path / "out" / "results.h5", "--discard", "0")
+    assert result.returncode == 0, result.stderr
+    assert "3/12 sweeps" in result.stdout and "incomplete" in result.stderr
+    assert not re.search(r"\bnan\b", result.stdout, re.IGNORECASE), result.stdout.splitlines()[2]

@@ -26,6 +26,7 @@ from .local_energy import LocalEnergyModel
 from .mc import Chain, SwapGroups, temperature_schedule
 from .mc.driver import Driver
 from .mc.exchange import ExchangeLadder
+from .mc.groups import GroupError
 from .mc.parallel import SerialComm, owner_of, world
 from .particles import (ParticleError, cluster_shape, make_groups, occupy, read_structure, size_for_atom_count,
                         vegard_lattice_constant, write_frames)
@@ -60,10 +61,11 @@ def load_potential(config: dict, base: Path) -> Potential:
 
 @contextmanager
 def _at_key(source: tuple[str, str] | None, key: str) -> Iterator[None]:
-    """Turn a ParticleError into a ConfigError at `key` of [particle] of source = (file name, text)."""
+    """Turn a particle or swap-group error into a ConfigError at `key` of [particle] of
+    source = (file name, text)."""
     try:
         yield
-    except ParticleError as exc:
+    except (ParticleError, GroupError) as exc:
         if source is None:
             raise
         raise ConfigError(f"{locate(*source, 'particle', key)}: {exc}") from None

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+from ase.data import atomic_numbers
 
 from .errors import NanomcError
 
@@ -236,6 +237,16 @@ def _check_semantics(c: dict, fail) -> None:
             raise fail("particle", "shape", "shape = \"file\" needs `file` in [particle]")
     elif (part["size"] is None) == (part["atoms"] is None):
         raise fail("particle", None, "give exactly one of `size` and `atoms` in [particle]")
+    if part["shape"] != "file" and not part["composition"]:
+        raise fail("particle", "composition", "a built particle needs at least one element in `composition`")
+    if part["host"] is not None and part["host"] not in atomic_numbers:
+        raise fail("particle", "host", f"`host` must be an element symbol, got {part['host']!r}")
+    if part["surface_energies"] is not None:
+        if part["shape"] != "wulff":
+            raise fail("particle", "surface_energies", "`surface_energies` only applies to shape = \"wulff\"")
+        bad = [v for v in part["surface_energies"].values() if v <= 0]
+        if bad:
+            raise fail("particle", "surface_energies", f"surface energies must be positive, got {bad[0]}")
     for key in ("size", "atoms"):
         if part[key] is not None and part[key] < 1:
             raise fail("particle", key, f"`{key}` in [particle] must be positive, got {part[key]}")

@@ -396,3 +396,62 @@ def test_analysis_of_an_unfinished_run_with_one_snapshot_has_no_nan(tmp_path, po
     assert result.returncode == 0, result.stderr
     assert "3/12 sweeps" in result.stdout and "incomplete" in result.stderr
     assert not re.search(r"\bnan\b", result.stdout, re.IGNORECASE), result.stdout.splitlines()[2]
+
+
+# ---------------------------------------------------------------- a fuzzer over the example's parameter file
+
+EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "runs", "AuCu-segregation", "params.toml")
+WRONG_TYPES = {"int": ['"many"', "1.5", "true", "[1]"], "float": ['"hot"', "true", "[1.0]"],
+               "str": ["1", "true", '["a"]'], "floats": ['"hot"', "300.0", '["a"]', "[true]"],
+               "table": ['"Au"', "[1]", '{ Au = "x" }', "{ Au = true }"]}
+BAD_VALUES = {
+    ("particle", "shape"): ['"sphere"', '""'], ("particle", "atoms"): ["0", "-5"],
+    ("particle", "composition"): ["{ Au = nan }", "{ Au = 0.5, Cu = 0.6 }", "{ Au = -0.5, Cu = 1.5 }",
+                                  "{ Au = 0.5, Xx = 0.5 }", "{ Au = 0.5, Cu = inf }"],
+    ("potential", "file"): ['"missing.h5"', '"params.toml"', '""'],
+    ("mc", "ensemble"): ['"grand"', '"sgc "'], ("mc", "temperatures"): ["[nan]", "[inf]", "[-300.0]", "[0.0]", "[]"],
+    ("mc", "sweeps"): ["0", "-1"], ("mc", "seed"): ["-1", "18446744073709551616"],
+    ("mc", "snapshot_interval"): ["0", "-10"], ("mc", "checkpoint_interval"): ["0", "-25"],
+    ("output", "directory"): ['"/dev/null/results"'],
+}
+
+
+def _example_mutations():
+    config, text = load_config(EXAMPLE)
+    section = None
+    for line in text.splitlines():
+        m = re.match(r"^\[(\w+)\]", line)
+        if m:
+            section = m.group(1)
+            continue
+        m = re.match(r"^(\w+)\s*=", line)
+        if m:
+            key = m.group(1)
+            for value in WRONG_TYPES[SCHEMA[section][key].kind] + BAD_VALUES.get((section, key), []):
+                yield pytest.param(line, f"{key} = {value}", id=f"{section}.{key}={value}")
+
+
+#: keys the example does not set, added to its [particle] section: each is wrong
+ADDED = ['host = "Xx"', "host = 79", 'swap_groups = [[]]', 'swap_groups = [["Au", "Au"]]', "frozen_indices = [-1]",
+         "frozen_indices = [586]", "surface_energies = { 100 = 1.0 }", "lattice_constant = nan",
+         "lattice_constant = 0.39"]
+
+
+def _added_keys():
+    for added in ADDED:
+        yield pytest.param("atoms = 586", f"atoms = 586\n{added}", id=f"particle+{added}")
+    yield pytest.param("composition = { Au = 0.5, Cu = 0.5 }", "composition = {}", id="particle.composition={}")
+    yield pytest.param('shape = "truncated_octahedron"', 'shape = "wulff"\nsurface_energies = { 100 = -1.0 }',
+                       id="particle.surface_energies negative")
+
+
+@pytest.mark.parametrize("line,mutated", list(_example_mutations()) + list(_added_keys()))
+def test_fuzzed_example_parameter_files_fail_in_one_line_and_write_nothing(tmp_path, capsys, line, mutated):
+    from nanomc.cli import main
+
+    params = tmp_path / "params.toml"
+    params.write_text(open(EXAMPLE).read().replace(line, mutated, 1))
+    assert main(["run", str(params), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("nanomc: error: ") and err.count("\n") == 1, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.toml"]

@@ -59,6 +59,9 @@ def _predict(args: argparse.Namespace) -> int:
         frames = read_reference([path], args.energy_key, require_energy=False)
         structures += frames
         labels += [f"{path}:{k}" if len(frames) > 1 else path for k in range(len(frames))]
+    if args.plot and not any("energy" in a.info for a in structures):
+        raise NanomcError(f"--plot: the structures have no reference energies (info key {args.energy_key!r}) to "
+                          "plot against")
     result = predict(potential, structures, labels)
     print(f"{'structure':40s} {'atoms':>6s} {'E (eV)':>14s} {'E_ref (eV)':>14s} {'error (meV/atom)':>17s}")
     for label, n, e, ref, err in zip(result.labels, result.n_atoms, result.predicted, result.reference,
@@ -100,6 +103,17 @@ def _discard(text: str) -> float | int:
     if not (value >= 0 and (value < 1 or value == int(value))):
         raise argparse.ArgumentTypeError(f"{text!r}: give a fraction in [0, 1) or a whole number of sweeps")
     return value if value < 1 else int(value)
+
+
+def _positive_length(text: str) -> float:
+    """--radial-width: a positive, finite length in Å."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive length in Å")
+    return value
 
 
 def _analyze(args: argparse.Namespace) -> int:
@@ -184,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--element", help="pair element X (default: the minority element of the swappable sites)")
     analyze.add_argument("--discard", type=_discard, default=0.2,
                          help="equilibration period: a fraction of the sweeps (default 0.2) or a number of sweeps")
-    analyze.add_argument("--radial-width", type=float, default=None,
+    analyze.add_argument("--radial-width", type=_positive_length, default=None,
                          help="radial shell width in Å (default: the nearest-neighbour distance)")
     analyze.add_argument("--out", help="output directory (default: analysis/ next to the results file)")
     analyze.add_argument("-q", "--quiet", action="store_true", help="write the files, print nothing")

@@ -150,3 +150,22 @@ def test_convert_and_relax_refuse_to_replace_outputs_without_overwrite(tmp_path)
         r = _run("relax", str(tmp_path / "s.extxyz"), "--steps", "2", "-q", "--overwrite", *extra)
         assert r.returncode == 0, r.stderr
         assert target.read_text() != "keep me"
+
+
+def test_non_finite_radial_width_is_refused(tmp_path):
+    for value in ("nan", "inf", "-1"):
+        r = _run("analyze", str(tmp_path / "results.h5"), "--radial-width", value)
+        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+        assert f"--radial-width: {value!r} is not a positive length in Å" in r.stderr, r.stderr
+
+
+def test_predict_plot_without_reference_energies_is_refused(tmp_path):
+    from ase.cluster import Octahedron
+    from ase.io import write
+
+    from nanomc.potential.store import default_potential_path
+
+    write(tmp_path / "s.extxyz", Octahedron("Au", 3, 1, latticeconstant=4.0))  # no energy
+    r = _run("predict", str(default_potential_path()), str(tmp_path / "s.extxyz"), "--plot", str(tmp_path / "p.png"))
+    _one_line_error(r, "--plot", "no reference energies")
+    assert r.stdout == "" and not (tmp_path / "p.png").exists()

@@ -326,6 +326,17 @@ def csv_rows(path):
     ('log = "log.csv"', 'log = "no/dir/log.csv"', ["train.toml:", "no/dir", "does not exist"]),
     ('features = "features.h5"', 'features = "no/dir/features.h5"', ["train.toml:", "no/dir", "does not exist"]),
     ('potential = "trained.h5"', 'potential = "."', ["train.toml:", "is a directory"]),
+    ("n_radial = 3", "n_radial = 0", ["train.toml:10:", "`n_radial` must be at least 1"]),
+    ("seed = 3", "seed = -1", ["train.toml:5:", "`seed` in [data] must be"]),
+    ("seed = 2", "seed = -2", ["train.toml:15:", "`seed` in [network] must be"]),
+    ("angular_etas = [0.05]", "angular_etas = [-0.05]", ["train.toml:11:", "`angular_etas` must be 0 or more"]),
+    ("cutoff = 4.5", "cutoff = 4.5\nzetas = [0.5]", ["train.toml:10:", "`zetas` must be at least 1"]),
+    ("cutoff = 4.5", "cutoff = 4.5\nlambdas = [0.5]", ["train.toml:10:", "`lambdas` must be -1 or 1"]),
+    ("cutoff = 4.5", "cutoff = 4.5\nr_min = -1.0", ["train.toml:10:", "`r_min` must be 0 or more"]),
+    ("epochs = 40", "epochs = 40\nlearning_rate = -0.1", ["train.toml:20:", "`learning_rate` must be positive"]),
+    ("epochs = 40", "epochs = 40\nmomentum = 1.5", ["train.toml:20:", "`momentum` must be at least 0 and below 1"]),
+    ("patience = 0", "patience = -1", ["train.toml:20:", "`patience` must be 0 or more"]),
+    ("epochs = 40", "epochs = 40\nprint_every = -1", ["train.toml:20:", "`print_every` must be 0 or more"]),
 ])
 def test_bad_training_files_are_one_line_errors(tmp_path, old, new, words):
     params = write_training(tmp_path, text=TRAIN_TOML.replace(old, new))

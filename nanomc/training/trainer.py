@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from ase.data import atomic_numbers
 
-from ..config import Param, REQUIRED, ConfigError, load_config, locate
+from ..config import REQUIRED, SEED_MAX, ConfigError, Param, load_config, locate
 from ..outputs import OutputError, check_output_file
 from ..potential import Potential, chebyshev_descriptor_set, default_descriptor_set
 from ..potential.network import ACTIVATIONS, Network
@@ -80,9 +80,22 @@ def _check(config: dict, fail) -> None:
         raise fail("data", "test_fraction", "`test_fraction` must be at least 0 and below 1")
     if not d["files"]:
         raise fail("data", "files", "`files` must list at least one reference file")
+    for section in ("data", "network"):
+        if not 0 <= config[section]["seed"] <= SEED_MAX:
+            raise fail(section, "seed", f"`seed` in [{section}] must be an integer from 0 to 2**64 - 1")
     d = config["descriptors"]
+    if d["r_min"] < 0:
+        raise fail("descriptors", "r_min", "`r_min` must be 0 or more (Å)")
     if d["cutoff"] <= d["r_min"]:
         raise fail("descriptors", "cutoff", "`cutoff` must exceed `r_min` (Å)")
+    if d["n_radial"] < 1:
+        raise fail("descriptors", "n_radial", "`n_radial` must be at least 1")
+    if d["angular_etas"] is not None and min(d["angular_etas"], default=0) < 0:
+        raise fail("descriptors", "angular_etas", "`angular_etas` must be 0 or more (1/Å²)")
+    if min(d["zetas"], default=1) < 1:
+        raise fail("descriptors", "zetas", "`zetas` must be at least 1")
+    if set(d["lambdas"]) - {-1, 1}:
+        raise fail("descriptors", "lambdas", "`lambdas` must be -1 or 1")
     for key in ("radial_order", "angular_order"):
         if d[key] < 0:
             raise fail("descriptors", key, f"`{key}` must be 0 or more")
@@ -90,9 +103,17 @@ def _check(config: dict, fail) -> None:
         raise fail("descriptors", "angular_cutoff", "`angular_cutoff` must be positive and at most `cutoff` (Å)")
     if not config["network"]["hidden"] or min(config["network"]["hidden"]) < 1:
         raise fail("network", "hidden", "`hidden` must list positive layer widths")
+    t = config["training"]
     for key in ("epochs", "batch_size"):
-        if config["training"][key] < (1 if key == "epochs" else 0):
+        if t[key] < (1 if key == "epochs" else 0):
             raise fail("training", key, f"`{key}` is too small")
+    if t["learning_rate"] <= 0:
+        raise fail("training", "learning_rate", "`learning_rate` must be positive")
+    if not 0 <= t["momentum"] < 1:
+        raise fail("training", "momentum", "`momentum` must be at least 0 and below 1")
+    for key in ("patience", "print_every"):
+        if t[key] < 0:
+            raise fail("training", key, f"`{key}` must be 0 or more")
 
 
 @dataclass

@@ -123,7 +123,8 @@ def prepare(config: dict, base: Path, comm=None, source: tuple[str, str] | None 
         raise CampaignError(f"{comm.size} MPI ranks but only {n_rep} replicas (temperatures); use at most {n_rep} ranks")
     unknown = set(mc["chemical_potentials"]) - set(potential.elements)
     if unknown:
-        raise ConfigError(f"chemical_potentials: {sorted(unknown)[0]} is not an element of the potential")
+        where = locate(*source, "mc", "chemical_potentials") if source else "chemical_potentials"
+        raise ConfigError(f"{where}: {sorted(unknown)[0]} is not an element of the potential")
     streams = np.random.SeedSequence(mc["seed"]).spawn(n_rep + 2)
     atoms, groups = build_particle(config, base, potential, np.random.default_rng(streams[0]), source)
     limit = int(config["potential"]["memory_limit_mb"] * 2**20)

@@ -231,6 +231,8 @@ def test_bad_parameter_files_name_the_key_and_line(tmp_path, potential_file, old
         ("composition = { Au = 0.5, Cu = 0.5 }", "composition = { Au = 1.5 }", ["params.toml:5:", "between 0 and 1"]),
         ("size = 5", "size = 5\nswap_groups = [[\"Au\", \"Pt\"]]", ["params.toml:5:", "Pt", "does not know"]),
         ("size = 5", "size = 5\nfrozen_indices = [5000]", ["params.toml:5:", "atom 5000 does not exist"]),
+        ("temperatures = [400.0, 900.0]", 'ensemble = "sgc"\ntemperatures = [400.0]\nchemical_potentials = { Pt = 0.1 }',
+         ["params.toml:13:", "Pt is not an element of the potential"]),
         ('shape = "truncated_octahedron"\nsize = 5', 'shape = "file"\nfile = "nope.xyz"', ["nope.xyz", "not found"]),
     ],
 )

@@ -174,14 +174,14 @@ def _open_output(directory: Path, results: Path, resume: bool, overwrite: bool, 
     """Create and lock the output directory, then check what is in it (rank 0)."""
     if resume and overwrite:
         raise CampaignError("give --resume or --overwrite, not both")
+    if resume and not results.exists():
+        raise CampaignError(f"{results} does not exist, there is nothing to resume")
     try:
         directory.mkdir(parents=True, exist_ok=True)
         lock.acquire()
     except OSError as exc:
         raise CampaignError(f"output directory {directory} is not writable ({exc.strerror})") from None
     try:
-        if resume and not results.exists():
-            raise CampaignError(f"{results} does not exist, there is nothing to resume")
         if results.exists() and not (resume or overwrite):
             raise CampaignError(f"{results} exists; use --resume to continue it or --overwrite to replace it")
     except CampaignError:

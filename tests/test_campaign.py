@@ -262,6 +262,7 @@ def test_resume_refuses_changed_parameters_and_missing_results(tmp_path, potenti
     params = write_params(tmp_path, potential_file)
     missing = cli("run", params, "--resume")
     assert missing.returncode == 1 and "nothing to resume" in missing.stderr
+    assert not (tmp_path / "out").exists()
     assert cli("run", params, "-q").returncode == 0
     params.write_text(params.read_text().replace("seed = 3", "seed = 4"))
     changed = cli("run", params, "--resume")

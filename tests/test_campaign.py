@@ -458,3 +458,15 @@ def test_fuzzed_example_parameter_files_fail_in_one_line_and_write_nothing(tmp_p
     err = capsys.readouterr().err
     assert err.startswith("nanomc: error: ") and err.count("\n") == 1, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["params.toml"]
+
+
+def test_a_failed_results_write_leaves_no_temporary_file(tmp_path, potential_file):
+    from nanomc.results import write_results
+
+    params = write_params(tmp_path, potential_file)
+    record = run_campaign(params, quiet=True)
+    record.seed = 2**70  # beyond what HDF5 stores (the parameter check refuses such seeds)
+    with pytest.raises(TypeError):
+        write_results(tmp_path / "out" / "again.h5", record)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".nanomc.lock", "best.extxyz", "final.extxyz",
+                                                                     "results.h5"]

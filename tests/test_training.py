@@ -1,4 +1,6 @@
 """Training: back-propagation against finite differences, optimisers, the trainer, readers, predict."""
+import re
+
 import numpy as np
 import pytest
 from ase.build import bulk
@@ -378,3 +380,33 @@ def test_active_learning_samples_mc_configurations(problem):
     for first, later in ((configs[0], configs[2]), (configs[3], configs[5])):
         assert first.get_chemical_formula() == later.get_chemical_formula()  # canonical MC keeps composition
         assert first.get_chemical_symbols() != later.get_chemical_symbols()  # but the ordering changes
+
+
+WRONG = {"int": ['"ten"', "1.5", "true", "[1]", "nan"], "float": ['"small"', "true", "[0.1]", "nan", "inf"],
+         "str": ["1", "true", '["a"]'], "strings": ['"set.extxyz"', "[1]", "[]"], "ints": ['"6"', "[1.5]", "[true]"],
+         "floats": ['"0.05"', "[nan]", '["a"]']}
+
+
+def _training_mutations():
+    from nanomc.training.trainer import TRAIN_SCHEMA
+
+    section = None
+    for line in TRAIN_TOML.replace("{optimizer}", "lbfgs").splitlines():
+        m = re.match(r"^\[(\w+)\]", line)
+        if m:
+            section = m.group(1)
+        elif re.match(r"^\w+ =", line):
+            key = line.split()[0]
+            for value in WRONG[TRAIN_SCHEMA[section][key].kind]:
+                yield pytest.param(line, f"{key} = {value}", id=f"{section}.{key}={value}")
+
+
+@pytest.mark.parametrize("line,mutated", list(_training_mutations()))
+def test_fuzzed_training_files_fail_in_one_line_and_write_nothing(tmp_path, capsys, line, mutated):
+    from nanomc.cli import main
+
+    (tmp_path / "train.toml").write_text(TRAIN_TOML.replace("{optimizer}", "lbfgs").replace(line, mutated, 1))
+    assert main(["train", str(tmp_path / "train.toml"), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("nanomc: error: ") and err.count("\n") == 1, err
+    assert [p.name for p in tmp_path.iterdir()] == ["train.toml"]

@@ -14,7 +14,7 @@ import pytest
 try:
     import nanomc._ext  # noqa: F401  (a checkout whose kernels are not built: say how to build them)
 except ImportError as exc:
-    pytest.exit(str(exc), returncode=4)
+    sys.exit(f"nanomc tests: {exc}")  # one line, exit status 1 (pytest.exit would print a traceback)
 
 from ase import Atoms
 from ase.build import bulk, fcc100, fcc111

@@ -470,3 +470,11 @@ def test_a_failed_results_write_leaves_no_temporary_file(tmp_path, potential_fil
         write_results(tmp_path / "out" / "again.h5", record)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".nanomc.lock", "best.extxyz", "final.extxyz",
                                                                      "results.h5"]
+
+
+def test_the_template_is_a_valid_parameter_file(tmp_path):
+    from nanomc.config import template_text
+
+    (tmp_path / "t.toml").write_text(template_text())
+    config, _ = load_config(tmp_path / "t.toml")
+    assert config["mc"]["temperatures"] == [300.0, 600.0] and config["mc"]["seed"] == 0

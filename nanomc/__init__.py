@@ -6,12 +6,24 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
-from .errors import NanomcError, PotentialError, PotentialFileError, StructureError
-from .potential import Potential, chebyshev_descriptor_set, default_descriptor_set
-from .calculator import Calculator
+from .errors import KernelsMissingError, NanomcError, PotentialError, PotentialFileError, StructureError
+
+# imported on first use, so that `import nanomc` (and `nanomc info`) work before the kernels are built
+_LAZY = {"Potential": ".potential", "chebyshev_descriptor_set": ".potential", "default_descriptor_set": ".potential",
+         "Calculator": ".calculator"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Calculator",
+    "KernelsMissingError",
     "NanomcError",
     "Potential",
     "PotentialError",

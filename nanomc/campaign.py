@@ -6,21 +6,27 @@ continues from the last checkpoint and ends exactly where an unbroken run would.
 """
 from __future__ import annotations
 
+import fcntl
 import os
+import socket
 import sys
 import time
+import tomllib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 from ase import Atoms
 
-from .config import ConfigError, load_config, located
+from .config import ConfigError, load_config, locate, validate
 from .errors import NanomcError
 from .local_energy import LocalEnergyModel
 from .mc import Chain, SwapGroups, temperature_schedule
 from .mc.driver import Driver
 from .mc.exchange import ExchangeLadder
+from .mc.groups import GroupError
 from .mc.parallel import SerialComm, owner_of, world
 from .fluorite import fluorite_particle, fluorite_size, oxide_lattice_constant
 from .particles import (ParticleError, check_moves, cluster_shape, default_groups, make_groups, occupy,
@@ -63,38 +69,56 @@ def occupation_elements(potential: Potential, particle: dict, atoms: Atoms) -> l
     return species(potential.elements) if VACANCY in named else list(potential.elements)
 
 
-def build_particle(config: dict, base: Path, potential: Potential, rng: np.random.Generator) -> tuple[Atoms, SwapGroups]:
-    """The initial particle (random occupation from rng) and its swap groups.
+@contextmanager
+def _at_key(source: tuple[str, str] | None, key: str) -> Iterator[None]:
+    """Turn a particle or swap-group error into a ConfigError at the [particle] key it names
+    (ParticleError.key), else at `key`, of source = (file name, text)."""
+    try:
+        yield
+    except (ParticleError, GroupError) as exc:
+        if source is None:
+            raise
+        raise ConfigError(f"{locate(*source, 'particle', getattr(exc, 'key', None) or key)}: {exc}") from None
+
+
+def build_particle(config: dict, base: Path, potential: Potential, rng: np.random.Generator,
+                   source: tuple[str, str] | None = None) -> tuple[Atoms, SwapGroups]:
+    """The initial particle (random occupation from rng) and its swap groups; errors about the
+    particle name their line in source = (file name, text).
 
     A structure file keeps its own occupation unless `composition` is given.
     """
     p = config["particle"]
     composition = p["composition"] or {}
-    if p["shape"] == "file":
-        atoms = read_structure(base / p["file"])
-    elif p["oxide"]:
-        atoms = _build_oxide(p)
-        missing = sorted(set(atoms.get_chemical_symbols()) - set(potential.elements))
-        if missing:
-            raise ParticleError(f"oxide = {p['oxide']!r} needs {missing[0]}, which the potential does not know "
-                                f"({', '.join(potential.elements)})", key="oxide")
-    else:
-        host = p["host"] or next(iter(composition))
-        a = p["lattice_constant"] or vegard_lattice_constant(composition)
-        size = p["size"] or size_for_atom_count(p["shape"], host, a, p["atoms"], p["surface_energies"])
-        atoms = cluster_shape(p["shape"], host, a, size, p["surface_energies"])
+    with _at_key(source, "shape"):
+        if p["shape"] == "file":
+            atoms = read_structure(base / p["file"])
+        elif p["oxide"]:
+            atoms = _build_oxide(p)
+            missing = sorted(set(atoms.get_chemical_symbols()) - set(potential.elements))
+            if missing:
+                raise ParticleError(f"oxide = {p['oxide']!r} needs {missing[0]}, which the potential does not know "
+                                    f"({', '.join(potential.elements)})", key="oxide")
+        else:
+            host = p["host"] or next(iter(composition))
+            a = p["lattice_constant"] or vegard_lattice_constant(composition)
+            size = p["size"] or size_for_atom_count(p["shape"], host, a, p["atoms"], p["surface_energies"])
+            atoms = cluster_shape(p["shape"], host, a, size, p["surface_energies"])
     frozen = np.isin(atoms.get_chemical_symbols(), p["frozen_elements"])
     bad = [i for i in p["frozen_indices"] if not 0 <= i < len(atoms)]
     if bad:
-        raise ConfigError(f"frozen_indices: atom {bad[0]} does not exist (the particle has {len(atoms)} atoms)")
+        with _at_key(source, "frozen_indices"):
+            raise ParticleError(f"frozen_indices: atom {bad[0]} does not exist (the particle has {len(atoms)} atoms)")
     frozen[p["frozen_indices"]] = True
     names = occupation_elements(potential, p, atoms)
     group_elements = p["swap_groups"] or default_groups(atoms, composition,
                                                         include_present=p["shape"] != "file" or not composition)
-    groups = make_groups(atoms, names, group_elements, frozen)
-    if composition:
-        atoms = occupy(atoms, groups, names, composition, rng)
-    check_moves(atoms, groups, names, flips=config["mc"]["ensemble"] == "sgc")
+    with _at_key(source, "swap_groups" if p["swap_groups"] else "composition"):
+        groups = make_groups(atoms, names, group_elements, frozen)
+    with _at_key(source, "composition"):
+        if composition:
+            atoms = occupy(atoms, groups, names, composition, rng)
+        check_moves(atoms, groups, names, flips=config["mc"]["ensemble"] == "sgc")
     element_indices(atoms, potential.elements)  # every element known to the potential
     return atoms, groups
 
@@ -109,8 +133,9 @@ def _build_oxide(p: dict) -> Atoms:
     return fluorite_particle(p["oxide"], p["shape"], a, size, p["surface_energies"])
 
 
-def prepare(config: dict, base: Path, comm=None) -> Setup:
-    """Build everything this rank runs; raises NanomcError subclasses with one-line messages.
+def prepare(config: dict, base: Path, comm=None, source: tuple[str, str] | None = None) -> Setup:
+    """Build everything this rank runs; raises NanomcError subclasses with one-line messages
+    (particle errors with the line of their key in source = (parameter file name, text)).
 
     Random streams: one SeedSequence per campaign spawns the occupation stream (child 0),
     one stream per replica (children 1..R) and the exchange stream (child R+1), so results
@@ -130,9 +155,10 @@ def prepare(config: dict, base: Path, comm=None) -> Setup:
         raise CampaignError(f"{comm.size} MPI ranks but only {n_rep} replicas (temperatures); use at most {n_rep} ranks")
     unknown = set(mc["chemical_potentials"]) - set(potential.elements)
     if unknown:
-        raise ConfigError(f"chemical_potentials: {sorted(unknown)[0]} is not an element of the potential")
+        where = locate(*source, "mc", "chemical_potentials") if source else "chemical_potentials"
+        raise ConfigError(f"{where}: {sorted(unknown)[0]} is not an element of the potential")
     streams = np.random.SeedSequence(mc["seed"]).spawn(n_rep + 2)
-    atoms, groups = build_particle(config, base, potential, np.random.default_rng(streams[0]))
+    atoms, groups = build_particle(config, base, potential, np.random.default_rng(streams[0]), source)
     limit = int(config["potential"]["memory_limit_mb"] * 2**20)
     mine = [r for r in range(n_rep) if owner_of(r, n_rep, comm.size) == comm.rank]
     first = LocalEnergyModel(potential, atoms, memory_limit=limit)
@@ -145,18 +171,55 @@ def prepare(config: dict, base: Path, comm=None) -> Setup:
                  occupation_elements(potential, config["particle"], atoms))
 
 
-def _check_output(directory: Path, results: Path, resume: bool, overwrite: bool) -> None:
+class DirectoryLock:
+    """An exclusive lock on a campaign's output directory (the file `.nanomc.lock` in it), held
+    for the run's lifetime. flock locks belong to the open file, so the OS drops the lock when
+    the process ends in any way: a killed run leaves no stale lock behind."""
+
+    NAME = ".nanomc.lock"
+
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / self.NAME
+        self.fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock or raise CampaignError naming the process that holds it."""
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 200).decode(errors="replace").strip() or "unknown process"
+            os.close(fd)
+            raise CampaignError(f"{self.path.parent} is in use by another nanomc run ({holder}); wait for it to "
+                                "end or choose another output directory") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}".encode())
+        self.fd = fd
+
+    def release(self) -> None:
+        """Drop the lock (the file stays: removing it could let two runs lock different files)."""
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def _open_output(directory: Path, results: Path, resume: bool, overwrite: bool, lock: DirectoryLock) -> None:
+    """Create and lock the output directory, then check what is in it (rank 0)."""
     if resume and overwrite:
         raise CampaignError("give --resume or --overwrite, not both")
     if resume and not results.exists():
         raise CampaignError(f"{results} does not exist, there is nothing to resume")
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        probe = directory / ".nanomc-write-test"
-        probe.write_text("")
-        probe.unlink()
+        lock.acquire()
     except OSError as exc:
         raise CampaignError(f"output directory {directory} is not writable ({exc.strerror})") from None
+    try:
+        if results.exists() and not (resume or overwrite):
+            raise CampaignError(f"{results} exists; use --resume to continue it or --overwrite to replace it")
+    except CampaignError:
+        lock.release()
+        raise
 
 
 def new_record(config_text: str, config: dict, setup: Setup) -> RunRecord:
@@ -174,9 +237,39 @@ def new_record(config_text: str, config: dict, setup: Setup) -> RunRecord:
     )
 
 
-def _restore(record: RunRecord, setup: Setup, text: str, results: Path) -> None:
-    if record.parameters != text:
-        raise CampaignError(f"{results} was started with different parameters; run with --overwrite to start again")
+#: keys that do not change a run's results, so --resume accepts edits to them: the potential is
+#: compared by its content hash instead of its file name; `sweeps` has rules of its own
+NOT_IN_RESULTS = {("mc", "checkpoint_interval"), ("output", "directory"), ("potential", "file"), ("mc", "sweeps")}
+
+
+def _result_keys(config: dict) -> dict[tuple[str, str], object]:
+    return {(section, key): value for section, values in config.items() for key, value in values.items()
+            if (section, key) not in NOT_IN_RESULTS}
+
+
+def _restore(record: RunRecord, setup: Setup, config: dict, results: Path) -> None:
+    """Continue `record`: refuse parameters that would change its results, then load its checkpoint.
+
+    The run's stored parameter text is validated again and compared key by key with `config`;
+    `sweeps` may grow (or shrink to no fewer than the sweeps done), except for an annealing run.
+    """
+    try:
+        started = validate(tomllib.loads(record.parameters), record.parameters, f"{results} (stored parameters)")
+    except (ConfigError, tomllib.TOMLDecodeError) as exc:
+        raise CampaignError(f"{results}: its stored parameters are no longer valid ({exc}); run with --overwrite "
+                            "to start again") from None
+    before, now = _result_keys(started), _result_keys(config)
+    changed = [f"[{s}] {k}: {before.get((s, k))!r} -> {now.get((s, k))!r}"
+               for s, k in sorted(before.keys() | now.keys()) if before.get((s, k)) != now.get((s, k))]
+    if changed:
+        raise CampaignError(f"{results} was started with different parameters ({'; '.join(changed)}); run with "
+                            "--overwrite to start again")
+    sweeps = config["mc"]["sweeps"]
+    if sweeps != started["mc"]["sweeps"] and config["mc"]["ensemble"] == "anneal":
+        raise CampaignError(f"{results}: an annealing schedule spans all `sweeps`, so an annealing run cannot be "
+                            f"extended or shortened (it has {started['mc']['sweeps']}); run with --overwrite")
+    if sweeps < record.sweeps_done:
+        raise CampaignError(f"{results} already has {record.sweeps_done} sweeps; sweeps = {sweeps} is fewer")
     if record.potential_hash != setup.potential.content_hash():
         raise CampaignError(f"{results} was made with another potential; run with --overwrite to start again")
     if len(record.chain_states) != len(setup.temperatures):
@@ -282,10 +375,12 @@ def run_campaign(path: str | Path, resume: bool = False, overwrite: bool = False
 
     comm: an mpi4py communicator (default: MPI.COMM_WORLD under mpirun, else one process).
     stop_after: stop (with a checkpoint) once this many sweeps are done.
-    Other ranks return None; only rank 0 writes files and prints.
+    resume: continue from the last checkpoint, also of a finished run whose `sweeps` was raised
+    since; the result equals a run started with the final parameters.
+    The output directory is locked while the run lives. Other ranks return None; only rank 0
+    writes files and prints.
     """
     comm = comm or world()
-    root = comm.rank == 0
     path = Path(path)
     config, text = load_config(path)
     base = path.parent
@@ -293,18 +388,27 @@ def run_campaign(path: str | Path, resume: bool = False, overwrite: bool = False
     results = directory / "results.h5"
     if results.exists() and not (resume or overwrite):
         raise CampaignError(f"{results} exists; use --resume to continue it or --overwrite to replace it")
+    setup = prepare(config, base, comm, (str(path), text))
+    lock = DirectoryLock(directory)
+    _on_root(comm, _open_output, directory, results, resume, overwrite, lock)
     try:
-        setup = prepare(config, base, comm)
-    except ParticleError as exc:
-        if exc.key is None:
-            raise
-        raise located(exc, path, text, "particle", exc.key) from None
+        return _sweeps(config, text, setup, results, resume, quiet, stop_after, comm)
+    finally:
+        lock.release()
+
+
+def _sweeps(config: dict, text: str, setup: Setup, results: Path, resume: bool, quiet: bool,
+            stop_after: int | None, comm) -> RunRecord | None:
+    """The run itself, in the locked output directory: start or restore, sweep, checkpoint."""
+    root = comm.rank == 0
     mc = config["mc"]
     driver = Driver(setup.chains, setup.ladder, comm, setup.schedule, mc["exchange_interval"])
-    _on_root(comm, _check_output, directory, results, resume, overwrite)
     if resume:
         record = read_results(results)
-        _restore(record, setup, text, results)
+        _restore(record, setup, config, results)
+        record.parameters, record.sweeps_total = text, mc["sweeps"]
+        record.complete = record.sweeps_done == mc["sweeps"]
+        _checkpoint(record, setup, driver, results, comm)  # the file now names the new parameters
     else:
         record = new_record(text, config, setup)
         record.snapshot_sweeps.append(0)
@@ -335,7 +439,7 @@ def run_campaign(path: str | Path, resume: bool = False, overwrite: bool = False
     if not root:
         return None
     if record.complete:
-        _write_structures(record, setup, directory)
+        _write_structures(record, setup, results.parent)
     return record
 
 

@@ -8,7 +8,7 @@ import sys
 from . import __version__
 from .errors import NanomcError
 
-KERNELS = ("neighbors", "descriptors", "network", "local_energy", "forces")
+KERNELS = ("neighbors", "descriptors", "network", "local_energy", "forces")  # as in nanomc._ext
 
 
 def _info(_args: argparse.Namespace) -> int:
@@ -48,14 +48,20 @@ def _train(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace) -> int:
     from .potential import Potential
     from .training.io import read_reference
+    from .outputs import check_output_file
     from .training.predict import parity_plot, predict
 
+    if args.plot:
+        check_output_file(args.plot)
     potential = Potential.load(args.potential)
     structures, labels = [], []
     for path in args.structures:
         frames = read_reference([path], args.energy_key, require_energy=False)
         structures += frames
         labels += [f"{path}:{k}" if len(frames) > 1 else path for k in range(len(frames))]
+    if args.plot and not any("energy" in a.info for a in structures):
+        raise NanomcError(f"--plot: the structures have no reference energies (info key {args.energy_key!r}) to "
+                          "plot against")
     result = predict(potential, structures, labels)
     print(f"{'structure':40s} {'atoms':>6s} {'E (eV)':>14s} {'E_ref (eV)':>14s} {'error (meV/atom)':>17s}")
     for label, n, e, ref, err in zip(result.labels, result.n_atoms, result.predicted, result.reference,
@@ -72,8 +78,10 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _convert(args: argparse.Namespace) -> int:
+    from .outputs import check_output_file
     from .potential import Potential
 
+    check_output_file(args.output, args.overwrite)
     if args.aenet:
         potential = Potential.from_aenet(args.aenet)
     else:
@@ -95,6 +103,17 @@ def _discard(text: str) -> float | int:
     if not (value >= 0 and (value < 1 or value == int(value))):
         raise argparse.ArgumentTypeError(f"{text!r}: give a fraction in [0, 1) or a whole number of sweeps")
     return value if value < 1 else int(value)
+
+
+def _positive_length(text: str) -> float:
+    """--radial-width: a positive, finite length in Å."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive length in Å")
+    return value
 
 
 def _analyze(args: argparse.Namespace) -> int:
@@ -123,6 +142,7 @@ def _analyze(args: argparse.Namespace) -> int:
 def _relax(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from .outputs import check_output_file
     from .particles import read_frames, write_frames
     from .potential import Potential
     from .potential.store import default_potential_path
@@ -141,6 +161,8 @@ def _relax(args: argparse.Namespace) -> int:
         labels = [f"{target.name}:{k}" if len(frames) > 1 else target.name for k in range(len(frames))]
         jobs = [(Path(args.out) if args.out else target.with_name(f"{target.stem}-relaxed.extxyz"),
                  list(zip(labels, frames)))]
+    for path, _ in jobs:
+        check_output_file(path, args.overwrite)
     done = []
     for path, structures in jobs:
         relaxed = [relax(atoms, potential, args.fmax, args.steps, args.optimizer, label) for label, atoms in structures]
@@ -178,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
                                            "(default: the minority element of the swappable sites)")
     analyze.add_argument("--discard", type=_discard, default=0.2,
                          help="equilibration period: a fraction of the sweeps (default 0.2) or a number of sweeps")
-    analyze.add_argument("--radial-width", type=float, default=None,
+    analyze.add_argument("--radial-width", type=_positive_length, default=None,
                          help="radial shell width in Å (default: the nearest-neighbour distance)")
     analyze.add_argument("--out", help="output directory (default: analysis/ next to the results file)")
     analyze.add_argument("-q", "--quiet", action="store_true", help="write the files, print nothing")
@@ -198,6 +220,7 @@ def build_parser() -> argparse.ArgumentParser:
     relax.add_argument("--fmax", type=float, default=0.05, help="stop when every force is below this (eV/Å; 0.05)")
     relax.add_argument("--steps", type=int, default=1000, help="at most this many optimiser steps (default 1000)")
     relax.add_argument("--optimizer", choices=("FIRE", "BFGS"), default="FIRE", help="ASE optimiser (default FIRE)")
+    relax.add_argument("--overwrite", action="store_true", help="replace existing relaxed-structure files")
     relax.add_argument("-q", "--quiet", action="store_true", help="write the files, print nothing")
     relax.set_defaults(func=_relax)
     sub.add_parser("template", help="print an annotated parameter file").set_defaults(func=_template)
@@ -225,14 +248,17 @@ def build_parser() -> argparse.ArgumentParser:
                          help="n2p2: the files' energy unit (eV, hartree, rydberg, kcal/mol, kJ/mol or eV per "
                               "unit; default eV)")
     convert.add_argument("-o", "--output", required=True, help="nanomc potential file to write (.h5)")
+    convert.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     convert.add_argument("-q", "--quiet", action="store_true", help="print nothing")
     convert.set_defaults(func=_convert)
     return parser
 
 
 def _rank() -> int:
-    from .mc.parallel import world
-
+    try:
+        from .mc.parallel import world
+    except ImportError:  # the kernels are missing (nanomc.mc imports them): nothing ran, on any rank
+        return 0
     return world().rank
 
 

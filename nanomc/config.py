@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+from ase.data import atomic_numbers
 
 from .errors import NanomcError
 from .structure import VACANCY
@@ -24,6 +25,11 @@ class ConfigError(NanomcError, ValueError):
 
 
 REQUIRED = object()
+
+#: Å; ASE's fcc elements span 3.52 (Ni) to 6.20 (Xe): a value outside this range is a typo or another unit
+LATTICE_CONSTANT_RANGE = (2.5, 10.0)
+#: the largest seed: SeedSequence takes any non-negative integer, the results file stores 64 bits
+SEED_MAX = 2**64 - 1
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,7 @@ SCHEMA: dict[str, dict[str, Param]] = {
                              "Cu = 0.5 }`) or an integer count (`{ Ce = 405, Cu = 54, O = 834, X = 84 }`); "
                              "X is a vacancy; required for built shapes; for a file, default: keep the file's "
                              "occupation, and elements not listed keep their sites"),
-        "lattice_constant": Param("float", None, "lattice constant in Å (fcc metal: default Vegard's law over "
+        "lattice_constant": Param("float", None, "lattice constant in Å, 2.5 to 10 (fcc metal: default Vegard's law over "
                                   "the composition from ASE's reference data; oxide: default from the table of "
                                   "known oxides)"),
         "host": Param("str", None, "element the shape is built from before the random occupation "
@@ -74,15 +80,15 @@ SCHEMA: dict[str, dict[str, Param]] = {
     "potential": {
         "file": Param("str", "default", "potential file (nanomc HDF5), or `default` for the one shipped "
                       "with nanomc; relative to the parameter file"),
-        "memory_limit_mb": Param("float", 1024.0, "cap on the triplet-geometry cache in MiB; beyond it a "
-                                 "slower cache-free path is used"),
+        "memory_limit_mb": Param("float", 1024.0, "cap on the triplet-geometry cache in MiB (> 0); beyond it "
+                                 "a slower cache-free path is used"),
     },
     "mc": {
         "ensemble": Param("str", "canonical", "`canonical` (swaps), `sgc` (semi-grand canonical flips) or "
                           "`anneal` (canonical swaps while T falls from t_start to t_end)",
                           ("canonical", "sgc", "anneal")),
-        "temperatures": Param("floats", None, "K; one replica per temperature (canonical, sgc); or give "
-                              "`t_min`, `t_max`, `n_temperatures`"),
+        "temperatures": Param("floats", None, "K; one replica per temperature (canonical, sgc; not anneal); "
+                              "or give `t_min`, `t_max`, `n_temperatures`"),
         "t_min": Param("float", None, "K; lowest temperature of a geometric ladder (with `t_max`, "
                        "`n_temperatures`)"),
         "t_max": Param("float", None, "K; highest temperature of a geometric ladder"),
@@ -90,7 +96,8 @@ SCHEMA: dict[str, dict[str, Param]] = {
         "exchange_interval": Param("int", 0, "sweeps between replica-exchange rounds (neighbouring "
                                    "temperatures, alternating even/odd pairs); 0 = independent replicas"),
         "sweeps": Param("int", REQUIRED, "sweeps per replica; a sweep is one trial per swappable atom"),
-        "seed": Param("int", 0, "random seed; a run is reproducible from parameters and seed"),
+        "seed": Param("int", 0, "random seed, 0 to 2**64 − 1; a run is reproducible from parameters "
+                      "and seed"),
         "chemical_potentials": Param("table", {}, "sgc only: μ per element in eV; a flip A→B is accepted "
                                      "with ΔE − (μ_B − μ_A); μ of a vacancy X is 0, so O→X is accepted with "
                                      "ΔE + μ_O"),
@@ -124,11 +131,11 @@ def _line_of(text: str, section: str, key: str | None) -> int:
     return 0
 
 
-def located(error: Exception, path: str | Path, text: str, section: str, key: str | None) -> ConfigError:
-    """`error` as a ConfigError naming the parameter file and the line of `key` in [section] (of the
-    section's header when the file does not set `key`)."""
+def locate(name: str, text: str, section: str, key: str | None) -> str:
+    """`name:line` of `key` in [section] of a parameter file's text (of the section header if key
+    is None or not set in the file); just `name` when it is not in the text."""
     line = _line_of(text, section, key) or _line_of(text, section, None)
-    return ConfigError(f"{path}:{line}: {error}" if line else f"{path}: {error}")
+    return f"{name}:{line}" if line else name
 
 
 def _type_ok(kind: str, value: Any) -> bool:
@@ -156,6 +163,12 @@ def _type_ok(kind: str, value: Any) -> bool:
     raise AssertionError(kind)
 
 
+def _non_finite(value: Any) -> float | None:
+    """The first NaN or ±inf in a number, list or table of numbers; None if there is none."""
+    values = value.values() if isinstance(value, dict) else value if isinstance(value, list) else [value]
+    return next((v for v in values if isinstance(v, float) and not np.isfinite(v)), None)
+
+
 KIND_NAMES = {"str": "a string", "int": "an integer", "float": "a number", "bool": "true or false",
               "floats": "a list of numbers", "ints": "a list of integers", "strings": "a list of strings",
               "table": "a table of numbers, e.g. { Au = 0.5 }", "groups": "a list of lists of element names"}
@@ -172,6 +185,8 @@ def load_config(path: str | Path, schema: dict[str, dict[str, Param]] | None = N
         text = path.read_text()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the parameter file ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text (TOML) file; give the parameter file") from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -189,9 +204,7 @@ def validate(raw: dict, text: str, name: str, schema: dict[str, dict[str, Param]
         schema, check = SCHEMA, _check_semantics
 
     def fail(section: str, key: str | None, message: str) -> ConfigError:
-        line = _line_of(text, section, key)
-        where = f"{name}:{line}" if line else name
-        return ConfigError(f"{where}: {message}")
+        return ConfigError(f"{locate(name, text, section, key)}: {message}")
 
     for section, value in raw.items():
         if section not in schema:
@@ -218,6 +231,9 @@ def validate(raw: dict, text: str, name: str, schema: dict[str, dict[str, Param]
             value = given[key]
             if not _type_ok(p.kind, value):
                 raise fail(section, key, f"`{key}` in [{section}] must be {KIND_NAMES[p.kind]}, got {value!r}")
+            bad = _non_finite(value)
+            if bad is not None:
+                raise fail(section, key, f"`{key}` in [{section}] must be finite, got {bad!r}")
             if p.choices and value not in p.choices:
                 raise fail(section, key, f"`{key}` in [{section}] must be one of {', '.join(p.choices)}, got {value!r}")
             config[section][key] = float(value) if p.kind == "float" else value
@@ -245,17 +261,36 @@ def _check_semantics(c: dict, fail) -> None:
         raise fail("particle", "cations", "`cations` applies to oxides only (give `oxide`)")
     if part["oxide"] and part["host"]:
         raise fail("particle", "host", "`host` does not apply to oxides: `oxide` names the cation")
+    if part["host"] is not None and part["host"] not in atomic_numbers:
+        raise fail("particle", "host", f"`host` must be an element symbol, got {part['host']!r}")
+    if part["surface_energies"] is not None:
+        if part["shape"] != "wulff":
+            raise fail("particle", "surface_energies", "`surface_energies` only applies to shape = \"wulff\"")
+        bad = [v for v in part["surface_energies"].values() if v <= 0]
+        if bad:
+            raise fail("particle", "surface_energies", f"surface energies must be positive, got {bad[0]}")
     for key in ("size", "atoms", "cations"):
         if part[key] is not None and part[key] < 1:
             raise fail("particle", key, f"`{key}` in [particle] must be positive, got {part[key]}")
-    if part["lattice_constant"] is not None and part["lattice_constant"] <= 0:
-        raise fail("particle", "lattice_constant", "`lattice_constant` must be positive (Å)")
+    a = part["lattice_constant"]
+    if a is not None and not LATTICE_CONSTANT_RANGE[0] <= a <= LATTICE_CONSTANT_RANGE[1]:
+        raise fail("particle", "lattice_constant", "`lattice_constant` must be between {:g} and {:g} Å, got {}"
+                   .format(*LATTICE_CONSTANT_RANGE, a))
+    if not c["potential"]["memory_limit_mb"] > 0:
+        raise fail("potential", "memory_limit_mb", "`memory_limit_mb` must be positive (MiB), got "
+                   f"{c['potential']['memory_limit_mb']}")
+    if not 0 <= mc["seed"] <= SEED_MAX:
+        raise fail("mc", "seed", f"`seed` in [mc] must be an integer from 0 to 2**64 - 1, got {mc['seed']}")
     if mc["sweeps"] < 1:
         raise fail("mc", "sweeps", f"`sweeps` must be at least 1, got {mc['sweeps']}")
     for key in ("snapshot_interval", "checkpoint_interval"):
         if mc[key] < 1:
             raise fail("mc", key, f"`{key}` must be at least 1, got {mc[key]}")
     if mc["ensemble"] == "anneal":
+        for key in ("temperatures", "t_min", "t_max", "n_temperatures"):
+            if mc[key] is not None:
+                raise fail("mc", key, f"`{key}` does not apply to ensemble = \"anneal\" (one chain cooled from "
+                           "`t_start` to `t_end`)")
         for key in ("t_start", "t_end"):
             if mc[key] is None:
                 raise fail("mc", "ensemble", f"ensemble = \"anneal\" needs `{key}` (K) in [mc]")
@@ -264,6 +299,9 @@ def _check_semantics(c: dict, fail) -> None:
         if mc["exchange_interval"]:
             raise fail("mc", "exchange_interval", "replica exchange does not apply to ensemble = \"anneal\"")
     else:
+        for key in ("t_start", "t_end"):
+            if mc[key] is not None:
+                raise fail("mc", key, f"`{key}` only applies to ensemble = \"anneal\"")
         ladder = [mc[k] is not None for k in ("t_min", "t_max", "n_temperatures")]
         if mc["temperatures"] and any(ladder):
             raise fail("mc", "temperatures", "give `temperatures` or `t_min`/`t_max`/`n_temperatures`, not both")

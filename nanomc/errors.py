@@ -15,3 +15,7 @@ class PotentialError(NanomcError, ValueError):
 
 class PotentialFileError(NanomcError, OSError):
     """A potential file that is missing, truncated, foreign or of an unsupported version."""
+
+
+class KernelsMissingError(NanomcError, ImportError):
+    """nanomc's compiled kernels (nanomc._ext) were not built."""

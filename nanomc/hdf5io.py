@@ -18,11 +18,15 @@ def write_atomically(path: str | Path, fmt: str, version: int) -> Iterator[h5py.
 
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    with h5py.File(tmp, "w") as f:
-        f.attrs.update({"format": fmt, "format_version": version, "nanomc_version": __version__})
-        yield f
-        f.flush()
-        os.fsync(f.id.get_vfd_handle())
+    try:
+        with h5py.File(tmp, "w") as f:
+            f.attrs.update({"format": fmt, "format_version": version, "nanomc_version": __version__})
+            yield f
+            f.flush()
+            os.fsync(f.id.get_vfd_handle())
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a failed write leaves `path` as it was and nothing else
+        raise
     tmp.replace(path)
 
 

@@ -10,6 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+try:
+    import nanomc._ext  # noqa: F401  (a checkout whose kernels are not built: say how to build them)
+except ImportError as exc:
+    sys.exit(f"nanomc tests: {exc}")  # one line, exit status 1 (pytest.exit would print a traceback)
+
 from ase import Atoms
 from ase.build import bulk, fcc100, fcc111
 from ase.neighborlist import neighbor_list as ase_neighbor_list

@@ -1,5 +1,6 @@
 """Campaigns from parameter files: validation, outputs, checkpoints and resume (nanomc run)."""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -247,6 +248,22 @@ def test_readme_parameter_reference_is_current():
         ("size = 5", "size = 5\natoms = 100", ["exactly one of `size`, `atoms` and `cations`"]),
         ('shape = "truncated_octahedron"', 'shape = "sphere"', ["`shape` in [particle] must be one of"]),
         ("[mc]", "[mc\n", ["not valid TOML"]),
+        ("seed = 3", "seed = -1", ["params.toml:13:", "`seed` in [mc] must be an integer from 0 to 2**64 - 1"]),
+        ("seed = 3", "seed = 99999999999999999999", ["params.toml:13:", "from 0 to 2**64 - 1"]),
+        ("temperatures = [400.0, 900.0]", "temperatures = [nan]", ["params.toml:11:", "must be finite, got nan"]),
+        ("temperatures = [400.0, 900.0]", "temperatures = [400.0, inf]", ["params.toml:11:", "finite, got inf"]),
+        ("seed = 3", "seed = 3\nchemical_potentials = { Cu = -inf }", ["params.toml:14:", "finite, got -inf"]),
+        ("size = 5", "size = 5\nlattice_constant = 1.0", ["params.toml:5:", "`lattice_constant`",
+                                                         "between 2.5 and 10 Å, got 1.0"]),
+        ("size = 5", "size = 5\nlattice_constant = 40.0", ["params.toml:5:", "between 2.5 and 10 Å"]),
+        ('file = "pot.h5"', 'file = "pot.h5"\nmemory_limit_mb = -5', ["params.toml:9:", "`memory_limit_mb`",
+                                                                    "must be positive"]),
+        ('file = "pot.h5"', 'file = "pot.h5"\nmemory_limit_mb = 0', ["params.toml:9:", "must be positive"]),
+        ("temperatures = [400.0, 900.0]", 'ensemble = "anneal"\nt_start = 900.0\nt_end = 300.0\n'
+         "temperatures = [400.0, 900.0]", ["params.toml:14:", '`temperatures` does not apply to ensemble = "anneal"']),
+        ("temperatures = [400.0, 900.0]", 'ensemble = "anneal"\nt_start = 900.0\nt_end = 300.0\nn_temperatures = 3',
+         ["params.toml:14:", '`n_temperatures` does not apply to ensemble = "anneal"']),
+        ("seed = 3", "seed = 3\nt_start = 900.0", ["params.toml:14:", '`t_start` only applies to ensemble = "anneal"']),
     ],
 )
 def test_bad_parameter_files_name_the_key_and_line(tmp_path, potential_file, old, new, words):
@@ -264,9 +281,15 @@ def test_bad_parameter_files_name_the_key_and_line(tmp_path, potential_file, old
     "old,new,words",
     [
         ('file = "pot.h5"', 'file = "missing.h5"', ["missing.h5", "potential file not found"]),
-        ("composition = { Au = 0.5, Cu = 0.5 }", "composition = { Au = 0.5, Pt = 0.5 }", ["Pt", "does not know"]),
-        ("composition = { Au = 0.5, Cu = 0.5 }", "composition = { Au = 0.7, Cu = 0.5 }", ["add up to 1.200"]),
-        ("composition = { Au = 0.5, Cu = 0.5 }", "composition = { Au = 1.5 }", ["between 0 and 1"]),
+        ("composition = { Au = 0.5, Cu = 0.5 }", "composition = { Au = 0.5, Pt = 0.5 }",
+         ["params.toml:5:", "Pt", "does not know"]),
+        ("composition = { Au = 0.5, Cu = 0.5 }", "composition = { Au = 0.7, Cu = 0.5 }",
+         ["params.toml:5:", "add up to 1.200"]),
+        ("composition = { Au = 0.5, Cu = 0.5 }", "composition = { Au = 1.5 }", ["params.toml:5:", "between 0 and 1"]),
+        ("size = 5", "size = 5\nswap_groups = [[\"Au\", \"Pt\"]]", ["params.toml:5:", "Pt", "does not know"]),
+        ("size = 5", "size = 5\nfrozen_indices = [5000]", ["params.toml:5:", "atom 5000 does not exist"]),
+        ("temperatures = [400.0, 900.0]", 'ensemble = "sgc"\ntemperatures = [400.0]\nchemical_potentials = { Pt = 0.1 }',
+         ["params.toml:13:", "Pt is not an element of the potential"]),
         ('shape = "truncated_octahedron"\nsize = 5', 'shape = "file"\nfile = "nope.xyz"', ["nope.xyz", "not found"]),
     ],
 )
@@ -296,6 +319,7 @@ def test_resume_refuses_changed_parameters_and_missing_results(tmp_path, potenti
     params = write_params(tmp_path, potential_file)
     missing = cli("run", params, "--resume")
     assert missing.returncode == 1 and "nothing to resume" in missing.stderr
+    assert not (tmp_path / "out").exists()
     assert cli("run", params, "-q").returncode == 0
     params.write_text(params.read_text().replace("seed = 3", "seed = 4"))
     changed = cli("run", params, "--resume")
@@ -337,3 +361,177 @@ def test_cli_progress_and_quiet(tmp_path, potential_file):
     assert "T   400.0 K  final E" in loud.stdout
     quiet = cli("run", params, "--overwrite", "-q")
     assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""
+
+
+def test_a_second_run_into_a_busy_directory_is_refused_and_a_killed_run_leaves_no_stale_lock(tmp_path, potential_file):
+    """The output directory is locked while a run lives; the OS drops the lock when it is killed."""
+    params = write_params(tmp_path, potential_file, BASE.replace("sweeps = 12", "sweeps = 100000")
+                          .replace("checkpoint_interval = 5", "checkpoint_interval = 10"))
+    results = tmp_path / "out" / "results.h5"
+    proc = subprocess.Popen([sys.executable, "-m", "nanomc.cli", "run", str(params), "-q"])
+    try:
+        deadline = time.time() + 300
+        while not results.exists() and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert proc.poll() is None and results.exists()
+        for flag in ("--overwrite", "--resume"):
+            busy = cli("run", params, flag, "-q")
+            assert busy.returncode == 1 and busy.stderr.count("\n") == 1, busy.stderr
+            assert "in use by another nanomc run" in busy.stderr and f"pid {proc.pid}" in busy.stderr
+        assert proc.poll() is None  # the first run goes on
+    finally:
+        proc.kill()
+        proc.wait()
+    done = read_results(results).sweeps_done
+    record = run_campaign(params, resume=True, quiet=True, stop_after=done + 3)  # no stale lock
+    assert record.sweeps_done == done + 3
+
+
+def _h5_contents(path):
+    """Every dataset (as an array) and attribute of an HDF5 file, by name."""
+    out = {}
+    with h5py.File(path, "r") as f:
+        def visit(name, obj):
+            for key, value in obj.attrs.items():
+                out[f"{name}@{key}"] = value
+            if isinstance(obj, h5py.Dataset):
+                out[name] = obj[()]
+        visit("/", f)
+        f.visititems(visit)
+    return out
+
+
+def test_a_finished_run_extended_with_more_sweeps_equals_an_unbroken_run(tmp_path, potential_file):
+    """--resume after raising `sweeps` continues a finished run; harmless edits (a comment,
+    checkpoint_interval) are accepted; every stored array equals that of an unbroken run."""
+    text = BASE.replace("sweeps = 12", "sweeps = 25").replace("seed = 3", "seed = 3\nexchange_interval = 3")
+    (tmp_path / "unbroken").mkdir()
+    (tmp_path / "extended").mkdir()
+    run_campaign(write_params(tmp_path / "unbroken", potential_file, text), quiet=True)
+    params = write_params(tmp_path / "extended", potential_file, text.replace("sweeps = 25", "sweeps = 13"))
+    assert cli("run", params, "-q").returncode == 0
+    assert read_results(tmp_path / "extended" / "out" / "results.h5").complete
+    params.write_text("# continued\n" + text.replace("checkpoint_interval = 5", "checkpoint_interval = 7"))
+    resumed = cli("run", params, "--resume", "-q")
+    assert resumed.returncode == 0, resumed.stderr
+    unbroken = _h5_contents(tmp_path / "unbroken" / "out" / "results.h5")
+    extended = _h5_contents(tmp_path / "extended" / "out" / "results.h5")
+    assert extended.pop("/@parameters") == params.read_text()
+    unbroken.pop("/@parameters")
+    assert extended.keys() == unbroken.keys()
+    for name, value in unbroken.items():
+        assert np.array_equal(extended[name], value), name
+    for name in ("final.extxyz", "best.extxyz"):
+        assert (tmp_path / "extended" / "out" / name).read_text() == (tmp_path / "unbroken" / "out" / name).read_text()
+
+
+@pytest.mark.parametrize("old,new,words", [
+    ("seed = 3", "seed = 4", ["different parameters", "[mc] seed: 3 -> 4"]),
+    ("temperatures = [400.0, 900.0]", "temperatures = [400.0, 950.0]", ["[mc] temperatures"]),
+    ("sweeps = 12", "sweeps = 10", ["already has 12 sweeps", "sweeps = 10"]),
+])
+def test_resume_refuses_changes_that_alter_the_results(tmp_path, potential_file, old, new, words):
+    params = write_params(tmp_path, potential_file)
+    run_campaign(params, quiet=True)
+    params.write_text(params.read_text().replace(old, new))
+    refused = cli("run", params, "--resume")
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1, refused.stderr
+    for w in words:
+        assert w in refused.stderr
+
+
+def test_an_annealing_run_cannot_be_extended(tmp_path, potential_file):
+    params = write_params(tmp_path, potential_file, BASE.replace(
+        "temperatures = [400.0, 900.0]", 'ensemble = "anneal"\nt_start = 3000.0\nt_end = 50.0'))
+    run_campaign(params, quiet=True)
+    params.write_text(params.read_text().replace("sweeps = 12", "sweeps = 20"))
+    refused = cli("run", params, "--resume")
+    assert refused.returncode == 1 and "an annealing schedule spans" in refused.stderr and refused.stderr.count("\n") == 1
+
+
+def test_analysis_of_an_unfinished_run_with_one_snapshot_has_no_nan(tmp_path, potential_file):
+    params = write_params(tmp_path, potential_file)
+    run_campaign(params, quiet=True, stop_after=3)  # snapshots every 4 sweeps: only the initial one
+    result = cli("analyze", tmp_path / "out" / "results.h5", "--discard", "0")
+    assert result.returncode == 0, result.stderr
+    assert "3/12 sweeps" in result.stdout and "incomplete" in result.stderr
+    assert not re.search(r"\bnan\b", result.stdout, re.IGNORECASE), result.stdout.splitlines()[2]
+
+
+# ---------------------------------------------------------------- a fuzzer over the example's parameter file
+
+EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "runs", "AuCu-segregation", "params.toml")
+WRONG_TYPES = {"int": ['"many"', "1.5", "true", "[1]"], "float": ['"hot"', "true", "[1.0]"],
+               "str": ["1", "true", '["a"]'], "floats": ['"hot"', "300.0", '["a"]', "[true]"],
+               "table": ['"Au"', "[1]", '{ Au = "x" }', "{ Au = true }"]}
+BAD_VALUES = {
+    ("particle", "shape"): ['"sphere"', '""'], ("particle", "atoms"): ["0", "-5"],
+    ("particle", "composition"): ["{ Au = nan }", "{ Au = 0.5, Cu = 0.6 }", "{ Au = -0.5, Cu = 1.5 }",
+                                  "{ Au = 0.5, Xx = 0.5 }", "{ Au = 0.5, Cu = inf }"],
+    ("potential", "file"): ['"missing.h5"', '"params.toml"', '""'],
+    ("mc", "ensemble"): ['"grand"', '"sgc "'], ("mc", "temperatures"): ["[nan]", "[inf]", "[-300.0]", "[0.0]", "[]"],
+    ("mc", "sweeps"): ["0", "-1"], ("mc", "seed"): ["-1", "18446744073709551616"],
+    ("mc", "snapshot_interval"): ["0", "-10"], ("mc", "checkpoint_interval"): ["0", "-25"],
+    ("output", "directory"): ['"/dev/null/results"'],
+}
+
+
+def _example_mutations():
+    config, text = load_config(EXAMPLE)
+    section = None
+    for line in text.splitlines():
+        m = re.match(r"^\[(\w+)\]", line)
+        if m:
+            section = m.group(1)
+            continue
+        m = re.match(r"^(\w+)\s*=", line)
+        if m:
+            key = m.group(1)
+            for value in WRONG_TYPES[SCHEMA[section][key].kind] + BAD_VALUES.get((section, key), []):
+                yield pytest.param(line, f"{key} = {value}", id=f"{section}.{key}={value}")
+
+
+#: keys the example does not set, added to its [particle] section: each is wrong
+ADDED = ['host = "Xx"', "host = 79", 'swap_groups = [[]]', 'swap_groups = [["Au", "Au"]]', "frozen_indices = [-1]",
+         "frozen_indices = [586]", "surface_energies = { 100 = 1.0 }", "lattice_constant = nan",
+         "lattice_constant = 0.39"]
+
+
+def _added_keys():
+    for added in ADDED:
+        yield pytest.param("atoms = 586", f"atoms = 586\n{added}", id=f"particle+{added}")
+    yield pytest.param("composition = { Au = 0.5, Cu = 0.5 }", "composition = {}", id="particle.composition={}")
+    yield pytest.param('shape = "truncated_octahedron"', 'shape = "wulff"\nsurface_energies = { 100 = -1.0 }',
+                       id="particle.surface_energies negative")
+
+
+@pytest.mark.parametrize("line,mutated", list(_example_mutations()) + list(_added_keys()))
+def test_fuzzed_example_parameter_files_fail_in_one_line_and_write_nothing(tmp_path, capsys, line, mutated):
+    from nanomc.cli import main
+
+    params = tmp_path / "params.toml"
+    params.write_text(open(EXAMPLE).read().replace(line, mutated, 1))
+    assert main(["run", str(params), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("nanomc: error: ") and err.count("\n") == 1, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["params.toml"]
+
+
+def test_a_failed_results_write_leaves_no_temporary_file(tmp_path, potential_file):
+    from nanomc.results import write_results
+
+    params = write_params(tmp_path, potential_file)
+    record = run_campaign(params, quiet=True)
+    record.seed = 2**70  # beyond what HDF5 stores (the parameter check refuses such seeds)
+    with pytest.raises(TypeError):
+        write_results(tmp_path / "out" / "again.h5", record)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".nanomc.lock", "best.extxyz", "final.extxyz",
+                                                                     "results.h5"]
+
+
+def test_the_template_is_a_valid_parameter_file(tmp_path):
+    from nanomc.config import template_text
+
+    (tmp_path / "t.toml").write_text(template_text())
+    config, _ = load_config(tmp_path / "t.toml")
+    assert config["mc"]["temperatures"] == [300.0, 600.0] and config["mc"]["seed"] == 0

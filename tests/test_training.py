@@ -1,4 +1,6 @@
 """Training: back-propagation against finite differences, optimisers, the trainer, readers, predict."""
+import re
+
 import numpy as np
 import pytest
 from ase.build import bulk
@@ -320,6 +322,23 @@ def csv_rows(path):
     ('files = ["set.extxyz"]', 'files = ["nope.extxyz"]', ["nope.extxyz: reference file not found"]),
     ("test_fraction = 0.2", "test_fraction = 1.5", ["`test_fraction` must be at least 0 and below 1"]),
     ('optimizer = "{optimizer}"', 'optimizer = "sgd"', ["`optimizer` in [training] must be one of"]),
+    ('files = ["set.extxyz"]', 'files = ["set.extxyz"]\nenergy_key = "dft_energy"',
+     ["set.extxyz frame 0: no energy under info key 'dft_energy'"]),
+    ('potential = "trained.h5"', 'potential = "no/dir/trained.h5"', ["train.toml:", "no/dir", "does not exist"]),
+    ('log = "log.csv"', 'log = "no/dir/log.csv"', ["train.toml:", "no/dir", "does not exist"]),
+    ('features = "features.h5"', 'features = "no/dir/features.h5"', ["train.toml:", "no/dir", "does not exist"]),
+    ('potential = "trained.h5"', 'potential = "."', ["train.toml:", "is a directory"]),
+    ("n_radial = 3", "n_radial = 0", ["train.toml:10:", "`n_radial` must be at least 1"]),
+    ("seed = 3", "seed = -1", ["train.toml:5:", "`seed` in [data] must be"]),
+    ("seed = 2", "seed = -2", ["train.toml:15:", "`seed` in [network] must be"]),
+    ("angular_etas = [0.05]", "angular_etas = [-0.05]", ["train.toml:11:", "`angular_etas` must be 0 or more"]),
+    ("cutoff = 4.5", "cutoff = 4.5\nzetas = [0.5]", ["train.toml:10:", "`zetas` must be at least 1"]),
+    ("cutoff = 4.5", "cutoff = 4.5\nlambdas = [0.5]", ["train.toml:10:", "`lambdas` must be -1 or 1"]),
+    ("cutoff = 4.5", "cutoff = 4.5\nr_min = -1.0", ["train.toml:10:", "`r_min` must be 0 or more"]),
+    ("epochs = 40", "epochs = 40\nlearning_rate = -0.1", ["train.toml:20:", "`learning_rate` must be positive"]),
+    ("epochs = 40", "epochs = 40\nmomentum = 1.5", ["train.toml:20:", "`momentum` must be at least 0 and below 1"]),
+    ("patience = 0", "patience = -1", ["train.toml:20:", "`patience` must be 0 or more"]),
+    ("epochs = 40", "epochs = 40\nprint_every = -1", ["train.toml:20:", "`print_every` must be 0 or more"]),
 ])
 def test_bad_training_files_are_one_line_errors(tmp_path, old, new, words):
     params = write_training(tmp_path, text=TRAIN_TOML.replace(old, new))
@@ -327,7 +346,8 @@ def test_bad_training_files_are_one_line_errors(tmp_path, old, new, words):
     assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
     for w in words:
         assert w in result.stderr
-    assert not (tmp_path / "trained.h5").exists()
+    assert not (tmp_path / "trained.h5").exists() and not (tmp_path / "log.csv").exists()
+    assert not (tmp_path / "features.h5").exists()  # refused before the descriptors were computed
 
 
 # ---------------------------------------------------------------- reference structures
@@ -360,3 +380,33 @@ def test_active_learning_samples_mc_configurations(problem):
     for first, later in ((configs[0], configs[2]), (configs[3], configs[5])):
         assert first.get_chemical_formula() == later.get_chemical_formula()  # canonical MC keeps composition
         assert first.get_chemical_symbols() != later.get_chemical_symbols()  # but the ordering changes
+
+
+WRONG = {"int": ['"ten"', "1.5", "true", "[1]", "nan"], "float": ['"small"', "true", "[0.1]", "nan", "inf"],
+         "str": ["1", "true", '["a"]'], "strings": ['"set.extxyz"', "[1]", "[]"], "ints": ['"6"', "[1.5]", "[true]"],
+         "floats": ['"0.05"', "[nan]", '["a"]']}
+
+
+def _training_mutations():
+    from nanomc.training.trainer import TRAIN_SCHEMA
+
+    section = None
+    for line in TRAIN_TOML.replace("{optimizer}", "lbfgs").splitlines():
+        m = re.match(r"^\[(\w+)\]", line)
+        if m:
+            section = m.group(1)
+        elif re.match(r"^\w+ =", line):
+            key = line.split()[0]
+            for value in WRONG[TRAIN_SCHEMA[section][key].kind]:
+                yield pytest.param(line, f"{key} = {value}", id=f"{section}.{key}={value}")
+
+
+@pytest.mark.parametrize("line,mutated", list(_training_mutations()))
+def test_fuzzed_training_files_fail_in_one_line_and_write_nothing(tmp_path, capsys, line, mutated):
+    from nanomc.cli import main
+
+    (tmp_path / "train.toml").write_text(TRAIN_TOML.replace("{optimizer}", "lbfgs").replace(line, mutated, 1))
+    assert main(["train", str(tmp_path / "train.toml"), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("nanomc: error: ") and err.count("\n") == 1, err
+    assert [p.name for p in tmp_path.iterdir()] == ["train.toml"]

@@ -76,10 +76,12 @@ def markdown(a: Analysis) -> str:
     info, g, x = a.info, a.info["geometry"], a.element
     out = [f"# nanomc analysis: {info['source']}", ""]
     if "sweeps_done" in info:
+        spacing = info["snapshot_interval_sweeps"]  # NaN when the file holds one snapshot
+        every = f" (every {spacing:g} sweeps)" if math.isfinite(spacing) else ""
         out.append(f"{info['n_sites']} sites ({info['n_swappable']} swappable; {', '.join(a.elements)}), "
                    f"{info['ensemble']}, {info['sweeps_done']}/{info['sweeps_total']} sweeps; first "
-                   f"{info['discarded_sweeps']} sweeps discarded, {info['snapshots_kept']} snapshots kept per "
-                   f"temperature (every {info['snapshot_interval_sweeps']:g} sweeps).")
+                   f"{info['discarded_sweeps']} sweeps discarded, {info['snapshots_kept']} snapshot(s) kept per "
+                   f"temperature{every}.")
     else:
         out.append(f"{info['n_sites']} sites ({info['n_swappable']} swappable; {', '.join(a.elements)}), "
                    f"{info['snapshots_kept']} snapshot(s).")
@@ -104,7 +106,7 @@ def markdown(a: Analysis) -> str:
         out += ["## Energy", ""] + _table(
             ["T (K)", "⟨E⟩ (eV)", "n_ind", "τ_int (sweeps)", "drift (σ)"],
             [[format_temperature(r["temperature_K"]), value_with_error(r["mean"], r["error"], r["converged"]),
-              f"{r['n_independent']:.0f}", f"{r['tau_int_sweeps']:.1f}", f"{z:.1f}"]
+              f"{r['n_independent']:.0f}", f"{r['tau_int_sweeps']:.1f}", f"{z:.1f}" if math.isfinite(z) else "–"]
              for r, z in zip(energy.rows(), drift)]) + [""]
     sections = [
         ("Composition of the swappable sites", "composition", "set", {"all": "all swappable"}, False),

@@ -111,15 +111,18 @@ def write_xsf(path: str | Path, atoms: Atoms) -> None:
 
 
 def _with_energy(atoms: Atoms, energy_key: str, origin: str, require: bool = True) -> Atoms:
-    """Copy the reference energy (info key, else calculator result) into info['energy'];
+    """Copy the reference energy into info['energy']: info[energy_key], or for the default key
+    "energy" also the calculator's result (a named key never falls back to another energy);
     vacancies (X atoms, which have no energy) are dropped."""
     energy = atoms.info.get(energy_key)
     forces = atoms.arrays.get(f"{energy_key}_forces") if energy_key != "energy" else None
-    if energy is None and atoms.calc is not None:
+    if energy is None and atoms.calc is not None and energy_key == "energy":
         energy = atoms.calc.results.get("energy")
         forces = atoms.calc.results.get("forces")
     if energy is None and require:
-        raise ReferenceDataError(f"{origin}: no energy (looked for info key {energy_key!r} and calculator results)")
+        if energy_key != "energy":
+            raise ReferenceDataError(f"{origin}: no energy under info key {energy_key!r}")
+        raise ReferenceDataError(f"{origin}: no energy (looked for info key 'energy' and calculator results)")
     clean = Atoms(atoms.numbers, positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
     if energy is not None:
         clean.info["energy"] = float(energy)
@@ -132,8 +135,9 @@ def _with_energy(atoms: Atoms, energy_key: str, origin: str, require: bool = Tru
 
 def read_reference(paths: Iterable[str | Path], energy_key: str = "energy", require_energy: bool = True) -> list[Atoms]:
     """All structures of the given files: *.xsf (aenet), *.db (ASE database), anything else
-    ASE reads (extxyz, ...). Energies from info[energy_key] or calculator results (eV);
-    a structure without one is an error unless require_energy is False. Vacancies (X) are dropped."""
+    ASE reads (extxyz, ...). Energies from info[energy_key] (eV), for the default key "energy"
+    also from calculator results; a structure without one is an error unless require_energy
+    is False (then its reference energy is unknown). Vacancies (X) are dropped."""
     from ase.io import read
 
     structures: list[Atoms] = []
@@ -141,6 +145,9 @@ def read_reference(paths: Iterable[str | Path], energy_key: str = "energy", requ
         if not path.exists():
             raise ReferenceDataError(f"{path}: reference file not found")
         if path.suffix.lower() == ".xsf":
+            if energy_key != "energy":
+                raise ReferenceDataError(f"{path}: an XSF file holds one energy ('# total energy'); "
+                                         f"energy_key {energy_key!r} does not apply to it")
             atoms = read_xsf(path)
             structures.append(_with_energy(atoms, "energy", str(path), require_energy))
             continue

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 from ase.data import atomic_numbers
 
-from ..config import Param, REQUIRED, ConfigError, load_config
+from ..config import REQUIRED, SEED_MAX, ConfigError, Param, load_config, locate
+from ..outputs import OutputError, check_output_file
 from ..potential import Potential, chebyshev_descriptor_set, default_descriptor_set
 from ..potential.network import ACTIVATIONS, Network
 from .features import FeatureSet, dataset_hash, featurize, fit_e0, fit_scaling, load_features, save_features
@@ -29,7 +30,8 @@ TRAIN_SCHEMA: dict[str, dict[str, Param]] = {
     "data": {
         "files": Param("strings", REQUIRED, "reference structure files (extxyz, aenet XSF, ASE .db, ...), "
                        "relative to the training file"),
-        "energy_key": Param("str", "energy", "info key of the reference energy in eV (else calculator results)"),
+        "energy_key": Param("str", "energy", "info key of the reference energy in eV; the default `energy` also "
+                            "takes calculator results, another key must be present in every structure"),
         "test_fraction": Param("float", 0.1, "fraction of structures held out for testing"),
         "seed": Param("int", 0, "seed of the train/test split"),
         "features": Param("str", None, "HDF5 file caching the descriptors of the data set; reused when the "
@@ -78,9 +80,22 @@ def _check(config: dict, fail) -> None:
         raise fail("data", "test_fraction", "`test_fraction` must be at least 0 and below 1")
     if not d["files"]:
         raise fail("data", "files", "`files` must list at least one reference file")
+    for section in ("data", "network"):
+        if not 0 <= config[section]["seed"] <= SEED_MAX:
+            raise fail(section, "seed", f"`seed` in [{section}] must be an integer from 0 to 2**64 - 1")
     d = config["descriptors"]
+    if d["r_min"] < 0:
+        raise fail("descriptors", "r_min", "`r_min` must be 0 or more (Å)")
     if d["cutoff"] <= d["r_min"]:
         raise fail("descriptors", "cutoff", "`cutoff` must exceed `r_min` (Å)")
+    if d["n_radial"] < 1:
+        raise fail("descriptors", "n_radial", "`n_radial` must be at least 1")
+    if d["angular_etas"] is not None and min(d["angular_etas"], default=0) < 0:
+        raise fail("descriptors", "angular_etas", "`angular_etas` must be 0 or more (1/Å²)")
+    if min(d["zetas"], default=1) < 1:
+        raise fail("descriptors", "zetas", "`zetas` must be at least 1")
+    if set(d["lambdas"]) - {-1, 1}:
+        raise fail("descriptors", "lambdas", "`lambdas` must be -1 or 1")
     for key in ("radial_order", "angular_order"):
         if d[key] < 0:
             raise fail("descriptors", key, f"`{key}` must be 0 or more")
@@ -88,9 +103,17 @@ def _check(config: dict, fail) -> None:
         raise fail("descriptors", "angular_cutoff", "`angular_cutoff` must be positive and at most `cutoff` (Å)")
     if not config["network"]["hidden"] or min(config["network"]["hidden"]) < 1:
         raise fail("network", "hidden", "`hidden` must list positive layer widths")
+    t = config["training"]
     for key in ("epochs", "batch_size"):
-        if config["training"][key] < (1 if key == "epochs" else 0):
+        if t[key] < (1 if key == "epochs" else 0):
             raise fail("training", key, f"`{key}` is too small")
+    if t["learning_rate"] <= 0:
+        raise fail("training", "learning_rate", "`learning_rate` must be positive")
+    if not 0 <= t["momentum"] < 1:
+        raise fail("training", "momentum", "`momentum` must be at least 0 and below 1")
+    for key in ("patience", "print_every"):
+        if t[key] < 0:
+            raise fail("training", key, f"`{key}` must be 0 or more")
 
 
 @dataclass
@@ -149,8 +172,14 @@ def _features(config: dict, base: Path, potential: Potential, structures) -> Fea
 def train_from_file(path: str | Path, quiet: bool = False) -> TrainingResult:
     """Run the training described by a TOML training file; writes the potential and the log."""
     path = Path(path)
-    config, _ = load_config(path, TRAIN_SCHEMA, _check)
+    config, text = load_config(path, TRAIN_SCHEMA, _check)
     base = path.parent
+    for section, key in (("output", "potential"), ("output", "log"), ("data", "features")):
+        try:
+            if config[section][key]:
+                check_output_file(base / config[section][key])
+        except OutputError as exc:
+            raise ConfigError(f"{locate(str(path), text, section, key)}: {exc}") from None
     structures = read_reference([base / f for f in config["data"]["files"]], config["data"]["energy_key"])
     elements = sorted({s for a in structures for s in a.get_chemical_symbols()}, key=atomic_numbers.__getitem__)
     if len(structures) < 2:

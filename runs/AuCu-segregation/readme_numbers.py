@@ -1,0 +1,82 @@
+"""The numbers README.md quotes for this example, computed from the example's results file.
+
+    nanomc run runs/AuCu-segregation/params.toml
+    python runs/AuCu-segregation/readme_numbers.py            # the README's text with fresh numbers
+    python runs/AuCu-segregation/readme_numbers.py --check    # exit 1 unless README.md says exactly that
+
+tests/test_readme_example.py (part of the test suite) runs the example and this check.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import nanomc.analysis as na
+from nanomc.analysis.report import value_with_error
+from nanomc.campaign import describe
+from nanomc.results import read_results
+
+HERE = Path(__file__).resolve().parent
+README = HERE.parent.parent / "README.md"
+
+
+def fragments(results: str | Path) -> list[str]:
+    """The README's passages about the example: the run's summary, the worked example's sentence
+    and the Analysis section's sentence (default analysis: the first 20 % of the sweeps discarded)."""
+    record = read_results(results)
+    a = na.load(results, element="Au", discard=0.2)
+    low, high = (float(t) for t in record.temperatures[[0, -1]])
+
+    def row(quantity: str, category: str, temperature: float) -> dict:
+        (r,) = a.select(quantity=quantity, category=category, element="Au", temperature_K=temperature).rows()
+        return r
+
+    def value(quantity: str, category: str, temperature: float) -> str:
+        r = row(quantity, category, temperature)
+        return value_with_error(r["mean"], r["error"], r["converged"])
+
+    def percent(quantity: str, category: str, temperature: float, error: bool = False) -> str:
+        r = row(quantity, category, temperature)
+        return f"{100 * r['mean']:.1f}" + (f" ± {100 * r['error']:.1f}%" if error else "%")
+
+    discarded = a.info["discarded_sweeps"]
+    worked = (f"Averaged over the snapshots after the first {discarded} sweeps (`nanomc analyze`, see "
+              f"[Analysis](#analysis)), {percent('composition_layer', '0', low, True)} of the surface sites hold Au "
+              f"at {low:.0f} K against {percent('composition_site_type', 'interior', low)} of the interior sites "
+              f"({percent('composition_layer', '0', high)} and {percent('composition_site_type', 'interior', high)} "
+              f"at {high:.0f} K)")
+    nn = row("nn_probability", "Au", low)
+    analysis = (f"averaged over sweeps {discarded}–{record.sweeps_done}: {value('composition_layer', '0', low)} of the "
+                f"surface sites hold Au at {low:.0f} K and {value('composition_layer', '0', high)} at {high:.0f} K "
+                f"(surface enrichment of Au {row('enrichment', 'surface', low)['mean']:.3f} and "
+                f"{row('enrichment', 'surface', high)['mean']:.3f}); the subsurface layer is depleted of Au "
+                f"({value('composition_layer', '1', low)} at {low:.0f} K), and a nearest-neighbour site of an Au "
+                f"atom holds Au with probability {value('nn_probability', 'Au', low)} against {nn['random']:.4f} "
+                f"for a random occupation")
+    return [describe(record), worked, analysis]
+
+
+def missing(readme_text: str, passages: list[str]) -> list[str]:
+    """The passages that README text does not contain (compared with whitespace collapsed)."""
+    flat = " ".join(readme_text.split())
+    return [p for p in passages if " ".join(p.split()) not in flat]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("results", nargs="?", default=HERE / "results" / "results.h5", help="the example's results.h5")
+    parser.add_argument("--check", action="store_true", help="exit 1 unless README.md holds every passage")
+    args = parser.parse_args(argv)
+    passages = fragments(args.results)
+    if not args.check:
+        print("\n\n".join(passages))
+        return 0
+    stale = missing(README.read_text(), passages)
+    for p in stale:
+        print(f"README.md does not say: {p}", file=sys.stderr)
+    return 1 if stale else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -72,13 +72,13 @@ def occupation_elements(potential: Potential, particle: dict, atoms: Atoms) -> l
 @contextmanager
 def _at_key(source: tuple[str, str] | None, key: str) -> Iterator[None]:
     """Turn a particle or swap-group error into a ConfigError at the [particle] key it names
-    (ParticleError.key), else at `key`, of source = (file name, text)."""
+    (ParticleError.key) if the file sets it, else at `key`, of source = (file name, text)."""
     try:
         yield
     except (ParticleError, GroupError) as exc:
         if source is None:
             raise
-        raise ConfigError(f"{locate(*source, 'particle', getattr(exc, 'key', None) or key)}: {exc}") from None
+        raise ConfigError(f"{locate(*source, 'particle', getattr(exc, 'key', None), key)}: {exc}") from None
 
 
 def build_particle(config: dict, base: Path, potential: Potential, rng: np.random.Generator,

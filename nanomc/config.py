@@ -131,10 +131,10 @@ def _line_of(text: str, section: str, key: str | None) -> int:
     return 0
 
 
-def locate(name: str, text: str, section: str, key: str | None) -> str:
-    """`name:line` of `key` in [section] of a parameter file's text (of the section header if key
-    is None or not set in the file); just `name` when it is not in the text."""
-    line = _line_of(text, section, key) or _line_of(text, section, None)
+def locate(name: str, text: str, section: str, *keys: str | None) -> str:
+    """`name:line` of the first of `keys` that [section] of a parameter file's text sets (of the
+    section header if none is set); just `name` when the section is not in the text either."""
+    line = next((n for n in (_line_of(text, section, k) for k in keys if k) if n), 0) or _line_of(text, section, None)
     return f"{name}:{line}" if line else name
 
 

@@ -497,11 +497,11 @@ def test_bad_vacancy_parameters_name_the_line(tmp_path, oxide_files, old, new, w
 
 def test_vacancies_in_a_default_group_with_several_elements_are_refused(tmp_path, oxide_files):
     """A structure file without sublattice labels has one default group of all its elements: X
-    there would replace cations too, so the run stops naming the [particle] header."""
+    there would replace cations too, so the run stops naming the `composition` line."""
     text = PARAMS.replace('composition = { Cu = 0.2, X = 0.1 }\nswap_groups = [["Ce", "Cu"], ["O", "X"]]',
                           "composition = { Cu = 0.2, O = 0.7, X = 0.1 }", 1)
     with pytest.raises(ConfigError) as err:
         run_campaign(campaign(tmp_path, oxide_files, text), quiet=True)
     message = str(err.value)
-    assert "\n" not in message and "params.toml:2:" in message and "exactly one element" in message, message
+    assert "\n" not in message and "params.toml:5:" in message and "exactly one element" in message, message
     assert not (tmp_path / "out").exists()

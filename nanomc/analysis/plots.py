@@ -140,21 +140,28 @@ def plot_pairs(a: Analysis, path: Path) -> Path | None:
     if not _have_temperatures(a):
         return None
     fig, axes = _figure(2, height=5.4)
+    x = a.element
+    _measure_panels(a, [(axes[0], ["nn_probability", "nnn_probability"], x, f"P(neighbour site of {x} holds {x})"),
+                        (axes[1], ["any_nn", "any_nnn", "any_nn_nnn"], x, f"fraction of {x} with ≥1 {x} neighbour")],
+                    PAIR_LABELS, "random occupation")
+    fig.suptitle(f"Pair statistics of {x}")
+    return _save(fig, path)
+
+
+def _measure_panels(a: Analysis, panels: list, labels: dict[str, str], random_label: str) -> None:
+    """Per panel (axes, quantities, neighbour element, y label): each quantity of the pair element
+    against temperature (K) with error bars, its random value dashed in the same colour."""
     x, colours = a.element, iter(["C0", "C1", "C2", "C3", "C4"])
-    panels = ((axes[0], ["nn_probability", "nnn_probability"], f"P(neighbour site of {x} holds {x})"),
-              (axes[1], ["any_nn", "any_nnn", "any_nn_nnn"], f"fraction of {x} with ≥1 {x} neighbour"))
-    for ax, quantities, ylabel in panels:
+    for ax, quantities, neighbour, ylabel in panels:
         for quantity in quantities:
             colour = next(colours)
-            rows = [_rows(a, quantity, t, category=x, element=x)[0] for t in a.temperatures]
-            _errorbars(ax, a.temperatures, rows, color=colour, marker="o", label=PAIR_LABELS[quantity].format(x=x))
+            rows = [_rows(a, quantity, t, category=x, element=neighbour)[0] for t in a.temperatures]
+            _errorbars(ax, a.temperatures, rows, color=colour, marker="o", label=labels[quantity].format(x=x))
             ax.plot(a.temperatures, [r["random"] for r in rows], color=colour, ls="--", lw=1)
-        ax.plot([], [], color="0.4", ls="--", lw=1, label="random occupation")
+        ax.plot([], [], color="0.4", ls="--", lw=1, label=random_label)
         ax.set_xlabel("temperature (K)")
         ax.set_ylabel(ylabel)
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
-    fig.suptitle(f"Pair statistics of {x}")
-    return _save(fig, path)
 
 
 def plot_dopant(a: Analysis, path: Path) -> Path | None:
@@ -171,17 +178,7 @@ def plot_dopant(a: Analysis, path: Path) -> Path | None:
     panels = [(axes[0], ["any_nn", "any_nnn", "any_nn_nnn", "nn_probability"], x, "fraction / probability")]
     if association:
         panels.append((axes[1], ["dopant_vacancy"], VACANCY, f"share of {x}'s anion sites that are vacant"))
-    colours = iter(["C0", "C1", "C2", "C3", "C4"])
-    for ax, quantities, neighbour, ylabel in panels:
-        for quantity in quantities:
-            colour = next(colours)
-            rows = [_rows(a, quantity, t, category=x, element=neighbour)[0] for t in a.temperatures]
-            _errorbars(ax, a.temperatures, rows, color=colour, marker="o", label=DOPANT_LABELS[quantity].format(x=x))
-            ax.plot(a.temperatures, [r["random"] for r in rows], color=colour, ls="--", lw=1)
-        ax.plot([], [], color="0.4", ls="--", lw=1, label="random placement")
-        ax.set_xlabel("temperature (K)")
-        ax.set_ylabel(ylabel)
-        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
+    _measure_panels(a, panels, DOPANT_LABELS, "random placement")
     fig.suptitle(f"Dopant measures of {x}")
     return _save(fig, path)
 

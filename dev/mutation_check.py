@@ -78,6 +78,28 @@ MUTATIONS = [
              "np.sqrt(x.var() / (len(x) - 1))", "np.sqrt(x.var() / len(x))", ("tests/test_analysis.py",)),
     Mutation("tau_int without the factor 2", "nanomc/analysis/statistics.py",
              "n * error * error / (2.0 * variance)", "n * error * error / variance", ("tests/test_analysis.py",)),
+    # vacancies, fluorite particles, sublattice statistics, campaign checks (this turn's new code)
+    Mutation("vacancy: a tiny energy of its own", "ext/nn_math.pxd",
+             "    if s.lay_ptr[c] == s.lay_ptr[c + 1]:\n        return 0.0",
+             "    if s.lay_ptr[c] == s.lay_ptr[c + 1]:\n        return 1e-6", ("tests/test_vacancies.py",)),
+    Mutation("vacancy: kept by the full evaluation", "nanomc/structure.py",
+             "    return atoms[atoms.numbers != 0]", "    return atoms[atoms.numbers >= 0]",
+             ("tests/test_vacancies.py",)),
+    Mutation("vacancy: X may join two elements", "nanomc/particles.py",
+             "        if VACANCY in members and len(members) != 2:", "        if VACANCY in members and len(members) > 3:",
+             ("tests/test_vacancies.py",)),
+    Mutation("fractions: no rounding fix on the largest", "nanomc/particles.py",
+             "        counts[largest] += n_sites - sum(counts.values())", "        pass",
+             ("tests/test_fluorite.py", "tests/test_campaign.py")),
+    Mutation("fluorite: anions with 2 cation neighbours first", "nanomc/fluorite.py",
+             "keep = list(np.flatnonzero(coordination >= 3))", "keep = list(np.flatnonzero(coordination >= 2))",
+             ("tests/test_fluorite.py",)),
+    Mutation("dopant-vacancy random reference unweighted", "nanomc/analysis/analyze.py",
+             "random = np.sum(n_x * vacant) / np.sum(n_x)", "random = np.mean(vacant)",
+             ("tests/test_analysis_oxide.py",)),
+    Mutation("resume ignores a changed seed", "nanomc/campaign.py",
+             '("potential", "file"), ("mc", "sweeps")}', '("potential", "file"), ("mc", "sweeps"), ("mc", "seed")}',
+             ("tests/test_campaign.py",)),
 ]
 
 

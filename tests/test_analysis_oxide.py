@@ -233,6 +233,27 @@ def test_random_placement_matches_the_exact_references(particle):
     assert a.table.value(quantity="dopant_vacancy")["error"] < 0.05 * n_x.mean() / len(anions)
 
 
+def test_dopant_vacancy_reference_weights_snapshots_by_their_dopants(particle):
+    """When the dopant count varies with the vacancy count (reduction in SGC: more Cu, more
+    vacancies), the random reference of `dopant_vacancy` is Σ_t N_Cu,t·c_X,t / Σ_t N_Cu,t, not the
+    mean vacancy fraction; the measured value of random placements agrees with it within 4σ."""
+    cations, anions = cations_of(particle), anions_of(particle)
+    rng = np.random.default_rng(17)
+    n_snap = 1200
+    occupations = np.where(particle.numbers == 58, 0, 2)[None].repeat(n_snap, axis=0)
+    n_cu = rng.integers(4, 41, n_snap)
+    n_x = 3 * n_cu
+    for t in range(n_snap):
+        occupations[t, rng.choice(cations, n_cu[t], replace=False)] = 1
+        occupations[t, rng.choice(anions, n_x[t], replace=False)] = 3
+    a = na.load_snapshots(particle, occupations, ["Ce", "Cu", "O", "X"], 1000.0, element="Cu", groups=GROUPS)
+    row = a.table.value(quantity="dopant_vacancy")
+    weighted = np.sum(n_cu * n_x) / np.sum(n_cu) / len(anions)
+    assert row["random"] == pytest.approx(weighted)
+    assert abs(weighted - n_x.mean() / len(anions)) > 10 * row["error"]  # the weighting matters here
+    assert abs(row["mean"] - weighted) < 4 * row["error"], row
+
+
 def test_dopant_vacancy_detects_association(particle):
     """Vacancies placed next to Cu: the measure is far above random (sanity of direction)."""
     cations, anions = cations_of(particle), anions_of(particle)

@@ -132,6 +132,25 @@ def test_cation_geometry_is_the_fcc_geometry_of_the_cations_alone(particle):
     assert sizes["vertex"] == 24 and sizes["interior"] == (~metal.surface).sum()
 
 
+def test_frozen_anions_leave_the_cation_geometry_to_the_cations(particle):
+    """Cations swapping with the anions frozen (one swap group): layers, site types and pair
+    shells are still those of the cation sublattice alone, and the dopant measures equal those
+    of the two-group analysis (frozen sites of other elements are a sublattice of their own)."""
+    cations, anions = cations_of(particle), anions_of(particle)
+    metal = na.site_geometry(particle[cations])
+    frame = place(particle, cu=cations[::9])
+    frozen = na.load(frame, element="Cu", groups=[["Ce", "Cu"]])
+    both = na.load(frame, element="Cu", groups=[["Ce", "Cu"], ["O"]])
+    g = frozen.geometry
+    assert g.site_types.names == metal.site_types.names
+    assert np.array_equal(g.site_types.index[cations], metal.site_types.index)
+    assert np.array_equal(g.layers.index[cations], metal.layers.index)
+    assert frozen.lattice_shells.distances[:2] == pytest.approx([NN, NNN])
+    for quantity in ("any_nn", "any_nnn", "any_nn_nnn", "dopant_site_type", "dopant_layer"):
+        for row, other in zip(frozen.select(quantity=quantity).rows(), both.select(quantity=quantity).rows()):
+            assert (row["category"], row["mean"], row["random"]) == (other["category"], other["mean"], other["random"])
+
+
 def test_anion_sites_take_the_layer_and_site_type_most_of_their_cations_have(particle):
     """Brute force: the cations at a√3/4 of each anion site vote; ties go to the shallower layer /
     the less coordinated site type (the order vertex, edge, (100), (111))."""

@@ -290,7 +290,8 @@ def _analyze(atoms: Atoms, elements: list[str], group: np.ndarray, states: list[
     x_groups = np.unique(group[swappable & (all_occ == x).any(axis=0)])
     element_group = _element_groups(all_occ[:, swappable], group[swappable], elements)
     links: dict[int, sparse.csr_matrix] = {}
-    if len(np.unique(group[swappable])) == 1:
+    frozen_apart = (~swappable).any() and not np.isin(all_occ[:, ~swappable], all_occ[:, swappable]).any()
+    if len(np.unique(group[swappable])) == 1 and not frozen_apart:
         sublattice = np.where(swappable, group, -2 - all_occ[0])     # frozen sites: by element
         geometry = site_geometry(atoms, sublattice, radial_width)
         lattice = np.flatnonzero(np.isin(group, x_groups) & swappable)

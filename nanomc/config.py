@@ -17,6 +17,7 @@ import numpy as np
 from ase.data import atomic_numbers
 
 from .errors import NanomcError
+from .particles import vacancy_group_problem
 from .structure import VACANCY
 
 
@@ -328,11 +329,9 @@ def _check_semantics(c: dict, fail) -> None:
 def _check_vacancies(part: dict, mc: dict, fail) -> None:
     """X (a vacancy) shares a swap group with exactly one element, the one it replaces; its μ is 0."""
     for group in part["swap_groups"] or []:
-        others = sorted(set(group) - {VACANCY})
-        if VACANCY in group and len(others) != 1:
-            raise fail("particle", "swap_groups", f"swap group {group} puts X (vacancies) with {len(others)} "
-                       f"elements; X may share a group with exactly one element, the one it replaces, "
-                       f"e.g. [\"O\", \"X\"]")
+        problem = vacancy_group_problem(group)
+        if problem:
+            raise fail("particle", "swap_groups", problem)
     if VACANCY in mc["chemical_potentials"]:
         raise fail("mc", "chemical_potentials", "X (the vacancy) has μ = 0 by definition: give μ of the element "
                    "it replaces (an O → X flip is accepted with ΔE + μ_O)")

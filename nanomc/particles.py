@@ -169,6 +169,21 @@ def default_groups(atoms: Atoms, composition: Mapping[str, float], include_prese
     return [g for g in groups if len(g) > 1] or groups
 
 
+def vacancy_group_problem(members: Sequence[str]) -> str | None:
+    """Why a swap group may not list these elements, as one line, or None: a vacancy (X) shares
+    a group with exactly one element, the one it replaces."""
+    others = sorted(set(members) - {VACANCY})
+    if VACANCY not in members or len(others) == 1:
+        return None
+    return (f"swap group {list(members)} puts X (vacancies) with {len(others)} elements; X may share a group "
+            f"with exactly one element, the one it replaces, e.g. [\"O\", \"X\"]")
+
+
+def _element_summary(symbols: np.ndarray) -> str:
+    """'Ce 405, Cu 54, O 834': how many atoms of each element a particle has."""
+    return ", ".join(f"{e} {n}" for e, n in zip(*np.unique(symbols, return_counts=True)))
+
+
 def make_groups(atoms: Atoms, elements: Sequence[str], group_elements: Sequence[Sequence[str]],
                 frozen: np.ndarray) -> SwapGroups:
     """Swap groups: a site belongs to the group listing its initial element, unless frozen.
@@ -188,10 +203,9 @@ def make_groups(atoms: Atoms, elements: Sequence[str], group_elements: Sequence[
             if e in seen:
                 raise ParticleError(f"element {e} is in two swap groups", key="swap_groups")
             seen[e] = g
-        if VACANCY in members and len(members) != 2:
-            raise ParticleError(f"swap group ({', '.join(members)}) puts vacancies (X) with {len(members) - 1} "
-                                f"elements; X shares a group with exactly one element, the one it replaces "
-                                f"(give swap_groups, e.g. [[\"Ce\", \"Cu\"], [\"O\", \"X\"]])", key="swap_groups")
+        problem = vacancy_group_problem(members)
+        if problem:
+            raise ParticleError(problem, key="swap_groups")
     symbols = atoms.get_chemical_symbols()
     group = np.array([seen.get(s, -1) for s in symbols], dtype=np.int64)
     group[frozen] = -1
@@ -284,7 +298,7 @@ def occupy(atoms: Atoms, groups: SwapGroups, elements: Sequence[str], compositio
         if not wanted:
             continue
         if not len(sites) and any(wanted.values()):
-            whole = ", ".join(f"{e} {n}" for e, n in zip(*np.unique(symbols, return_counts=True)))
+            whole = _element_summary(symbols)
             raise ParticleError(f"composition asks for {', '.join(wanted)}, but swap group "
                                 f"{'/'.join(elements[k] for k in allowed)} has no movable site: a site joins the "
                                 f"group of its initial element unless frozen (particle {whole})", key="composition")
@@ -309,7 +323,7 @@ def check_moves(atoms: Atoms, groups: SwapGroups, elements: Sequence[str], flips
             for g in range(len(groups.allowed))]
     if any((len(allowed) > 1 and held[g]) if flips else len(held[g]) > 1 for g, allowed in enumerate(groups.allowed)):
         return
-    whole = ", ".join(f"{e} {n}" for e, n in zip(*np.unique(symbols, return_counts=True)))
+    whole = _element_summary(symbols)
     if not groups.movable.size:
         raise ParticleError(f"no possible move: every site of the particle ({whole}) is frozen or in no "
                             f"swap group", key="swap_groups")

@@ -11,7 +11,7 @@ extensions = [
         [f"ext/{name}.pyx"],
         include_dirs=[numpy.get_include(), "ext"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-        extra_compile_args=["-O3"],
+        extra_compile_args=["-O3", "-funroll-loops"],
     )
     for name in KERNELS
 ]

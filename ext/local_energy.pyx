@@ -15,6 +15,17 @@ so a move that creates or removes an atom (O -> X, an O/X swap) needs nothing sp
 changed site's energy appears or vanishes and its neighbours' terms move to or from maps
 that place nothing.
 
+The lattice path: when the atoms sit on a lattice, every neighbour vector is one of a few
+hundred distinct offsets (nanomc.local_energy.lattice_offsets), so the radial shape values of
+every central element at every offset and the angular shape values at every pair of offsets
+(the "rows" with a non-zero value) are computed once, and each atom's neighbours are found by
+offset (atom_at). An affected atom k that sees a changed atom at offset a then moves the radial
+values of a, and the sums over its other neighbours b, per element of b, of the rows (a, b):
+no distance, angle or exponential per trial. Elements with identical tables share them.
+Otherwise (positions off a lattice) the per-atom path computes triplet geometry, from a
+per-atom cache when it fits in memory.
+The networks of all affected atoms of one element run as one matrix product per layer.
+
 The Metropolis loops (sweep_swaps, sweep_flips) run whole sweeps here, without Python per
 trial: propose -> ΔE -> accept -> commit, with uniform random numbers drawn beforehand by
 the caller's numpy Generator (so a run is reproducible and resumable from its RNG state).
@@ -25,10 +36,16 @@ from libc.math cimport exp, floor
 from libc.string cimport memcpy, memset
 from sf_math cimport (SFTables, SFMap, sf_tables_from, sf_pair_values, sf_triplet_values, sf_scatter,
                       sf_radial_map, sf_angular_map, sf_triplet_geometry, sf_pair_geometry,
-                      sf_atom_descriptor)
-from nn_math cimport NNTables, nn_tables_from, nn_atomic_energy
+                      sf_atom_descriptor, sf_radial_count)
+from nn_math cimport NNTables, nn_tables_from, nn_batch_size, nn_batch_energies
 
 cnp.import_array()
+
+cdef extern from *:
+    """
+    #define nanomc_prefetch(p) __builtin_prefetch((const void*) (p))
+    """
+    void nanomc_prefetch(const void* p) noexcept nogil
 
 
 cdef class LocalEnergyKernel:
@@ -50,10 +67,15 @@ cdef class LocalEnergyKernel:
     cdef long[::1] stamp
     cdef long stamp_value
     cdef long[::1] aff
+    cdef long[::1] slot          # (n_atoms,) position of an affected atom in aff
     cdef Py_ssize_t n_aff
     cdef double[:, ::1] G_new
     cdef double[::1] E_new
-    cdef double[::1] nn_buf
+    cdef long batch              # atoms per network batch
+    cdef double[::1] nn_work
+    cdef long[::1] batch_rows
+    cdef double[::1] batch_out
+    cdef long[::1] aff_el        # element of each affected atom after the proposal
     cdef double[::1] sf_buf
     cdef double[::1] geo_buf
     cdef long n_changed
@@ -66,6 +88,26 @@ cdef class LocalEnergyKernel:
     cdef readonly bint triplet_cache
     cdef long[::1] tri_off
     cdef double[:, ::1] tri
+    # lattice path (module docstring): every neighbour vector is one of n_off distinct offsets;
+    # shape values are tabulated per (central element, offset) and per (central element,
+    # offset pair), and atoms are found by offset
+    cdef readonly bint lattice
+    cdef readonly long n_off
+    cdef int[::1] back_oid       # (entries,) offset from the neighbour back to the atom
+    cdef int[::1] atom_at        # (n_atoms*n_off,) atom at offset o from atom k, n_atoms: none
+    cdef double[:, ::1] lat_rad  # (n_el*n_off, shapes) radial shape values of c at offset o
+    cdef long[::1] part_ptr      # (n_el*n_off + 1,) triplet rows of c with first offset o
+    cdef int[::1] part_off       # (rows,) the second offset of each row
+    cdef double[:, ::1] lat_ang  # (rows, shapes) angular shape values of each row
+    cdef int[::1] lat_row        # (n_el*n_off*n_off,) row of c for offsets (a, b), -1: none
+    cdef long[::1] lat_el        # (n_el,) the element whose tables c uses (the first with identical tables)
+    # lattice proposal scratch: per affected atom (slot), a list of the offsets at which it
+    # sees changed atoms
+    cdef long[::1] ch_head
+    cdef long[::1] ch_next
+    cdef int[::1] ch_off
+    cdef long n_ch
+    cdef double[::1] ang_acc     # ((n_el + 1) * shapes) per-element sums of one update
     # lowest energy seen by the sweeps and its elements
     cdef readonly double best_total
     cdef long[::1] best_elem
@@ -73,31 +115,52 @@ cdef class LocalEnergyKernel:
 
     def __init__(self, dict sf_tables, dict nn_tables, long[::1] elements, long[::1] offsets,
                  long[::1] indices, double[:, ::1] vectors, bint triplet_cache=False,
-                 LocalEnergyKernel geometry_from=None):
+                 LocalEnergyKernel geometry_from=None, int[::1] offset_ids=None,
+                 double[:, ::1] offset_vectors=None):
         """geometry_from: another kernel of the same structure and potential whose cached
-        geometry (neighbour list, triplet cache) this one shares instead of building its own."""
+        geometry (neighbour list, triplet cache, lattice tables) this one shares instead of
+        building its own. offset_ids, offset_vectors: the lattice path — entry s of the
+        neighbour list is the vector offset_vectors[offset_ids[s]] (Å, to within rounding)."""
         self._sf_dict = sf_tables
         self._nn_dict = nn_tables
         self.sf = sf_tables_from(sf_tables)
         self.nn = nn_tables_from(nn_tables)
         self.n_atoms = elements.shape[0]
         self.width = max(1, int(np.max(sf_tables["n_desc"])))
-        self.elem = np.array(elements, dtype=np.int64)
+        # one element past the atoms: n_el, read by the lattice path for a site without an atom
+        elem_and_none = np.full(self.n_atoms + 1, self.sf.n_el, dtype=np.int64)
+        elem_and_none[:self.n_atoms] = elements
+        self.elem = elem_and_none[:self.n_atoms]
         self.G = np.zeros((self.n_atoms, self.width))
         self.E = np.zeros(self.n_atoms)
         self.stamp = np.zeros(self.n_atoms, dtype=np.int64)
         self.stamp_value = 0
         self.aff = np.zeros(self.n_atoms, dtype=np.int64)
+        self.slot = np.zeros(self.n_atoms, dtype=np.int64)
         self.G_new = np.zeros((self.n_atoms, self.width))
         self.E_new = np.zeros(self.n_atoms)
-        self.nn_buf = np.zeros(2 * max(self.nn.max_width, self.width) + 2)
+        self.batch = nn_batch_size(&self.nn)
+        self.nn_work = np.zeros(2 * self.batch * max(self.nn.max_width, 1))
+        self.batch_rows = np.zeros(self.batch, dtype=np.int64)
+        self.batch_out = np.zeros(self.batch)
+        self.aff_el = np.zeros(self.n_atoms, dtype=np.int64)
         self.sf_buf = np.zeros(max(self.sf.max_shapes, 1))
         self.geo_buf = np.zeros(2 + self.sf.n_cut)
         self.pending = False
         if geometry_from is not None:
             self._share_geometry(geometry_from)
         else:
-            self._build_geometry(offsets, indices, vectors, triplet_cache)
+            self._build_geometry(offsets, indices, vectors, triplet_cache and offset_ids is None)
+            self.lattice = offset_ids is not None
+            if self.lattice:
+                self._build_lattice(offset_ids, offset_vectors)
+        if self.lattice:
+            n_nb = np.diff(np.asarray(self.offsets))
+            n_records = 2 * (int(n_nb.max()) if n_nb.size else 0) + 2
+            self.ch_head = np.zeros(self.n_atoms, dtype=np.int64)
+            self.ch_next = np.zeros(n_records, dtype=np.int64)
+            self.ch_off = np.zeros(n_records, dtype=np.int32)
+            self.ang_acc = np.zeros((self.sf.n_el + 1) * max(self.sf.max_shapes, 1))
         self.recompute()
         self.reset_best()
 
@@ -122,6 +185,80 @@ cdef class LocalEnergyKernel:
         self.offsets, self.indices, self.vec = other.offsets, other.indices, other.vec
         self.dist, self.fc = other.dist, other.fc
         self.triplet_cache, self.tri_off, self.tri = other.triplet_cache, other.tri_off, other.tri
+        self.lattice, self.n_off, self.back_oid, self.atom_at = other.lattice, other.n_off, other.back_oid, other.atom_at
+        self.lat_rad, self.part_ptr, self.part_off = other.lat_rad, other.part_ptr, other.part_off
+        self.lat_ang, self.lat_row, self.lat_el = other.lat_ang, other.lat_row, other.lat_el
+
+    def _build_lattice(self, int[::1] oid, double[:, ::1] offset_vectors):
+        """Tables of the lattice path: atoms by offset, reverse offsets, and the shape values of
+        every central element at every offset and valid offset pair (Å vectors)."""
+        cdef long n_el = self.sf.n_el, D = offset_vectors.shape[0], width = max(self.sf.max_shapes, 1)
+        cdef long c, oa, ob, k, s, r, j, n_rows = 0, n_entries = self.offsets[self.n_atoms]
+        cdef double dx, dy, dz
+        if oid.shape[0] != n_entries:
+            raise ValueError(f"{oid.shape[0]} offset ids for {n_entries} neighbour entries")
+        self.n_off = D
+        self.atom_at = np.full(max(self.n_atoms * D, 1), self.n_atoms, dtype=np.int32)
+        self.back_oid = np.full(max(n_entries, 1), -1, dtype=np.int32)
+        for k in range(self.n_atoms):
+            for s in range(self.offsets[k], self.offsets[k + 1]):
+                self.atom_at[k * D + oid[s]] = self.indices[s]
+        for k in range(self.n_atoms):
+            for s in range(self.offsets[k], self.offsets[k + 1]):
+                j = self.indices[s]
+                for r in range(self.offsets[j], self.offsets[j + 1]):
+                    dx = self.vec[r, 0] + self.vec[s, 0]
+                    dy = self.vec[r, 1] + self.vec[s, 1]
+                    dz = self.vec[r, 2] + self.vec[s, 2]
+                    if self.indices[r] == k and dx * dx + dy * dy + dz * dz < 1e-16:
+                        self.back_oid[s] = oid[r]
+                        break
+                if self.back_oid[s] < 0:
+                    raise ValueError(f"neighbour list not symmetric: atom {j} does not list atom {k}")
+        dist = np.zeros(max(D, 1))
+        fc = np.zeros((max(D, 1), max(self.sf.n_cut, 1)))
+        cdef double[::1] d = dist
+        cdef double[:, ::1] f = fc
+        cdef double[::1] geo = np.zeros(2 + self.sf.n_cut)
+        cdef double[::1] vals = np.zeros(width)
+        self.lat_rad = np.zeros((max(n_el * D, 1), width))
+        self.lat_row = np.full(max(n_el * D * D, 1), -1, dtype=np.int32)
+        self.part_ptr = np.zeros(n_el * D + 1, dtype=np.int64)
+        self.lat_el = np.array([next(e for e in range(n_el) if self.sf.same_layout[c * n_el + e])
+                                for c in range(n_el)], dtype=np.int64)
+        if D and self.sf.n_cut:
+            sf_pair_geometry(&self.sf, D, &offset_vectors[0, 0], &d[0], &f[0, 0])
+        for c in range(n_el):
+            for oa in range(D):
+                self.part_ptr[c * D + oa + 1] = n_rows
+                if self.lat_el[c] != c:  # c reads the tables of lat_el[c]
+                    continue
+                if self.sf.n_cut:
+                    sf_pair_values(&self.sf, c, d[oa], &f[oa, 0], &self.lat_rad[c * D + oa, 0])
+                for ob in range(D):  # rows: the triplets with a non-zero shape value
+                    if self.sf.n_cut and self._lattice_triplet(c, oa, ob, offset_vectors, d, f, geo, vals):
+                        self.lat_row[(c * D + oa) * D + ob] = n_rows
+                        n_rows += 1
+                self.part_ptr[c * D + oa + 1] = n_rows
+        self.part_off = np.zeros(max(n_rows, 1), dtype=np.int32)
+        self.lat_ang = np.zeros((max(n_rows, 1), width))
+        for c in range(n_el):
+            for oa in range(D):
+                for ob in range(D):
+                    r = self.lat_row[(c * D + oa) * D + ob]
+                    if r >= 0:
+                        self.part_off[r] = ob
+                        self._lattice_triplet(c, oa, ob, offset_vectors, d, f, geo, self.lat_ang[r])
+
+    cdef bint _lattice_triplet(self, long c, long oa, long ob, double[:, ::1] v, double[::1] d,
+                               double[:, ::1] f, double[::1] geo, double[::1] vals):
+        """Angular shape values of c for neighbours at offsets oa, ob into vals; False if none."""
+        if oa == ob or d[oa] >= self.sf.ang_rmax[c] or d[ob] >= self.sf.ang_rmax[c]:
+            return False
+        if not sf_triplet_geometry(&self.sf, &v[oa, 0], &v[ob, 0], d[oa], d[ob], self.sf.tri_rmax[c], &geo[0]):
+            return False
+        return sf_triplet_values(&self.sf, c, geo[0], d[oa], d[ob], geo[1], &f[oa, 0], &f[ob, 0],
+                                 &geo[2], &vals[0]) > 0
 
     cdef void _fill_triplet_cache(self) noexcept nogil:
         """Rows of pairs beyond every element's tri_rmax hold only R_ab (never read further)."""
@@ -147,9 +284,26 @@ cdef class LocalEnergyKernel:
         with nogil:
             for i in range(self.n_atoms):
                 self._full_descriptor(i, self.elem[i], &self.G[i, 0])
-                self.E[i] = nn_atomic_energy(&self.nn, self.elem[i], &self.G[i, 0], &self.nn_buf[0])
+            self._energies(self.n_atoms, &self.elem[0], &self.G[0, 0], &self.E[0])
         self.total = float(np.sum(self.E))
         return self.total
+
+    cdef void _energies(self, long n, const long* el, const double* G, double* E) noexcept nogil:
+        """E[r] = atomic energy (eV) of row r < n of G (width values per row), of element el[r];
+        the networks run on batches of rows of one element."""
+        cdef long c, r, m, count
+        for c in range(self.sf.n_el):
+            count = 0
+            for r in range(n + 1):
+                if r < n and el[r] == c:
+                    self.batch_rows[count] = r
+                    count += 1
+                if count == self.batch or (r == n and count):
+                    nn_batch_energies(&self.nn, c, count, &self.batch_rows[0], G, self.width,
+                                      &self.batch_out[0], &self.nn_work[0])
+                    for m in range(count):
+                        E[self.batch_rows[m]] = self.batch_out[m]
+                    count = 0
 
     cdef inline void _full_descriptor(self, long i, long c, double* out) noexcept nogil:
         memset(out, 0, self.width * sizeof(double))
@@ -170,17 +324,29 @@ cdef class LocalEnergyKernel:
     cdef inline bint _is_changed(self, long atom) noexcept nogil:
         return atom == self.changed[0] or (self.n_changed == 2 and atom == self.changed[1])
 
-    cdef void _add_affected(self, long k) noexcept nogil:
+    cdef long _add_affected(self, long k) noexcept nogil:
+        """Slot of atom k among the affected atoms of this proposal (added if new)."""
         if self.stamp[k] != self.stamp_value:
             self.stamp[k] = self.stamp_value
             self.aff[self.n_aff] = k
+            self.slot[k] = self.n_aff
+            if self.lattice:
+                self.ch_head[self.n_aff] = -1
             self.n_aff += 1
+        return self.slot[k]
 
     cdef double propose(self, long n_changed, long a0, long e0, long a1, long e1) noexcept nogil:
-        """ΔE (eV) of setting atom a0 to element e0 (and a1 to e1 if n_changed == 2)."""
-        cdef long m, k, c
+        """ΔE (eV) of setting atom a0 to element e0 (and a1 to e1 if n_changed == 2).
+
+        Changed atoms whose new element has other tables than the old get their descriptor
+        recomputed in full; every other affected atom is updated (_update_descriptor, or
+        _update_descriptor_lattice, during which the changed atoms hold the element index
+        n_el, which no table reads).
+        """
+        cdef long m, k, c, sl
         cdef Py_ssize_t s
         cdef double delta = 0.0
+        cdef bint full[2]
         cdef double* g
         self.n_changed = n_changed
         self.changed[0] = a0
@@ -189,29 +355,75 @@ cdef class LocalEnergyKernel:
         self.new_el[1] = e1
         self.stamp_value += 1
         self.n_aff = 0
+        self.n_ch = 0
         for m in range(n_changed):
             self.old_el[m] = self.elem[self.changed[m]]
             self._add_affected(self.changed[m])
+        for m in range(n_changed):
             for s in range(self.offsets[self.changed[m]], self.offsets[self.changed[m] + 1]):
-                self._add_affected(self.indices[s])
+                sl = self._add_affected(self.indices[s])
+                if self.lattice:  # the neighbour sees changed atom m at the reverse offset
+                    self.ch_off[self.n_ch] = self.back_oid[s]
+                    self.ch_next[self.n_ch] = self.ch_head[sl]
+                    self.ch_head[sl] = self.n_ch
+                    self.n_ch += 1
+        if self.lattice:
+            self._prefetch_affected()
         for m in range(n_changed):
             self.elem[self.changed[m]] = self.new_el[m]
+        for m in range(n_changed):
+            k = self.changed[m]
+            full[m] = not self.sf.same_layout[self.new_el[m] * self.sf.n_el + self.old_el[m]]
+            if full[m]:
+                self._full_descriptor(k, self.new_el[m], &self.G_new[self.slot[k], 0])
+        if self.lattice:
+            for m in range(n_changed):
+                self.elem[self.changed[m]] = self.sf.n_el
         for s in range(self.n_aff):
             k = self.aff[s]
-            g = &self.G_new[s, 0]
-            c = self.elem[k]
-            if self._is_changed(k) and not self.sf.same_layout[c * self.sf.n_el + self._old_element(k)]:
-                self._full_descriptor(k, c, g)
+            if k == self.changed[0]:
+                c = self.new_el[0]
+                if full[0]:
+                    self.aff_el[s] = c
+                    continue
+            elif n_changed == 2 and k == self.changed[1]:
+                c = self.new_el[1]
+                if full[1]:
+                    self.aff_el[s] = c
+                    continue
             else:
-                memcpy(g, &self.G[k, 0], self.width * sizeof(double))
+                c = self.elem[k]
+            self.aff_el[s] = c
+            g = &self.G_new[s, 0]
+            memcpy(g, &self.G[k, 0], self.width * sizeof(double))
+            if self.lattice:
+                self._update_descriptor_lattice(k, s, c, g)
+            else:
                 self._update_descriptor(k, c, g)
-            self.E_new[s] = nn_atomic_energy(&self.nn, c, g, &self.nn_buf[0])
-            delta += self.E_new[s] - self.E[k]
         for m in range(n_changed):
             self.elem[self.changed[m]] = self.old_el[m]
+        self._energies(self.n_aff, &self.aff_el[0], &self.G_new[0, 0], &self.E_new[0])
+        for s in range(self.n_aff):
+            delta += self.E_new[s] - self.E[self.aff[s]]
         self.pending = True
         self.pending_delta = delta
         return delta
+
+    cdef void _prefetch_affected(self) noexcept nogil:
+        """Ask the CPU for the descriptor rows and lattice neighbours of every affected atom at
+        once, so that on a large particle their cache misses overlap instead of queueing."""
+        cdef Py_ssize_t s
+        cdef long k, byte
+        for s in range(self.n_aff):
+            k = self.aff[s]
+            for byte in range(0, self.width * sizeof(double), 64):
+                nanomc_prefetch(<char*> &self.G[k, 0] + byte)
+            for byte in range(0, self.n_off * sizeof(int), 64):
+                nanomc_prefetch(<char*> &self.atom_at[k * self.n_off] + byte)
+
+    cdef inline long _new_element(self, long atom) noexcept nogil:
+        """Element of a changed atom after the pending change."""
+        return self.new_el[0] if atom == self.changed[0] else self.new_el[1]
 
     cdef void _update_descriptor(self, long k, long c, double* g) noexcept nogil:
         """Move the terms of k's neighbour entries that are changed atoms to their new slots.
@@ -261,6 +473,59 @@ cdef class LocalEnergyKernel:
                 new_map = sf_angular_map(&self.sf, c, ea_new, eb_new)
                 sf_scatter(old_map, n, vals, -1.0, g)
                 sf_scatter(new_map, n, vals, 1.0, g)
+
+    cdef void _update_descriptor_lattice(self, long k, long sl, long c, double* g) noexcept nogil:
+        """_update_descriptor from the lattice tables, for affected atom k (slot sl, element c).
+
+        For each offset at which k sees a changed atom: the radial values move from the old
+        element's map to the new one; the angular values of the triplets with every other
+        neighbour b (the offset's rows) are summed per element of b, then moved from the old
+        pair's map to the new one in one scatter per element. Changed atoms and sites without
+        an atom (element n_el) and vacancies are summed into slots no map reads; a triplet of
+        two changed atoms is moved on its own, once.
+        """
+        cdef long r, r2, oa, ob, j, p, q, row, e, ea_old, ea_new, eb_old, eb_new
+        cdef long n_el = self.sf.n_el, D = self.n_off, t = self.lat_el[c]
+        cdef long n_rad = sf_radial_count(&self.sf, c), n_ang = self.sf.ash_ptr[c + 1] - self.sf.ash_ptr[c]
+        cdef long width = self.lat_ang.shape[1]
+        cdef const int* nb = &self.atom_at[k * D]
+        cdef const int* part = &self.part_off[0]
+        cdef const long* el = &self.elem[0]
+        cdef const double* v
+        cdef double* acc = &self.ang_acc[0]
+        cdef double* acc_e
+        r = self.ch_head[sl]
+        while r >= 0:
+            oa = self.ch_off[r]
+            j = nb[oa]
+            ea_old = self._old_element(j)
+            ea_new = self._new_element(j)
+            v = &self.lat_rad[t * D + oa, 0]
+            sf_scatter(sf_radial_map(&self.sf, c, ea_old), n_rad, v, -1.0, g)
+            sf_scatter(sf_radial_map(&self.sf, c, ea_new), n_rad, v, 1.0, g)
+            if n_ang:
+                memset(acc, 0, (n_el + 1) * width * sizeof(double))
+                for p in range(self.part_ptr[t * D + oa], self.part_ptr[t * D + oa + 1]):
+                    acc_e = acc + el[nb[part[p]]] * width  # el[n_atoms] = n_el: no atom there
+                    v = &self.lat_ang[p, 0]
+                    for q in range(n_ang):
+                        acc_e[q] += v[q]
+                for e in range(n_el - 1):  # the elements with maps: not the vacancy, not changed atoms
+                    sf_scatter(sf_angular_map(&self.sf, c, ea_old, e), n_ang, acc + e * width, -1.0, g)
+                    sf_scatter(sf_angular_map(&self.sf, c, ea_new, e), n_ang, acc + e * width, 1.0, g)
+                r2 = self.ch_next[r]
+                while r2 >= 0:
+                    ob = self.ch_off[r2]
+                    row = self.lat_row[(t * D + oa) * D + ob]
+                    if row >= 0:
+                        eb_old = self._old_element(nb[ob])
+                        eb_new = self._new_element(nb[ob])
+                        if not self._same_pair(ea_old, eb_old, ea_new, eb_new):
+                            v = &self.lat_ang[row, 0]
+                            sf_scatter(sf_angular_map(&self.sf, c, ea_old, eb_old), n_ang, v, -1.0, g)
+                            sf_scatter(sf_angular_map(&self.sf, c, ea_new, eb_new), n_ang, v, 1.0, g)
+                    r2 = self.ch_next[r2]
+            r = self.ch_next[r]
 
     cdef inline bint _same_pair(self, long a_old, long b_old, long a_new, long b_new) noexcept nogil:
         return (a_old == a_new and b_old == b_new) or (a_old == b_new and b_old == a_new)
@@ -456,8 +721,11 @@ cdef class LocalEnergyKernel:
     def nbytes(self):
         """Bytes held by the cached geometry, state and proposal scratch."""
         arrays = [self.offsets, self.indices, self.vec, self.dist, self.fc, self.elem, self.G,
-                  self.E, self.stamp, self.aff, self.G_new, self.E_new, self.tri_off, self.tri,
-                  self.best_elem]
+                  self.E, self.stamp, self.aff, self.slot, self.G_new, self.E_new, self.tri_off, self.tri,
+                  self.best_elem, self.aff_el, self.nn_work, self.batch_rows, self.batch_out]
+        if self.lattice:
+            arrays += [self.back_oid, self.atom_at, self.lat_rad, self.part_ptr, self.part_off, self.lat_ang,
+                       self.lat_row, self.lat_el, self.ch_head, self.ch_next, self.ch_off, self.ang_acc]
         total = 0
         for x in arrays:
             total += np.asarray(x).nbytes

@@ -2,9 +2,13 @@
 """Feed-forward network evaluation shared by the kernels (tables from nanomc.potential.tables).
 
 An element without layers (the vacancy X, the last element index) has energy 0 and no gradient.
+Many atoms of one element are evaluated together (nn_batch_energies): each layer is one matrix
+product (BLAS dgemm of the OpenBLAS that SciPy ships, which picks SIMD kernels for the CPU at
+run time), in batches small enough that OpenBLAS stays on one thread.
 """
 cimport numpy as cnp
-from libc.math cimport exp, tanh, log1p, cos, sin, fabs
+from scipy.linalg.cython_blas cimport dgemm
+from libc.math cimport exp, log1p, cos, sin, fabs, copysign
 
 
 cdef struct NNTables:
@@ -46,16 +50,30 @@ cdef inline NNTables nn_tables_from(dict t):
     return s
 
 
+cdef inline double fast_tanh(double x) noexcept nogil:
+    """tanh x with one exp instead of libm's tanh (about 3× faster), relative error below 3e-15:
+    (1 − t)/(1 + t) with t = e^(−2|x|) for 0.02 <= |x| < 20; the series
+    x − x³/3 + 2x⁵/15 − 17x⁷/315 + 62x⁹/2835 below 0.02 (where 1 − t would cancel); ±1 beyond 20."""
+    cdef double a = fabs(x), t, x2
+    if a < 0.02:
+        x2 = x * x
+        return x * (1.0 + x2 * (-1.0 / 3.0 + x2 * (2.0 / 15.0 + x2 * (-17.0 / 315.0 + x2 * (62.0 / 2835.0)))))
+    if a >= 20.0:
+        return copysign(1.0, x)
+    t = exp(-2.0 * a)
+    return copysign((1.0 - t) / (1.0 + t), x)
+
+
 cdef inline double activate(long act, double x, double twist) noexcept nogil:
     """Activation `act` (nanomc.potential.network.ACTIVATIONS) of x; twist: a of twisted tanh."""
     if act == 1:
-        return tanh(x)
+        return fast_tanh(x)
     if act == 0:
         return x
     if act == 2:
         return 1.0 / (1.0 + exp(-x))
     if act == 3:
-        return 1.7159 * tanh(2.0 * x / 3.0) + twist * x
+        return 1.7159 * fast_tanh(2.0 * x / 3.0) + twist * x
     if act == 4:  # softplus ln(1 + e^x), without overflow
         return (x if x > 0.0 else 0.0) + log1p(exp(-fabs(x)))
     if act == 5:
@@ -81,7 +99,7 @@ cdef inline double activate_slope(long act, double x, double y, double twist) no
     if act == 2:
         return y * (1.0 - y)
     if act == 3:
-        t = tanh(2.0 * x / 3.0)
+        t = fast_tanh(2.0 * x / 3.0)
         return 1.7159 * (2.0 / 3.0) * (1.0 - t * t) + twist
     if act == 4:  # the sigmoid 1/(1 + e^−x)
         return 1.0 / (1.0 + exp(-x))
@@ -198,3 +216,56 @@ cdef inline double nn_energy_gradient(const NNTables* s, long c, const double* g
     for i in range(s.sc_off[c + 1] - off):
         grad[i] = delta[i] * s.scale[off + i]
     return energy
+
+
+cdef enum:
+    # multiply-adds per dgemm call above which OpenBLAS may start threads; batches stay below it
+    BATCH_MACS = 131072
+
+
+cdef inline long nn_batch_size(const NNTables* s) noexcept nogil:
+    """Atoms per nn_batch_energies call (and rows of its scratch): at least 1, at most BATCH_MACS
+    multiply-adds in any layer's matrix product."""
+    cdef long L, macs = 1
+    for L in range(s.lay_ptr[s.n_el]):
+        if s.lay_nin[L] * s.lay_nout[L] > macs:
+            macs = s.lay_nin[L] * s.lay_nout[L]
+    return max(1, BATCH_MACS // macs)
+
+
+cdef inline void nn_batch_energies(const NNTables* s, long c, long n, const long* rows, const double* G,
+                                   long ldg, double* out, double* work) noexcept nogil:
+    """out[r] = atomic energy (eV) of a c atom with raw descriptors G[rows[r]*ldg :], r < n, n at
+    most nn_batch_size; 0 for an element without layers. work: 2 * n * max_width doubles."""
+    cdef long L, r, i, o, n_in, n_out, off = s.sc_off[c]
+    cdef int m_, n_, k_
+    cdef double one = 1.0
+    cdef double* x = work
+    cdef double* y = work + n * s.max_width
+    cdef double* tmp
+    cdef const double* g
+    if s.lay_ptr[c] == s.lay_ptr[c + 1] or n == 0:
+        for r in range(n):
+            out[r] = 0.0
+        return
+    n_in = s.sc_off[c + 1] - off
+    for r in range(n):
+        g = G + rows[r] * ldg
+        for i in range(n_in):
+            x[r * n_in + i] = (g[i] - s.shift[off + i]) * s.scale[off + i]
+    for L in range(s.lay_ptr[c], s.lay_ptr[c + 1]):
+        n_in = s.lay_nin[L]
+        n_out = s.lay_nout[L]
+        for r in range(n):
+            for o in range(n_out):
+                y[r * n_out + o] = s.biases[s.lay_boff[L] + o]
+        # row-major y (n × n_out) += x (n × n_in) · W (n_in × n_out), as column-major yᵀ += Wᵀ xᵀ
+        m_, n_, k_ = n_out, n, n_in
+        dgemm("N", "N", &m_, &n_, &k_, &one, <double*> (s.weights + s.lay_woff[L]), &m_, x, &k_, &one, y, &m_)
+        for i in range(n * n_out):
+            y[i] = activate(s.lay_act[L], y[i], s.lay_twist[L])
+        tmp = x
+        x = y
+        y = tmp
+    for r in range(n):
+        out[r] = x[r] + s.e0[c]

@@ -311,6 +311,14 @@ cdef inline long sf_pair_values(const SFTables* s, long c, double r, const doubl
     return n
 
 
+cdef inline long sf_radial_count(const SFTables* s, long c) noexcept nogil:
+    """Number of radial shape values of c (what sf_pair_values returns)."""
+    cdef long f, n = s.rs_ptr[c + 1] - s.rs_ptr[c]
+    for f in range(s.rch_ptr[c], s.rch_ptr[c + 1]):
+        n += s.rch_order[f] + 1
+    return n
+
+
 cdef inline bint _general_parts(const SFTables* s, long c, double ra, double rb, double rjk,
                                 const double* fca, const double* fcb, const double* fcjk,
                                 double* radial) noexcept nogil:

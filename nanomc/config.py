@@ -82,7 +82,8 @@ SCHEMA: dict[str, dict[str, Param]] = {
         "file": Param("str", "default", "potential file (nanomc HDF5), or `default` for the one shipped "
                       "with nanomc; relative to the parameter file"),
         "memory_limit_mb": Param("float", 1024.0, "cap on the triplet-geometry cache in MiB (> 0); beyond it "
-                                 "a slower cache-free path is used"),
+                                 "a slower cache-free path is used. Particles on a lattice use the lattice "
+                                 "tables and no cache"),
     },
     "mc": {
         "ensemble": Param("str", "canonical", "`canonical` (swaps), `sgc` (semi-grand canonical flips) or "

@@ -14,6 +14,10 @@ from .structure import build_neighbor_list, element_indices, species
 
 #: default cap (bytes) on the triplet-geometry cache
 DEFAULT_MEMORY_LIMIT = 2**30
+#: neighbour vectors that agree to this (Å) count as one lattice offset
+OFFSET_TOLERANCE = 1e-10
+#: more distinct neighbour vectors than this: the structure is not on a lattice
+MAX_LATTICE_OFFSETS = 1024
 
 
 def triplet_cache_bytes(offsets: np.ndarray, n_cutoffs: int = 1) -> int:
@@ -22,6 +26,23 @@ def triplet_cache_bytes(offsets: np.ndarray, n_cutoffs: int = 1) -> int:
     pair of neighbours of every atom."""
     n_nb = np.diff(offsets)
     return int(8 * (2 + n_cutoffs) * np.sum(n_nb * n_nb))
+
+
+def lattice_offsets(vectors: np.ndarray, max_offsets: int = MAX_LATTICE_OFFSETS) -> tuple[np.ndarray, np.ndarray] | None:
+    """(offset id of every neighbour vector, the distinct vectors) if the (n, 3) neighbour
+    vectors (Å) take at most `max_offsets` distinct values to within OFFSET_TOLERANCE, else None.
+
+    On a lattice (every atom on a site of one or a few Bravais lattices) there are tens to
+    hundreds of distinct vectors within the cutoff however large the particle; each distinct
+    vector is represented by its first occurrence.
+    """
+    if len(vectors) == 0:
+        return np.zeros(0, np.int32), np.zeros((0, 3))
+    keys = np.round(vectors / OFFSET_TOLERANCE).astype(np.int64)
+    _, first, ids = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    if len(first) > max_offsets:
+        return None
+    return ids.reshape(-1).astype(np.int32), np.ascontiguousarray(vectors[first])
 
 
 def _same_positions(a: Atoms, b: Atoms) -> bool:
@@ -43,10 +64,17 @@ class LocalEnergyModel:
     A vacancy (symbol X, element index len(potential.elements)) is a site without an atom: no
     energy, invisible to every descriptor; flipping O to X removes the atom, X to O adds it.
 
-    The geometry of every neighbour pair of every atom (cos θ, R_jk and f_c(R_jk) for each
-    distinct cutoff function: 24 bytes per ordered pair of neighbours with one cutoff function,
-    N·n_nb² of them) is cached when it fits in `memory_limit` bytes; otherwise
-    it is recomputed for each trial (same results, slower). `triplet_cache` forces the choice.
+    Triplet geometry comes from one of three paths (`engine_path`):
+    - "lattice": the atoms sit on a lattice, so the neighbour vectors take at most
+      MAX_LATTICE_OFFSETS distinct values (lattice_offsets); the shape values of every
+      symmetry function are tabulated once per offset and per pair of offsets, and a trial
+      reads them (fastest; memory independent of the particle size). The default whenever
+      it applies (`lattice=None`, `triplet_cache=None`); `lattice=True` requires it.
+    - "triplet cache": the geometry of every neighbour pair of every atom (cos θ, R_jk and
+      f_c(R_jk) for each distinct cutoff function: 24 bytes per ordered pair of neighbours
+      with one cutoff function, N·n_nb² of them) is cached, when it fits in `memory_limit`
+      bytes or `triplet_cache=True`;
+    - "direct": the geometry is recomputed for each trial (same results, slowest).
     `share_geometry_with`: a model of the same potential and positions (e.g. another replica)
     whose cached geometry this one reuses, so replicas cost only their own state.
     """
@@ -59,6 +87,7 @@ class LocalEnergyModel:
         memory_limit: int = DEFAULT_MEMORY_LIMIT,
         triplet_cache: bool | None = None,
         share_geometry_with: "LocalEnergyModel | None" = None,
+        lattice: bool | None = None,
     ) -> None:
         self.potential = potential
         self.atoms = atoms.copy()
@@ -70,10 +99,18 @@ class LocalEnergyModel:
                                              geometry_from=share_geometry_with._kernel)
         else:
             nl = build_neighbor_list(atoms, potential.cutoff)
+            offsets = None
+            if lattice or (lattice is None and triplet_cache is None):
+                offsets = lattice_offsets(nl.vectors)
+                if offsets is None and lattice:
+                    raise ValueError(f"the atoms are not on a lattice: more than {MAX_LATTICE_OFFSETS} distinct "
+                                     f"neighbour vectors within {potential.cutoff} Å")
             if triplet_cache is None:
                 triplet_cache = triplet_cache_bytes(nl.offsets, potential.sf_tables["n_cut"]) <= memory_limit
+            ids, vectors = offsets if offsets is not None else (None, None)
             self._kernel = LocalEnergyKernel(potential.sf_tables, potential.nn_tables, z,
-                                             nl.offsets, nl.indices, nl.vectors, bool(triplet_cache))
+                                             nl.offsets, nl.indices, nl.vectors, bool(triplet_cache),
+                                             offset_ids=ids, offset_vectors=vectors)
         self.frozen = np.zeros(len(atoms), dtype=bool)
         if frozen is not None:
             frozen = np.asarray(frozen)
@@ -152,8 +189,13 @@ class LocalEnergyModel:
 
     @property
     def uses_triplet_cache(self) -> bool:
-        """True if triplet geometry is cached (fast path), False if recomputed per trial."""
-        return bool(self._kernel.triplet_cache)
+        """True if the per-atom triplet-geometry cache is used ("triplet cache" path)."""
+        return bool(self._kernel.triplet_cache) and not self._kernel.lattice
+
+    @property
+    def engine_path(self) -> str:
+        """Where trials get triplet geometry: "lattice", "triplet cache" or "direct"."""
+        return "lattice" if self._kernel.lattice else "triplet cache" if self._kernel.triplet_cache else "direct"
 
     def recompute(self) -> float:
         """Re-evaluate everything from scratch; returns the total energy (eV)."""

@@ -312,12 +312,13 @@ def assert_moves_match_full(pot: Potential, atoms: Atoms, cache: bool, seed: int
 
 
 def assert_cache_paths_agree(pot: Potential, atoms: Atoms, seed: int, trials: int) -> None:
-    """The cached and the cache-free engine give bit-identical ΔE and descriptors."""
+    """The per-atom paths with and without the triplet cache give bit-identical ΔE and descriptors
+    (the lattice path is compared with them in test_lattice_path.py)."""
     from nanomc.local_energy import LocalEnergyModel
 
     fast = LocalEnergyModel(pot, atoms, triplet_cache=True)
-    slow = LocalEnergyModel(pot, atoms, memory_limit=0)
-    assert fast.uses_triplet_cache and not slow.uses_triplet_cache
+    slow = LocalEnergyModel(pot, atoms, lattice=False, memory_limit=0)
+    assert fast.engine_path == "triplet cache" and slow.engine_path == "direct"
     assert slow.nbytes < fast.nbytes
     rng = np.random.default_rng(seed)
     for _ in range(trials):

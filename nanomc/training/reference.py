@@ -19,6 +19,7 @@ from ase.build import bulk, fcc100, fcc110, fcc111
 from ase.cluster import Decahedron, Icosahedron, Octahedron
 
 from ..particles import fcc_lattice_constant
+from .label import compute_label
 
 
 def vegard(elements: Sequence[str], x_b: float) -> float:
@@ -128,15 +129,13 @@ def clusters(elements: Sequence[str], n: int, rng: np.random.Generator, max_atom
 
 
 def label(structures: Sequence[Atoms], calculator_factory: Callable[[], object]) -> list[Atoms]:
-    """Attach reference energies (eV) and forces (eV/Å): info['energy'], arrays['forces']."""
+    """Attach reference energies (eV) and forces (eV/Å): info['energy'], arrays['forces'] (one
+    calculator per structure; `nanomc label` is the resumable, parallel way)."""
     out = []
     for atoms in structures:
+        energy, forces = compute_label(atoms, calculator_factory())
         atoms = atoms.copy()
-        atoms.calc = calculator_factory()
-        energy = atoms.get_potential_energy()
-        forces = atoms.get_forces()
-        atoms.calc = None
-        atoms.info["energy"] = float(energy)
+        atoms.info["energy"] = energy
         atoms.arrays["forces"] = forces
         out.append(atoms)
     return out

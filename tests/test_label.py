@@ -1,6 +1,5 @@
 """`nanomc label`: labels with their calculator's identity, content hashes, resume after a failure or a
 torn write, appended inputs, workers and MPI ranks giving the same file, one-line errors."""
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -211,7 +210,11 @@ def test_cli_errors_are_one_line(tmp_path, capsys, monkeypatch):
     one_line_error(capsys, ["label", "in.extxyz", "-o", "l.extxyz", "-c", "sevennet"],
                    "needs sevenn", "pip install torch==2.13.0", "pip install sevenn")
     assert not Path("l.extxyz").exists()
-    PairCalculator.fail_at = 2
+    PairCalculator.fail_at = 1
+    one_line_error(capsys, ["label", "in.extxyz", "-o", "l.extxyz", "-c", f"{__name__}:PairCalculator"],
+                   "in.extxyz frame 0", "planted failure", "0 labels are in l.extxyz")
+    assert not Path("l.extxyz").exists()
+    PairCalculator.calls, PairCalculator.fail_at = 0, 2
     one_line_error(capsys, ["label", "in.extxyz", "-o", "l.extxyz", "-c", f"{__name__}:PairCalculator"],
                    "in.extxyz frame 1", "planted failure", "1 labels are in l.extxyz")
     assert len(read_labels("l.extxyz")) == 1

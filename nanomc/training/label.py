@@ -61,14 +61,13 @@ def compute_label(atoms: Atoms, calc) -> tuple[float, np.ndarray]:
     return energy, forces
 
 
-def read_jobs(paths: Sequence[str | Path]) -> tuple[list[Job], int]:
-    """The distinct structures of the input files in order (vacancies X dropped), and the frame count."""
+def read_jobs(paths: Sequence[str | Path]) -> list[Job]:
+    """The distinct structures of the input files in order (vacancies X dropped)."""
     from ..particles import read_frames
 
-    jobs, seen, count = [], set(), 0
+    jobs, seen = [], set()
     for path in paths:
         for k, frame in enumerate(read_frames(path)):
-            count += 1
             atoms = without_vacancies(frame)
             if len(atoms) == 0:
                 raise LabelError(f"{path} frame {k}: no atoms (only vacancies)")
@@ -76,7 +75,7 @@ def read_jobs(paths: Sequence[str | Path]) -> tuple[list[Job], int]:
             if key not in seen:
                 seen.add(key)
                 jobs.append(Job(key, f"{path} frame {k}", atoms))
-    return jobs, count
+    return jobs
 
 
 # --- one calculator per worker process -------------------------------------------------------------
@@ -159,7 +158,7 @@ def label_files(inputs: Sequence[str | Path], output: str | Path, spec: Calculat
     output = Path(output)
     if any(Path(p).resolve() == output.resolve() for p in inputs):
         raise LabelError(f"{output} is both an input and the labels file")
-    jobs, _ = read_jobs(inputs)
+    jobs = read_jobs(inputs)
     calc = spec.build()
     identity = spec.identity()
     todo, failure = None, None

@@ -123,28 +123,26 @@ def check_identity(path: Path, frames: list[Atoms], identity: dict[str, str]) ->
 
 
 class LabelWriter:
-    """Appends label frames to a file, each with one write and an fsync."""
+    """Appends label frames to a file (created at the first frame), each with one write and an fsync."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        try:
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise LabelFileError(f"cannot write {self.path} ({exc.strerror or exc})") from None
+        self._fd: int | None = None
 
     def append(self, text: str) -> None:
         """Append one frame's text; it is on disk when this returns."""
-        data = text.encode()
-        while data:
-            data = data[os.write(self._fd, data):]
-        os.fsync(self._fd)
+        try:
+            if self._fd is None:
+                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            data = text.encode()
+            while data:
+                data = data[os.write(self._fd, data):]
+            os.fsync(self._fd)
+        except OSError as exc:
+            raise LabelFileError(f"cannot write {self.path} ({exc.strerror or exc})") from None
 
     def close(self) -> None:
         """Close the file."""
-        os.close(self._fd)
-
-    def __enter__(self) -> "LabelWriter":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

@@ -1,4 +1,4 @@
-"""Command line: `nanomc run | analyze | relax | template | train | predict | convert | info`, `nanomc --version`."""
+"""Command line: `nanomc run | analyze | relax | template | label | train | predict | convert | info`, `nanomc --version`."""
 from __future__ import annotations
 
 import argparse
@@ -42,6 +42,18 @@ def _train(args: argparse.Namespace) -> int:
     from .training.trainer import train_from_file
 
     train_from_file(args.training_file, quiet=args.quiet)
+    return 0
+
+
+def _label(args: argparse.Namespace) -> int:
+    from .training.calculators import CalculatorSpec, parse_calc_arg
+    from .training.label import label_files
+
+    spec = CalculatorSpec.parse(args.calculator, dict(parse_calc_arg(a) for a in args.calc_arg))
+    summary = label_files(args.structures, args.output, spec, workers=args.workers, quiet=args.quiet)
+    if not args.quiet:
+        print(f"{summary.output}: {summary.labelled} structures labelled with {spec.name} in {summary.seconds:.0f} s "
+              f"({summary.before} were already there); {summary.before + summary.labelled} of {summary.total}")
     return 0
 
 
@@ -224,6 +236,21 @@ def build_parser() -> argparse.ArgumentParser:
     relax.add_argument("-q", "--quiet", action="store_true", help="write the files, print nothing")
     relax.set_defaults(func=_relax)
     sub.add_parser("template", help="print an annotated parameter file").set_defaults(func=_template)
+    label = sub.add_parser("label", help="label structures with energies and forces from a calculator (resumable)",
+                           description="Append to the labels file (extxyz) the energy and forces of every input "
+                                       "structure it does not hold yet, with the calculator's identity. Rerun after "
+                                       "a kill or after adding structures: nothing is labelled twice.")
+    label.add_argument("structures", nargs="+", help="structure files (extxyz or anything ASE reads)")
+    label.add_argument("-o", "--output", required=True, help="labels file (extxyz; created or appended to)")
+    label.add_argument("-c", "--calculator", required=True,
+                       help="emt, sevennet (SevenNet-0, needs the teacher extra) or module:Class of an ASE calculator")
+    label.add_argument("--calc-arg", action="append", default=[], metavar="KEY=VALUE",
+                       help="constructor argument of the calculator (a TOML value or a string); repeatable")
+    label.add_argument("-j", "--workers", type=int, default=1,
+                       help="processes labelling in parallel, one calculator each (default 1; under mpirun use "
+                            "ranks instead)")
+    label.add_argument("-q", "--quiet", action="store_true", help="no progress lines or summary")
+    label.set_defaults(func=_label, interrupted="rerun the same `nanomc label` command to continue")
     train = sub.add_parser("train", help="train a potential from a TOML training file")
     train.add_argument("training_file")
     train.add_argument("-q", "--quiet", action="store_true", help="no progress table")
@@ -273,7 +300,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"nanomc: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("nanomc: interrupted; `nanomc run --resume` continues from the last checkpoint", file=sys.stderr)
+        hint = getattr(args, "interrupted", "`nanomc run --resume` continues from the last checkpoint")
+        print(f"nanomc: interrupted; {hint}", file=sys.stderr)
         return 130
 
 

@@ -19,6 +19,7 @@ from ase.build import bulk, fcc100, fcc110, fcc111
 from ase.cluster import Decahedron, Icosahedron, Octahedron
 
 from ..particles import fcc_lattice_constant
+from .label import compute_label
 
 
 def vegard(elements: Sequence[str], x_b: float) -> float:
@@ -27,8 +28,9 @@ def vegard(elements: Sequence[str], x_b: float) -> float:
     return (1 - x_b) * a + x_b * b
 
 
-def _strained(atoms: Atoms, rng: np.random.Generator, scale_range: float = 0.10) -> Atoms:
-    """Isotropic scale (±scale_range), then a monoclinic tilt or a uniaxial strain; small rattle."""
+def strained(atoms: Atoms, rng: np.random.Generator, scale_range: float = 0.10) -> Atoms:
+    """A copy with an isotropic scale (±scale_range), then (two times in three) a monoclinic tilt
+    (up to 0.1 of the first cell vector added to the third) or a uniaxial strain (±8%); 0.02 Å rattle."""
     atoms = atoms.copy()
     cell = atoms.cell.array * rng.uniform(1 - scale_range, 1 + scale_range)
     kind = rng.integers(3)
@@ -63,7 +65,7 @@ def bulk_structures(elements: Sequence[str], n: int, rng: np.random.Generator) -
             x = rng.uniform(0, 1)
             atoms = bulk(elements[0], "fcc", a=vegard(elements, x), cubic=True) * (3, 3, 3)
             atoms.set_chemical_symbols(rng.choice(list(elements), len(atoms), p=[1 - x, x]).tolist())
-        out.append(_strained(atoms, rng))
+        out.append(strained(atoms, rng))
     return out
 
 
@@ -93,13 +95,19 @@ def occupy_alloy(atoms: Atoms, elements: Sequence[str], x_b: float, ordering: st
     if ordering == "random":
         order = rng.permutation(len(atoms))
     else:
-        centre = atoms.positions.mean(axis=0)
-        axes = [2] if atoms.pbc.any() else [0, 1, 2]
-        r = np.linalg.norm((atoms.positions - centre)[:, axes], axis=1) + rng.normal(0, 0.3, len(atoms))
+        r = distance_from_centre(atoms, rng)
         order = np.argsort(r if ordering == "b_core" else -r)
     symbols = np.array([elements[0]] * len(atoms), dtype=object)
     symbols[order[:n_b]] = elements[1]
     atoms.set_chemical_symbols(list(symbols))
+
+
+def distance_from_centre(atoms: Atoms, rng: np.random.Generator, noise: float = 0.3) -> np.ndarray:
+    """Per atom its distance (Å) from the centre of the atoms, for a slab (any periodic axis) from
+    the mid-plane along z, plus Gaussian noise of `noise` Å (so segregated orderings vary)."""
+    centre = atoms.positions.mean(axis=0)
+    axes = [2] if atoms.pbc.any() else [0, 1, 2]
+    return np.linalg.norm((atoms.positions - centre)[:, axes], axis=1) + rng.normal(0, noise, len(atoms))
 
 
 def _occupy(atoms: Atoms, elements: Sequence[str], x_b: float, rng: np.random.Generator) -> None:
@@ -128,15 +136,13 @@ def clusters(elements: Sequence[str], n: int, rng: np.random.Generator, max_atom
 
 
 def label(structures: Sequence[Atoms], calculator_factory: Callable[[], object]) -> list[Atoms]:
-    """Attach reference energies (eV) and forces (eV/Å): info['energy'], arrays['forces']."""
+    """Attach reference energies (eV) and forces (eV/Å): info['energy'], arrays['forces'] (one
+    calculator per structure; `nanomc label` is the resumable, parallel way)."""
     out = []
     for atoms in structures:
+        energy, forces = compute_label(atoms, calculator_factory())
         atoms = atoms.copy()
-        atoms.calc = calculator_factory()
-        energy = atoms.get_potential_energy()
-        forces = atoms.get_forces()
-        atoms.calc = None
-        atoms.info["energy"] = float(energy)
+        atoms.info["energy"] = energy
         atoms.arrays["forces"] = forces
         out.append(atoms)
     return out

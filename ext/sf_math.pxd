@@ -691,3 +691,60 @@ cdef inline void sf_atom_gradient(const SFTables* s, long c, long start, long st
                                 _dot(weights, scratch, n), _dot(weights, scratch + n, n),
                                 _dot(weights, scratch + 2 * n, n), _dot(weights, scratch + 3 * n, n),
                                 &grad[3 * a], &grad[3 * b])
+
+
+cdef inline void sf_atom_tangent(const SFTables* s, long c, long start, long stop,
+                                 const long* idx, const long* elem, const double* vec,
+                                 const double* dist, const double* fc, const double* dfc,
+                                 const double* tan, double* scratch, double* vals,
+                                 double* geo, double* dfjk, double* out) noexcept nogil:
+    """Add to out the derivative of a c atom's descriptor along a motion in which each neighbour
+    vector vec[3a:3a+3] moves with velocity tan[3a:3a+3] (Å per unit of the motion); arguments
+    as in sf_atom_gradient, vals: max_shapes doubles. Entries with tan = 0 cost no derivatives.
+    This is the transpose of sf_atom_gradient: Σ_k dedg[k] · out[k] = Σ_a grad_a · tan_a.
+    """
+    cdef long a, b, k, m, n
+    cdef double rmax = s.ang_rmax[c], d_a, d_b, d_jk, d_cos, inv_ab
+    cdef bint moves_a
+    for a in range(start, stop):
+        d_a = tan[3 * a] * vec[3 * a] + tan[3 * a + 1] * vec[3 * a + 1] + tan[3 * a + 2] * vec[3 * a + 2]
+        if d_a == 0.0:
+            continue
+        n = sf_pair_derivs(s, c, dist[a], fc + a * s.n_cut, dfc + a * s.n_cut, scratch)
+        for k in range(n):
+            vals[k] = scratch[k] * d_a / dist[a]
+        sf_scatter(sf_radial_map(s, c, elem[idx[a]]), n, vals, 1.0, out)
+    for a in range(start, stop):
+        if dist[a] >= rmax:
+            continue
+        moves_a = tan[3 * a] != 0.0 or tan[3 * a + 1] != 0.0 or tan[3 * a + 2] != 0.0
+        for b in range(a + 1, stop):
+            if not moves_a and tan[3 * b] == 0.0 and tan[3 * b + 1] == 0.0 and tan[3 * b + 2] == 0.0:
+                continue
+            if dist[b] >= rmax or not sf_triplet_geometry(s, &vec[3 * a], &vec[3 * b], dist[a], dist[b],
+                                                          s.tri_rmax[c], geo):
+                continue
+            sf_cutoff_slopes(s, geo[1], dfjk)
+            n = sf_triplet_derivs(s, c, geo[0], dist[a], dist[b], geo[1], fc + a * s.n_cut,
+                                  fc + b * s.n_cut, geo + 2, dfc + a * s.n_cut, dfc + b * s.n_cut,
+                                  dfjk, scratch)
+            if n == 0:
+                continue
+            d_a = 0.0
+            d_b = 0.0
+            d_jk = 0.0
+            d_cos = 0.0
+            for m in range(3):
+                d_a += vec[3 * a + m] * tan[3 * a + m]
+                d_b += vec[3 * b + m] * tan[3 * b + m]
+                d_jk += (vec[3 * b + m] - vec[3 * a + m]) * (tan[3 * b + m] - tan[3 * a + m])
+                d_cos += tan[3 * a + m] * vec[3 * b + m] + vec[3 * a + m] * tan[3 * b + m]
+            d_a /= dist[a]
+            d_b /= dist[b]
+            d_jk /= geo[1]
+            inv_ab = 1.0 / (dist[a] * dist[b])
+            d_cos = d_cos * inv_ab - geo[0] * (d_a / dist[a] + d_b / dist[b])
+            for k in range(n):
+                vals[k] = (scratch[k] * d_a + scratch[n + k] * d_b + scratch[2 * n + k] * d_jk
+                           + scratch[3 * n + k] * d_cos)
+            sf_scatter(sf_angular_map(s, c, elem[idx[a]], elem[idx[b]]), n, vals, 1.0, out)

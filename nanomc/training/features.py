@@ -1,5 +1,5 @@
-"""Descriptors of a whole training set, computed once and stored (HDF5), and what is fitted on them:
-the descriptor scaling and the per-element reference energies E0."""
+"""Descriptors of a whole training set (and, with forces, their Jacobians), computed once and stored
+(HDF5), and what is fitted on them: the descriptor scaling and the per-element reference energies E0."""
 from __future__ import annotations
 
 import hashlib
@@ -14,6 +14,7 @@ from ..errors import NanomcError
 from ..hdf5io import open_checked, write_atomically
 from ..potential import Potential
 from ..structure import element_indices, without_vacancies
+from .forces import ForceData, force_data, force_terms
 from .model import Batch
 
 FORMAT = "nanomc-features"
@@ -35,6 +36,7 @@ class FeatureSet:
     structure: np.ndarray    # (A,) structure index per atom
     descriptors: np.ndarray  # (A, D)
     dataset_hash: str
+    forces: ForceData | None = None
 
     @property
     def n_structures(self) -> int:
@@ -57,16 +59,25 @@ class FeatureSet:
             mine = self.z == k
             x[e] = (self.descriptors[mine, : len(shift)] - shift) * scale
             structure[e] = self.structure[mine]
-        return Batch(x, structure, self.n_atoms.astype(float), target).subset(index)
+        forces = None
+        if self.forces is not None:
+            forces = force_terms(self.forces, self.structure, self.z, self.elements, potential.scaling)
+        return Batch(x, structure, self.n_atoms.astype(float), target, forces).subset(index)
 
 
-def dataset_hash(structures: Sequence[Atoms], potential: Potential) -> str:
-    """SHA-256 of the structures, their energies and the descriptor parameters (hex)."""
+def dataset_hash(structures: Sequence[Atoms], potential: Potential,
+                 force_selection: tuple[int, int] | None = None) -> str:
+    """SHA-256 of the structures, their energies and the descriptor parameters (hex); with a
+    force selection (force atoms per structure, seed) also of the reference forces and it."""
     h = hashlib.sha256()
     for atoms in structures:
         for arr in (atoms.numbers, atoms.positions, atoms.cell.array, atoms.pbc):
             h.update(np.ascontiguousarray(arr).tobytes())
         h.update(repr(float(atoms.info["energy"])).encode())
+        if force_selection is not None and "forces" in atoms.arrays:
+            h.update(np.ascontiguousarray(atoms.arrays["forces"], dtype=float).tobytes())
+    if force_selection is not None:
+        h.update(repr(("forces", *force_selection)).encode())
     h.update(repr(potential.cutoff).encode())
     for e in potential.elements:
         for arr in potential.descriptor_sets[e].to_arrays(potential.elements):
@@ -74,12 +85,16 @@ def dataset_hash(structures: Sequence[Atoms], potential: Potential) -> str:
     return h.hexdigest()
 
 
-def featurize(potential: Potential, structures: Sequence[Atoms]) -> FeatureSet:
-    """Descriptors of every atom with the potential's descriptor sets (scaling not applied).
+def featurize(potential: Potential, structures: Sequence[Atoms],
+              force_selection: tuple[int, int] | None = None) -> FeatureSet:
+    """Descriptors of every atom with the potential's descriptor sets (scaling not applied); with
+    force_selection (force atoms per structure, 0 = all; seed) also the reference forces of the
+    structures that have them and their descriptor Jacobians (nanomc.training.forces).
 
     Vacancies (X atoms) are dropped: a structure with vacancies is the same structure without them.
     """
     structures = [without_vacancies(a) for a in structures]
+    forces = force_data(potential, structures, *force_selection) if force_selection is not None else None
     blocks, zs, owners = [], [], []
     for s, atoms in enumerate(structures):
         blocks.append(potential.descriptors(atoms))
@@ -88,7 +103,7 @@ def featurize(potential: Potential, structures: Sequence[Atoms]) -> FeatureSet:
     return FeatureSet(
         list(potential.elements), np.array([len(a) for a in structures], np.int64),
         np.array([float(a.info["energy"]) for a in structures]), np.concatenate(zs), np.concatenate(owners),
-        np.concatenate(blocks), dataset_hash(structures, potential))
+        np.concatenate(blocks), dataset_hash(structures, potential, force_selection), forces)
 
 
 def fit_scaling(features: FeatureSet, index: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -117,10 +132,18 @@ def save_features(path: str | Path, features: FeatureSet) -> None:
         f.attrs["dataset_hash"] = features.dataset_hash
         for key in ("n_atoms", "energy", "z", "structure", "descriptors"):
             f.create_dataset(key, data=getattr(features, key), compression="gzip" if key == "descriptors" else None)
+        if features.forces is not None:
+            group = f.create_group("forces")
+            for key in ("atom", "reference", "pair_force", "pair_atom", "jacobian"):
+                group.create_dataset(key, data=getattr(features.forces, key))
 
 
 def load_features(path: str | Path) -> FeatureSet:
     """Read a feature set written by save_features."""
     with open_checked(path, FORMAT, FORMAT_VERSION, FeatureFileError, "feature") as f:
+        forces = None
+        if "forces" in f:
+            g = f["forces"]
+            forces = ForceData(*(g[key][()] for key in ("atom", "reference", "pair_force", "pair_atom", "jacobian")))
         return FeatureSet([str(e) for e in f.attrs["elements"]], f["n_atoms"][()], f["energy"][()], f["z"][()],
-                          f["structure"][()], f["descriptors"][()], str(f.attrs["dataset_hash"]))
+                          f["structure"][()], f["descriptors"][()], str(f.attrs["dataset_hash"]), forces)

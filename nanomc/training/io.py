@@ -110,9 +110,11 @@ def write_xsf(path: str | Path, atoms: Atoms) -> None:
     Path(path).write_text("\n".join(out) + "\n")
 
 
-def _with_energy(atoms: Atoms, energy_key: str, origin: str, require: bool = True) -> Atoms:
+def _with_energy(atoms: Atoms, energy_key: str, origin: str, require: bool = True,
+                 forces_key: str | None = None) -> Atoms:
     """Copy the reference energy into info['energy']: info[energy_key], or for the default key
     "energy" also the calculator's result (a named key never falls back to another energy);
+    forces into arrays['forces'] (arrays[forces_key] if named, which must then be present);
     vacancies (X atoms, which have no energy) are dropped."""
     energy = atoms.info.get(energy_key)
     forces = atoms.arrays.get(f"{energy_key}_forces") if energy_key != "energy" else None
@@ -128,16 +130,26 @@ def _with_energy(atoms: Atoms, energy_key: str, origin: str, require: bool = Tru
         clean.info["energy"] = float(energy)
     if forces is None and "forces" in atoms.arrays:
         forces = atoms.arrays["forces"]
+    if forces_key is not None:
+        forces = atoms.arrays.get(forces_key)
+        if forces is None:
+            raise ReferenceDataError(f"{origin}: no forces under per-atom key {forces_key!r}")
     if forces is not None:
-        clean.arrays["forces"] = np.asarray(forces, float)
+        forces = np.asarray(forces, float)
+        if forces.shape != (len(atoms), 3) or not np.isfinite(forces).all():
+            raise ReferenceDataError(f"{origin}: the forces must be {len(atoms)} finite (x, y, z) rows in eV/Å")
+        clean.arrays["forces"] = forces
     return without_vacancies(clean)
 
 
-def read_reference(paths: Iterable[str | Path], energy_key: str = "energy", require_energy: bool = True) -> list[Atoms]:
+def read_reference(paths: Iterable[str | Path], energy_key: str = "energy", require_energy: bool = True,
+                   forces_key: str | None = None) -> list[Atoms]:
     """All structures of the given files: *.xsf (aenet), *.db (ASE database), anything else
     ASE reads (extxyz, ...). Energies from info[energy_key] (eV), for the default key "energy"
     also from calculator results; a structure without one is an error unless require_energy
-    is False (then its reference energy is unknown). Vacancies (X) are dropped."""
+    is False (then its reference energy is unknown). Forces (eV/Å) from arrays[forces_key] if
+    named (then required), else from `forces`, calculator results or `<energy_key>_forces`.
+    Vacancies (X) are dropped."""
     from ase.io import read
 
     structures: list[Atoms] = []
@@ -149,7 +161,7 @@ def read_reference(paths: Iterable[str | Path], energy_key: str = "energy", requ
                 raise ReferenceDataError(f"{path}: an XSF file holds one energy ('# total energy'); "
                                          f"energy_key {energy_key!r} does not apply to it")
             atoms = read_xsf(path)
-            structures.append(_with_energy(atoms, "energy", str(path), require_energy))
+            structures.append(_with_energy(atoms, "energy", str(path), require_energy, forces_key))
             continue
         if path.suffix.lower() == ".db":
             from ase.db import connect
@@ -157,11 +169,12 @@ def read_reference(paths: Iterable[str | Path], energy_key: str = "energy", requ
             for row in connect(path).select():
                 atoms = row.toatoms()
                 atoms.info.update(row.key_value_pairs)
-                structures.append(_with_energy(atoms, energy_key, f"{path} row {row.id}", require_energy))
+                structures.append(_with_energy(atoms, energy_key, f"{path} row {row.id}", require_energy, forces_key))
             continue
         try:
             frames = read(path, ":")
         except Exception as exc:  # ASE raises many kinds for unreadable files
             raise ReferenceDataError(f"{path}: cannot read ({type(exc).__name__}: {exc})") from None
-        structures += [_with_energy(a, energy_key, f"{path} frame {k}", require_energy) for k, a in enumerate(frames)]
+        structures += [_with_energy(a, energy_key, f"{path} frame {k}", require_energy, forces_key)
+                       for k, a in enumerate(frames)]
     return structures

@@ -1,9 +1,14 @@
-"""Per-element networks as one parameter vector: energies, loss gradient and Jacobian in NumPy.
+"""Per-element networks as one parameter vector: energies, forces, loss gradient and Jacobian in NumPy.
 
-The loss is the mean squared per-atom energy error over structures,
-    L(θ) = (1/S) Σ_s ((E_s(θ) − E_s^ref) / N_s)²,   E_s = Σ_{i∈s} NN_{e(i)}(x_i; θ)
-with x_i the scaled descriptors. All networks are trained at once, since the energy of a
-structure involves every element's network. Gradients are by back-propagation.
+The loss is the mean squared per-atom energy error over structures plus, with reference
+forces, the weighted mean squared force component error over the K force atoms,
+    L(θ) = (1/S) Σ_s ((E_s(θ) − E_s^ref) / N_s)² + w_F (1/3K) Σ_k |F_k(θ) − F_k^ref|²,
+    E_s = Σ_{i∈s} NN_{e(i)}(x_i; θ),   F_k = −Σ_i ∇_x NN_{e(i)}(x_i; θ) · dx_i/dr_k,
+with x_i the scaled descriptors (eV²/atom² and eV²/Å²; w_F in Å²/atom²). All networks are
+trained at once, since the energy of a structure involves every element's network. Gradients
+are by back-propagation; the force term's needs the derivative of ∇_x NN with respect to θ,
+which is back-propagation through the network's forward-mode tangent (second derivatives
+of the activations).
 """
 from __future__ import annotations
 
@@ -13,6 +18,10 @@ import numpy as np
 from scipy import sparse
 
 from ..potential.network import Layer, Network
+from .forces import ForceTerms
+
+#: activations the trainer can differentiate twice (the force term needs second derivatives)
+TRAINABLE_ACTIVATIONS = ("tanh", "sigmoid", "twisted_tanh")
 
 
 def activation(name: str, z: np.ndarray, twist: float) -> np.ndarray:
@@ -38,15 +47,29 @@ def activation_derivative(name: str, z: np.ndarray, a: np.ndarray, twist: float)
     return np.ones_like(z)
 
 
+def activation_second_derivative(name: str, z: np.ndarray, a: np.ndarray, twist: float) -> np.ndarray:
+    """d² act / dz², given z and a = act(z)."""
+    if name == "tanh":
+        return -2.0 * a * (1.0 - a * a)
+    if name == "sigmoid":
+        return a * (1.0 - a) * (1.0 - 2.0 * a)
+    if name == "twisted_tanh":
+        t = np.tanh(2.0 * z / 3.0)
+        return -1.7159 * (8.0 / 9.0) * t * (1.0 - t * t)
+    return np.zeros_like(z)
+
+
 @dataclass
 class Batch:
     """Structures for training: per element the scaled descriptors of its atoms and the
-    structure each atom belongs to; atom counts and target energies (eV, E0 removed)."""
+    structure each atom belongs to; atom counts, target energies (eV, E0 removed) and, if the
+    data have them, reference forces."""
 
     x: dict[str, np.ndarray]
     structure: dict[str, np.ndarray]
     n_atoms: np.ndarray
     target: np.ndarray
+    forces: ForceTerms | None = None
 
     @property
     def n_structures(self) -> int:
@@ -56,18 +79,22 @@ class Batch:
         """The structures `index` (renumbered 0..len(index)-1)."""
         new = -np.ones(self.n_structures, np.int64)
         new[index] = np.arange(len(index))
-        x, structure = {}, {}
+        x, structure, new_row = {}, {}, {}
         for e in self.x:
             keep = new[self.structure[e]] >= 0
             x[e] = self.x[e][keep]
             structure[e] = new[self.structure[e][keep]]
-        return Batch(x, structure, self.n_atoms[index], self.target[index])
+            new_row[e] = np.where(keep, np.cumsum(keep) - 1, -1)
+        forces = self.forces.subset(new, new_row) if self.forces is not None else None
+        return Batch(x, structure, self.n_atoms[index], self.target[index], forces)
 
 
 class NetworkStack:
-    """The layer shapes and activations of every element's network, and their parameter vector."""
+    """The layer shapes and activations of every element's network, their parameter vector, and
+    the loss: force_weight w_F (Å²/atom²) weighs the force term against the energy term."""
 
-    def __init__(self, networks: dict[str, Network]) -> None:
+    def __init__(self, networks: dict[str, Network], force_weight: float = 0.0) -> None:
+        self.force_weight = force_weight
         self.elements = list(networks)
         self.activations = {e: [(lay.activation, lay.twist) for lay in networks[e].layers] for e in networks}
         self.shapes = {e: [lay.weights.shape for lay in networks[e].layers] for e in networks}
@@ -128,8 +155,60 @@ class NetworkStack:
                 delta = (delta @ params[layer][0]) * activation_derivative(act, z_list[layer - 1], a_list[layer], tw)
         return deltas
 
+    def _input_gradients(self, params, batch: Batch) -> tuple[dict[str, np.ndarray], dict[str, tuple]]:
+        """∇_x NN (eV per scaled descriptor unit) at the rows the forces need, per element, and
+        the forward passes at those rows."""
+        grads, passes = {}, {}
+        for e, rows in batch.forces.rows.items():
+            a_list, z_list = self._forward(e, params[e], batch.x[e][rows])
+            deltas = self._output_deltas(e, params[e], a_list, z_list, np.ones((len(rows), 1)))
+            grads[e] = deltas[0] @ params[e][0][0]
+            passes[e] = (a_list, z_list)
+        return grads, passes
+
+    def forces(self, theta: np.ndarray, batch: Batch) -> np.ndarray:
+        """Predicted forces (K, 3) in eV/Å on the batch's force atoms."""
+        return batch.forces.predict(self._input_gradients(self.unpack(theta), batch)[0])
+
+    def _tangent_backward(self, e: str, params, a_list, z_list, v: np.ndarray, seed: float, gparams) -> None:
+        """Add to gparams the gradient with respect to e's parameters of seed · Σ_n v_n · ∇_x NN(x_n),
+        by back-propagation through the forward-mode tangent ȧ_l = σ'(z_l) W_l ȧ_{l−1}, ȧ_0 = v."""
+        tangents, dz = [v], []
+        for layer, (w, _) in enumerate(params):
+            act, tw = self.activations[e][layer]
+            dz.append(tangents[-1] @ w.T)
+            tangents.append(activation_derivative(act, z_list[layer], a_list[layer + 1], tw) * dz[-1])
+        adj_tangent = np.full((len(v), 1), seed)
+        adj_value = np.zeros((len(v), 1))
+        for layer in range(len(params) - 1, -1, -1):
+            act, tw = self.activations[e][layer]
+            z, a = z_list[layer], a_list[layer + 1]
+            slope = activation_derivative(act, z, a, tw)
+            adj_dz = slope * adj_tangent
+            adj_z = activation_second_derivative(act, z, a, tw) * dz[layer] * adj_tangent + slope * adj_value
+            gparams[layer][0][...] += adj_dz.T @ tangents[layer] + adj_z.T @ a_list[layer]
+            gparams[layer][1][...] += adj_z.sum(axis=0)
+            w = params[layer][0]
+            adj_tangent, adj_value = adj_dz @ w, adj_z @ w
+
+    def _force_loss(self, params, batch: Batch, gparams) -> float:
+        """w_F · mean squared force component error (eV²/Å² · w_F); adds its gradient to gparams."""
+        terms = batch.forces
+        grads, passes = self._input_gradients(params, batch)
+        diff = terms.predict(grads) - terms.reference
+        coefficient = 2.0 * self.force_weight / diff.size
+        for e, v in terms.pull_back(diff).items():
+            if len(v):
+                self._tangent_backward(e, params[e], *passes[e], v, -coefficient, gparams[e])
+        return self.force_weight * float(np.mean(diff**2))
+
+    def uses_forces(self, batch: Batch) -> bool:
+        """True if the loss on `batch` has a force term."""
+        return bool(self.force_weight) and batch.forces is not None and batch.forces.n_forces > 0
+
     def loss_and_gradient(self, theta: np.ndarray, batch: Batch) -> tuple[float, np.ndarray]:
-        """Mean squared per-atom energy error (eV²/atom²) and its gradient with respect to theta."""
+        """The loss (energy and, if weighted, force term; see the module) and its gradient with
+        respect to theta."""
         params = self.unpack(theta)
         grad = np.zeros_like(theta)
         gparams = self.unpack(grad)
@@ -147,6 +226,8 @@ class NetworkStack:
             for layer, delta in enumerate(self._output_deltas(e, params[e], a_list, z_list, seed)):
                 gparams[e][layer][0][...] = delta.T @ a_list[layer]
                 gparams[e][layer][1][...] = delta.sum(axis=0)
+        if self.uses_forces(batch):
+            loss += self._force_loss(params, batch, gparams)
         return loss, grad
 
     def residuals_and_jacobian(self, theta: np.ndarray, batch: Batch, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:

@@ -1,9 +1,10 @@
 """Train a potential from a TOML training file: read → featurise → split → scale/E0 → optimise.
 
-The loss is the mean squared per-atom energy error; all element networks are optimised
-together. Train/test RMSE and MAE (meV/atom) are printed as a table and logged per epoch;
-the parameters with the lowest test error are kept, and training stops after `patience`
-epochs without improvement. The potential file records the training-set hash and errors.
+The loss is the mean squared per-atom energy error plus, with `force_weight` > 0, the weighted
+mean squared force component error (nanomc.training.model); all element networks are optimised
+together. Train/test RMSE and MAE (meV/atom, and meV/Å for forces) are printed as a table and
+logged per epoch; the parameters with the lowest test loss are kept, and training stops after
+`patience` epochs without improvement. The potential file records the training-set hash and errors.
 """
 from __future__ import annotations
 
@@ -20,10 +21,10 @@ from ase.data import atomic_numbers
 from ..config import REQUIRED, SEED_MAX, ConfigError, Param, load_config, locate
 from ..outputs import OutputError, check_output_file
 from ..potential import Potential, chebyshev_descriptor_set, default_descriptor_set
-from ..potential.network import ACTIVATIONS, Network
+from ..potential.network import Network
 from .features import FeatureSet, dataset_hash, featurize, fit_e0, fit_scaling, load_features, save_features
 from .io import read_reference
-from .model import Batch, NetworkStack
+from .model import TRAINABLE_ACTIVATIONS, Batch, NetworkStack
 from .optimizers import OPTIMIZERS
 
 TRAIN_SCHEMA: dict[str, dict[str, Param]] = {
@@ -32,6 +33,10 @@ TRAIN_SCHEMA: dict[str, dict[str, Param]] = {
                        "relative to the training file"),
         "energy_key": Param("str", "energy", "info key of the reference energy in eV; the default `energy` also "
                             "takes calculator results, another key must be present in every structure"),
+        "forces_key": Param("str", None, "per-atom array key of the reference forces in eV/Å (default: `forces` "
+                            "or calculator results; with another `energy_key`, `<energy_key>_forces`)"),
+        "force_atoms": Param("int", 0, "atoms per structure whose forces enter the loss, chosen at random "
+                             "(0 = all); each costs (neighbours + 1) × 3 × descriptors doubles of memory"),
         "test_fraction": Param("float", 0.1, "fraction of structures held out for testing"),
         "seed": Param("int", 0, "seed of the train/test split"),
         "features": Param("str", None, "HDF5 file caching the descriptors of the data set; reused when the "
@@ -53,7 +58,7 @@ TRAIN_SCHEMA: dict[str, dict[str, Param]] = {
     },
     "network": {
         "hidden": Param("ints", [10, 10], "hidden layer widths"),
-        "activation": Param("str", "tanh", "hidden-layer activation", tuple(a for a in ACTIVATIONS if a != "linear")),
+        "activation": Param("str", "tanh", "hidden-layer activation", TRAINABLE_ACTIVATIONS),
         "twist": Param("float", 0.0, "a of the twisted tanh 1.7159 tanh(2x/3) + a x"),
         "seed": Param("int", 0, "seed of the initial weights"),
     },
@@ -64,7 +69,9 @@ TRAIN_SCHEMA: dict[str, dict[str, Param]] = {
         "learning_rate": Param("float", 1e-3, "gd and adam step size"),
         "momentum": Param("float", 0.9, "gd momentum"),
         "batch_size": Param("int", 32, "adam (and gd, 0 = all) structures per mini-batch"),
-        "patience": Param("int", 200, "stop after this many epochs without a lower test RMSE; 0 = never"),
+        "force_weight": Param("float", 0.0, "weight w_F (Å²/atom²) of the mean squared force component error "
+                              "against the mean squared per-atom energy error; 0 = energies only"),
+        "patience": Param("int", 200, "stop after this many epochs without a lower test loss; 0 = never"),
         "print_every": Param("int", 0, "epochs between progress lines (0: about 40 lines in all)"),
     },
     "output": {
@@ -107,6 +114,13 @@ def _check(config: dict, fail) -> None:
     for key in ("epochs", "batch_size"):
         if t[key] < (1 if key == "epochs" else 0):
             raise fail("training", key, f"`{key}` is too small")
+    if t["force_weight"] < 0:
+        raise fail("training", "force_weight", "`force_weight` must be 0 or more (Å²/atom²)")
+    if t["force_weight"] > 0 and t["optimizer"] == "lm":
+        raise fail("training", "force_weight", "Levenberg–Marquardt trains on energies only; with `force_weight` "
+                   "use `lbfgs`, `adam` or `gd`")
+    if config["data"]["force_atoms"] < 0:
+        raise fail("data", "force_atoms", "`force_atoms` must be 0 (all) or more")
     if t["learning_rate"] <= 0:
         raise fail("training", "learning_rate", "`learning_rate` must be positive")
     if not 0 <= t["momentum"] < 1:
@@ -134,12 +148,24 @@ def split(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarr
     return np.sort(order[n_test:]), np.sort(order[:n_test])
 
 
+def _rmse_mae_milli(err: np.ndarray) -> tuple[float, float]:
+    if err.size == 0:
+        return float("nan"), float("nan")
+    return 1000 * float(np.sqrt(np.mean(err**2))), 1000 * float(np.mean(np.abs(err)))
+
+
 def errors_mev(stack: NetworkStack, theta: np.ndarray, batch: Batch) -> tuple[float, float]:
     """(RMSE, MAE) of the per-atom energy in meV/atom; NaN for an empty batch."""
     if batch.n_structures == 0:
         return float("nan"), float("nan")
-    err = (stack.energies(theta, batch) - batch.target) / batch.n_atoms
-    return 1000 * float(np.sqrt(np.mean(err**2))), 1000 * float(np.mean(np.abs(err)))
+    return _rmse_mae_milli((stack.energies(theta, batch) - batch.target) / batch.n_atoms)
+
+
+def force_errors_mev(stack: NetworkStack, theta: np.ndarray, batch: Batch) -> tuple[float, float]:
+    """(RMSE, MAE) of the force components in meV/Å on the batch's force atoms; NaN if none."""
+    if batch.forces is None or batch.forces.n_forces == 0:
+        return float("nan"), float("nan")
+    return _rmse_mae_milli(stack.forces(theta, batch) - batch.forces.reference)
 
 
 def _template(config: dict, elements: list[str]) -> Potential:
@@ -156,17 +182,20 @@ def _template(config: dict, elements: list[str]) -> Potential:
 
 
 def _features(config: dict, base: Path, potential: Potential, structures) -> FeatureSet:
+    selection = None
+    if config["training"]["force_weight"] > 0:
+        selection = (config["data"]["force_atoms"], config["data"]["seed"])
     cache = config["data"]["features"]
     if cache:
         path = base / cache
         if path.exists():
             cached = load_features(path)
-            if cached.dataset_hash == dataset_hash(structures, potential):
+            if cached.dataset_hash == dataset_hash(structures, potential, selection):
                 return cached
-        features = featurize(potential, structures)
+        features = featurize(potential, structures, selection)
         save_features(path, features)
         return features
-    return featurize(potential, structures)
+    return featurize(potential, structures, selection)
 
 
 def train_from_file(path: str | Path, quiet: bool = False) -> TrainingResult:
@@ -180,10 +209,14 @@ def train_from_file(path: str | Path, quiet: bool = False) -> TrainingResult:
                 check_output_file(base / config[section][key])
         except OutputError as exc:
             raise ConfigError(f"{locate(str(path), text, section, key)}: {exc}") from None
-    structures = read_reference([base / f for f in config["data"]["files"]], config["data"]["energy_key"])
+    structures = read_reference([base / f for f in config["data"]["files"]], config["data"]["energy_key"],
+                                forces_key=config["data"]["forces_key"])
     elements = sorted({s for a in structures for s in a.get_chemical_symbols()}, key=atomic_numbers.__getitem__)
     if len(structures) < 2:
         raise ConfigError(f"{path}: the reference files hold {len(structures)} structure(s); training needs more")
+    if config["training"]["force_weight"] > 0 and not any("forces" in a.arrays for a in structures):
+        raise ConfigError(f"{locate(str(path), text, 'training', 'force_weight')}: `force_weight` is set but no "
+                          f"reference structure has forces (see `forces_key` in [data])")
     potential = _template(config, elements)
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr, flush=True))
     say(f"{len(structures)} structures, {sum(len(a) for a in structures)} atoms, elements {', '.join(elements)}; "
@@ -201,29 +234,38 @@ def train_from_file(path: str | Path, quiet: bool = False) -> TrainingResult:
 def train(potential: Potential, features: FeatureSet, train_idx: np.ndarray, test_idx: np.ndarray,
           options: dict, log_path: Path | None = None, say=print) -> TrainingResult:
     """Optimise the networks of `potential` (scaling and E0 already set) on features[train_idx]."""
-    stack = NetworkStack(potential.networks)
+    stack = NetworkStack(potential.networks, options.get("force_weight", 0.0))
     full = features.batch(potential)
     train_batch, test_batch = full.subset(train_idx), full.subset(test_idx)
+    with_forces = stack.uses_forces(full)
     epochs = options["epochs"]
     every = options.get("print_every") or max(1, epochs // 40)
-    monitor = test_batch if test_batch.n_structures else train_batch
-    best = {"rmse": np.inf, "theta": stack.pack(potential.networks), "epoch": 0}
+    monitor = 2 if test_batch.n_structures else 0  # the test (or train) RMSE in the error list
+    best = {"score": np.inf, "theta": stack.pack(potential.networks), "epoch": 0}
     rows: list[list] = []
     header = ["epoch", "train_rmse", "train_mae", "test_rmse", "test_mae"]
-    say("  ".join(f"{h:>10s}" for h in header) + "   (meV/atom)")
+    header += ["train_f_rmse", "train_f_mae", "test_f_rmse", "test_f_mae"] if with_forces else []
+    say("  ".join(f"{h:>10s}" for h in header) + "   (meV/atom" + (", meV/Å)" if with_forces else ")"))
     t0 = time.monotonic()
 
+    def all_errors(theta: np.ndarray) -> list[float]:
+        out = [*errors_mev(stack, theta, train_batch), *errors_mev(stack, theta, test_batch)]
+        if with_forces:
+            out += [*force_errors_mev(stack, theta, train_batch), *force_errors_mev(stack, theta, test_batch)]
+        return out
+
     def epoch_done(epoch: int, theta: np.ndarray) -> bool:
-        tr, te = errors_mev(stack, theta, train_batch), errors_mev(stack, theta, test_batch)
-        rows.append([epoch, *tr, *te])
-        score = errors_mev(stack, theta, monitor)[0]
-        if score < best["rmse"]:
-            best.update(rmse=score, theta=theta.copy(), epoch=epoch)
+        values = all_errors(theta)
+        rows.append([epoch, *values])
+        score = values[monitor] ** 2 + (stack.force_weight * np.nan_to_num(values[monitor + 4]) ** 2 if with_forces else 0.0)
+        if score < best["score"]:
+            best.update(score=score, theta=theta.copy(), epoch=epoch)
         if epoch % every == 0 or epoch == epochs:
-            say("  ".join([f"{epoch:>10d}"] + [f"{v:10.3f}" for v in (*tr, *te)]))
+            say("  ".join([f"{epoch:>10d}"] + [f"{v:10.3f}" for v in values]))
         patience = options["patience"]
         if patience and epoch - best["epoch"] >= patience:
-            say(f"stopping: no lower {'test' if test_batch.n_structures else 'train'} RMSE for {patience} epochs")
+            say(f"stopping: no lower {'test' if test_batch.n_structures else 'train'} "
+                f"{'loss' if with_forces else 'RMSE'} for {patience} epochs")
             return True
         return False
 
@@ -237,16 +279,21 @@ def train(potential: Potential, features: FeatureSet, train_idx: np.ndarray, tes
     theta = best["theta"]
     potential.networks = stack.networks(theta)
     potential._nn_tables = None
-    tr, te = errors_mev(stack, theta, train_batch), errors_mev(stack, theta, test_batch)
-    errors = {"train_rmse_meV_per_atom": tr[0], "train_mae_meV_per_atom": tr[1],
-              "test_rmse_meV_per_atom": te[0], "test_mae_meV_per_atom": te[1]}
+    values = all_errors(theta)
+    names = ["train_rmse_meV_per_atom", "train_mae_meV_per_atom", "test_rmse_meV_per_atom", "test_mae_meV_per_atom",
+             "train_force_rmse_meV_per_A", "train_force_mae_meV_per_A", "test_force_rmse_meV_per_A",
+             "test_force_mae_meV_per_A"]
+    errors = dict(zip(names, values))
+    if with_forces:
+        potential.provenance["force_weight"] = stack.force_weight
     potential.provenance.update({
         "training_set_hash": features.dataset_hash, "n_train": len(train_idx), "n_test": len(test_idx),
         "optimizer": options["optimizer"], "epochs": len(rows), "best_epoch": best["epoch"],
         "trained": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         **{k: v for k, v in errors.items() if np.isfinite(v)},
     })
-    say(f"best epoch {best['epoch']}: train RMSE {tr[0]:.3f}, test RMSE {te[0]:.3f} meV/atom "
+    forces = (f"; forces: train RMSE {values[4]:.1f}, test RMSE {values[6]:.1f} meV/Å" if with_forces else "")
+    say(f"best epoch {best['epoch']}: train RMSE {values[0]:.3f}, test RMSE {values[2]:.3f} meV/atom{forces} "
         f"({time.monotonic() - t0:.0f} s)")
     if log_path is not None:
         with open(log_path, "w", newline="") as f:

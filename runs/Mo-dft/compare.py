@@ -1,0 +1,55 @@
+"""Held-out errors of the Mo potential trained here next to the mlearn authors' n2p2 potential.
+
+    nanomc train runs/Mo-dft/train.toml && python runs/Mo-dft/compare.py
+
+The held-out structures are those `nanomc train` set aside (the split of train.toml's
+[data] seed and test_fraction). The n2p2 potential was trained by its authors on the whole
+mlearn Mo training set, these structures included, so the comparison favours it.
+"""
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from nanomc import Potential
+from nanomc.config import load_config
+from nanomc.training.io import read_reference
+from nanomc.training.trainer import TRAIN_SCHEMA, split
+
+HERE = Path(__file__).parent
+N2P2 = HERE.parent.parent / "tests" / "data" / "mlearn" / "Mo-nnp"
+BOHR, HARTREE = 1 / 1.8897261328, 1 / 0.0367493254
+
+
+def errors(potential: Potential, structures) -> tuple[float, float, float, float]:
+    """Energy RMSE, MAE (meV/atom) and force-component RMSE, MAE (meV/Å) on `structures`."""
+    de, df = [], []
+    for atoms in structures:
+        result = potential.energy_forces(atoms)
+        de.append((result.energies.sum() - atoms.info["energy"]) / len(atoms))
+        df.append((result.forces - atoms.arrays["forces"]).ravel())
+    de, df = 1000 * np.array(de), 1000 * np.concatenate(df)
+    return (float(np.sqrt(np.mean(de**2))), float(np.mean(np.abs(de))), float(np.sqrt(np.mean(df**2))),
+            float(np.mean(np.abs(df))))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("training_file", nargs="?", type=Path, default=HERE / "train.toml")
+    args = parser.parse_args()
+    config, _ = load_config(args.training_file, TRAIN_SCHEMA)
+    base = args.training_file.parent
+    data = config["data"]
+    structures = read_reference([base / f for f in data["files"]], data["energy_key"], forces_key=data["forces_key"])
+    train_idx, test_idx = split(len(structures), data["test_fraction"], data["seed"])
+    potentials = {"nanomc (" + config["output"]["potential"] + ")": Potential.load(base / config["output"]["potential"]),
+                  "n2p2 (mlearn Mo-nnp)": Potential.from_n2p2(N2P2, length_unit=BOHR, energy_unit=HARTREE)}
+    print(f"{len(test_idx)} held-out structures, {sum(len(structures[i]) for i in test_idx)} atoms")
+    print(f"{'potential':28s} {'E RMSE':>8s} {'E MAE':>8s} {'F RMSE':>8s} {'F MAE':>8s}   (meV/atom, meV/Å)")
+    for name, potential in potentials.items():
+        values = errors(potential, [structures[i] for i in test_idx])
+        print(f"{name:28s} " + " ".join(f"{v:8.1f}" if k > 1 else f"{v:8.2f}" for k, v in enumerate(values)))
+
+
+if __name__ == "__main__":
+    main()

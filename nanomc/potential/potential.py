@@ -12,6 +12,7 @@ from ase import Atoms
 from ..errors import PotentialError
 from ..structure import VACANCY, NeighborList, build_neighbor_list, element_indices
 from .descriptors import ANGULAR_COLUMNS, RADIAL_COLUMNS, DescriptorSet, default_descriptor_set
+from .committee import fuse_committee
 from .network import Network
 from .tables import descriptor_tables, network_tables
 
@@ -54,10 +55,15 @@ class Potential:
     cutoff: R_c in Å: the neighbour-list cutoff, and the radius of every symmetry function whose
         cutoff function has no radius of its own (no function may reach beyond it).
     descriptor_sets: per element, the symmetry functions of atoms of that element.
-    networks: per element, a Network with descriptor_sets[e].size inputs.
+    networks: per element, a Network with descriptor_sets[e].size inputs; None for a committee.
     scaling: per element (shift, scale) arrays of descriptor length; default (0, 1).
     e0: per element isolated-atom reference energy (eV); default 0.
     provenance: free-form metadata (training-set hash, errors, ...), strings and numbers.
+    members: a committee (nanomc.potential.committee): per member, per element a Network; the
+        members share descriptors, scaling and E0. The energy is the members' mean, computed by
+        `networks`, set to the fused networks (one wider network per element, exactly the mean);
+        member_energies gives every member's energy, whose spread is an uncertainty. A committee
+        of one is a plain potential.
 
     A structure may hold vacancies, atoms with the symbol X (ASE's ghost, atomic number 0): they
     have no energy, no force and no descriptor, and no atom sees them, so every result for the
@@ -69,15 +75,19 @@ class Potential:
         elements: Sequence[str],
         cutoff: float,
         descriptor_sets: Mapping[str, DescriptorSet],
-        networks: Mapping[str, Network],
+        networks: Mapping[str, Network] | None,
         scaling: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
         e0: Mapping[str, float] | None = None,
         provenance: Mapping[str, object] | None = None,
+        members: Sequence[Mapping[str, Network]] | None = None,
     ) -> None:
         self.elements = tuple(elements)
         self.cutoff = float(cutoff)
         self.descriptor_sets = dict(descriptor_sets)
-        self.networks = dict(networks)
+        if (networks is None) == (members is None):
+            raise PotentialError("give either networks or committee members, not both or neither")
+        self.members = [dict(m) for m in members] if members is not None and len(members) > 1 else []
+        self.networks = dict(networks) if members is None else fuse_committee(members, self.elements)
         scaling = scaling or {}
         self.scaling = {
             e: tuple(np.asarray(v, dtype=float).copy() for v in scaling.get(e, (
@@ -90,6 +100,7 @@ class Potential:
         self.validate()
         self._sf_tables: dict | None = None
         self._nn_tables: dict | None = None
+        self._member_potentials: list["Potential"] | None = None
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -123,6 +134,8 @@ class Potential:
             dset = self.descriptor_sets[e]
             dset.validate(self.elements, self.cutoff)
             self.networks[e].validate(dset.size, e)
+            for m, nets in enumerate(self.members):
+                nets[e].validate(dset.size, f"{e} (committee member {m})")
             shift, scale = self.scaling[e]
             if shift.shape != (dset.size,) or scale.shape != (dset.size,):
                 raise PotentialError(f"scaling of {e} must have {dset.size} values, got {shift.shape}, {scale.shape}")
@@ -147,6 +160,7 @@ class Potential:
             span = np.where(hi - lo > 1e-12, hi - lo, 1.0)
             self.scaling[e] = ((hi + lo) / 2.0, 2.0 / span)
         self._nn_tables = None
+        self._member_potentials = None
 
     # ------------------------------------------------------------------ evaluation
     @property
@@ -250,6 +264,40 @@ class Potential:
 
         return read_aenet(files)
 
+    # ------------------------------------------------------------------ committees
+    @property
+    def committee_size(self) -> int:
+        """Number of committee members (1 for a plain potential)."""
+        return max(1, len(self.members))
+
+    def member(self, m: int) -> "Potential":
+        """Committee member m as a plain potential (the potential itself if it is not a committee)."""
+        if not self.members:
+            if m != 0:
+                raise IndexError(f"member {m} of a potential without a committee")
+            return self
+        if self._member_potentials is None:
+            self._member_potentials = []
+            for nets in self.members:
+                pot = Potential(self.elements, self.cutoff, self.descriptor_sets, nets, self.scaling, self.e0,
+                                self.provenance)
+                pot._sf_tables = self.sf_tables
+                self._member_potentials.append(pot)
+        return self._member_potentials[m]
+
+    def member_atomic_energies(self, atoms: Atoms) -> np.ndarray:
+        """Atomic energies (eV, with E0) under every committee member, shape (members, N); the
+        descriptors are computed once. A plain potential gives one row."""
+        from .._ext.network import atomic_energies
+
+        g = np.ascontiguousarray(self.descriptors(atoms))
+        z = element_indices(atoms, self.elements)
+        return np.array([atomic_energies(self.member(m).nn_tables, z, g) for m in range(self.committee_size)])
+
+    def member_energies(self, atoms: Atoms) -> np.ndarray:
+        """Total energy (eV) under every committee member, shape (members,); their mean is energy()."""
+        return self.member_atomic_energies(atoms).sum(axis=1)
+
     def content_hash(self) -> str:
         """SHA-256 of everything that determines energies (hex)."""
         h = hashlib.sha256()
@@ -270,5 +318,6 @@ class Potential:
         return h.hexdigest()
 
     def __repr__(self) -> str:
-        sizes = {e: self.networks[e].sizes for e in self.elements}
-        return f"Potential(elements={list(self.elements)}, cutoff={self.cutoff} Å, layers={sizes})"
+        sizes = {e: (self.members[0] if self.members else self.networks)[e].sizes for e in self.elements}
+        committee = f", committee of {len(self.members)}" if self.members else ""
+        return f"Potential(elements={list(self.elements)}, cutoff={self.cutoff} Å, layers={sizes}{committee})"

@@ -14,6 +14,9 @@ Layout (format "nanomc-potential", version 3):
                      of descriptors.element_pairs); weighted functions have element index −1
         scale_shift, scale_factor   (n_desc,) scaled = (G − shift) · factor
         layer_<k>/   weights (n_out, n_in), bias (n_out,); attrs activation, twist
+        committee/member_<m>/layer_<k>/   a committee (nanomc.potential.committee): the layers of
+                     member m; the layer_<k> above then hold the fused network (the members' mean),
+                     so a nanomc without committees reads the file as the committee's mean
 Cutoff kind numbers index nanomc.potential.descriptors.CUTOFF_KINDS (n2p2's numbering).
 A file is written as version 2 (6- and 10-column tables, readable by older nanomc) unless a
 descriptor set needs the version-3 columns (weights, Chebyshev functions, positions:
@@ -56,12 +59,27 @@ def save_potential(pot, path: str | Path) -> None:
             g["radial"] = radial
             g["angular"] = angular
             g["scale_shift"], g["scale_factor"] = pot.scaling[e]
-            for k, lay in enumerate(pot.networks[e].layers):
-                lg = g.create_group(f"layer_{k}")
-                lg["weights"] = lay.weights
-                lg["bias"] = lay.bias
-                lg.attrs["activation"] = lay.activation
-                lg.attrs["twist"] = lay.twist
+            _write_layers(g, pot.networks[e])
+            for m, nets in enumerate(pot.members):
+                _write_layers(g.require_group("committee").create_group(f"member_{m}"), nets[e])
+
+
+def _write_layers(group, network) -> None:
+    for k, lay in enumerate(network.layers):
+        lg = group.create_group(f"layer_{k}")
+        lg["weights"] = lay.weights
+        lg["bias"] = lay.bias
+        lg.attrs["activation"] = lay.activation
+        lg.attrs["twist"] = lay.twist
+
+
+def _read_layers(group) -> Network:
+    n_layers = sum(1 for k in group if k.startswith("layer_"))
+    layers = []
+    for k in range(n_layers):
+        lg = group[f"layer_{k}"]
+        layers.append(Layer(lg["weights"][()], lg["bias"][()], str(lg.attrs["activation"]), float(lg.attrs["twist"])))
+    return Network(layers)
 
 
 def load_potential(path: str | Path):
@@ -72,20 +90,26 @@ def load_potential(path: str | Path):
         elements = [str(e) for e in f.attrs["elements"]]
         cutoff = float(f.attrs["cutoff"])
         dsets, nets, scaling, e0 = {}, {}, {}, {}
+        n_members = len(f[elements[0]]["committee"]) if "committee" in f[elements[0]] else 0
+        members: list[dict] = [{} for _ in range(n_members)]
         for e in elements:
             g = f[e]
             dsets[e] = DescriptorSet.from_arrays(g["radial"][()], g["angular"][()], elements)
             scaling[e] = (g["scale_shift"][()], g["scale_factor"][()])
             e0[e] = float(g.attrs["e0"])
-            n_layers = sum(1 for k in g if k.startswith("layer_"))
-            layers = []
-            for k in range(n_layers):
-                lg = g[f"layer_{k}"]
-                layers.append(Layer(lg["weights"][()], lg["bias"][()], str(lg.attrs["activation"]),
-                                    float(lg.attrs["twist"])))
-            nets[e] = Network(layers)
+            nets[e] = _read_layers(g)
+            for m, member in enumerate(members):
+                member[e] = _read_layers(g["committee"][f"member_{m}"])
         provenance = {k: _plain(v) for k, v in f["provenance"].attrs.items()} if "provenance" in f else {}
-        return Potential(elements, cutoff, dsets, nets, scaling, e0, provenance)
+        if not members:
+            return Potential(elements, cutoff, dsets, nets, scaling, e0, provenance)
+        pot = Potential(elements, cutoff, dsets, None, scaling, e0, provenance, members=members)
+        for e in elements:
+            stored, fused = nets[e].layers, pot.networks[e].layers
+            if len(stored) != len(fused) or not all(np.array_equal(a.weights, b.weights) and
+                                                    np.array_equal(a.bias, b.bias) for a, b in zip(stored, fused)):
+                raise PotentialFileError(f"{path}: the network of {e} is not the mean of its committee members")
+        return pot
 
 
 def _plain(value):

@@ -141,3 +141,65 @@ def test_committee_file_round_trip_and_older_readers(tmp_path):
         f["Cu"]["committee"]["member_1"]["layer_0"]["bias"][0] += 1.0
     with pytest.raises(PotentialFileError, match=r"bad.h5: the network of Cu is not the mean of its committee"):
         Potential.load(tmp_path / "bad.h5")
+
+
+# ---------------------------------------------------------------- training
+
+
+def test_train_command_trains_a_committee(tmp_path):
+    """`[network] committee = 3`: the file holds three members from weight seeds 2, 3, 4 with
+    common scaling and E0; member 0 is the network a single training gives; each member has
+    its log; the recorded test RMSE is that of the members' mean on the held-out structures."""
+    import csv
+
+    from nanomc.training.io import read_reference
+    from nanomc.training.trainer import split
+
+    from test_training import TRAIN_TOML, cli, write_training
+
+    params = write_training(tmp_path, text=TRAIN_TOML.replace("seed = 2", "seed = 2\ncommittee = 3")
+                            .replace("seed = 3", "seed = 3\ncommittee_fraction = 0.8"))
+    result = cli("train", params)
+    assert result.returncode == 0, result.stderr
+    assert "committee member 3 of 3: weight seed 4, 19 training structures" in result.stderr
+    pot = Potential.load(tmp_path / "trained.h5")
+    assert pot.committee_size == 3 and pot.provenance["committee_size"] == 3
+    assert [p.name for p in sorted(tmp_path.glob("log*.csv"))] == ["log-0.csv", "log-1.csv", "log-2.csv", "log.csv"]
+    rows = list(csv.DictReader(open(tmp_path / "log.csv")))
+    assert [r["member"] for r in rows] == ["0", "1", "2", "mean"]
+    structures = read_reference([tmp_path / "set.extxyz"])
+    _, test = split(len(structures), 0.2, 3)
+    members = np.array([pot.member_energies(structures[k]) for k in test])
+    assert len({tuple(np.round(row, 9)) for row in members.T}) == 3  # the members differ
+    err = [(pot.energy(structures[k]) - structures[k].info["energy"]) / len(structures[k]) for k in test]
+    rmse = 1000 * np.sqrt(np.mean(np.square(err)))
+    assert rmse == pytest.approx(pot.provenance["test_rmse_meV_per_atom"], rel=1e-6)
+    assert rmse == pytest.approx(float(rows[-1]["test_rmse"]), rel=1e-6)
+    reference = np.array([structures[k].info["energy"] for k in test])[:, None]
+    n_atoms = np.array([len(structures[k]) for k in test])[:, None]
+    member_rmse = 1000 * np.sqrt(np.mean(((members - reference) / n_atoms) ** 2, axis=0))
+    np.testing.assert_allclose(member_rmse, pot.provenance["member_test_rmse_meV_per_atom"], rtol=1e-6)
+    # with all training structures, member 0 is what a single-network training writes
+    single = tmp_path / "single"
+    single.mkdir()
+    assert cli("train", write_training(single), "-q").returncode == 0
+    full = tmp_path / "full"
+    full.mkdir()
+    assert cli("train", write_training(full, text=TRAIN_TOML.replace("seed = 2", "seed = 2\ncommittee = 2")),
+               "-q").returncode == 0
+    one, two = Potential.load(single / "trained.h5"), Potential.load(full / "trained.h5")
+    assert two.member(0).content_hash() == one.content_hash()
+
+
+@pytest.mark.parametrize("old, new, words", [
+    ("seed = 2", "seed = 2\ncommittee = 0", ["train.toml:16:", "`committee` must be at least 1"]),
+    ("seed = 3", "seed = 3\ncommittee_fraction = 0.0", ["train.toml:6:", "`committee_fraction` must be above 0"]),
+    ("seed = 3", "seed = 3\ncommittee_fraction = 1.5", ["train.toml:6:", "`committee_fraction` must be above 0"]),
+])
+def test_bad_committee_keys_are_one_line_errors(tmp_path, old, new, words):
+    from test_training import TRAIN_TOML, cli, write_training
+
+    result = cli("train", write_training(tmp_path, text=TRAIN_TOML.replace(old, new)))
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert all(w in result.stderr for w in words), result.stderr
+    assert not (tmp_path / "trained.h5").exists()

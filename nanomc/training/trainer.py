@@ -39,6 +39,8 @@ TRAIN_SCHEMA: dict[str, dict[str, Param]] = {
                              "(0 = all); each costs (neighbours + 1) × 3 × descriptors doubles of memory"),
         "test_fraction": Param("float", 0.1, "fraction of structures held out for testing"),
         "seed": Param("int", 0, "seed of the train/test split"),
+        "committee_fraction": Param("float", 1.0, "committee: fraction of the training structures each member "
+                                    "trains on, drawn per member (1: all; members then differ by weight seed only)"),
         "features": Param("str", None, "HDF5 file caching the descriptors of the data set; reused when the "
                           "data and descriptor parameters are unchanged"),
     },
@@ -61,6 +63,8 @@ TRAIN_SCHEMA: dict[str, dict[str, Param]] = {
         "activation": Param("str", "tanh", "hidden-layer activation", TRAINABLE_ACTIVATIONS),
         "twist": Param("float", 0.0, "a of the twisted tanh 1.7159 tanh(2x/3) + a x"),
         "seed": Param("int", 0, "seed of the initial weights"),
+        "committee": Param("int", 1, "number of networks per element (a committee): member m starts from weight "
+                           "seed `seed + m`; the energy is their mean, their spread an uncertainty"),
     },
     "training": {
         "optimizer": Param("str", "lbfgs", "gd (gradient descent with momentum), adam (mini-batch), lbfgs, "
@@ -108,6 +112,10 @@ def _check(config: dict, fail) -> None:
             raise fail("descriptors", key, f"`{key}` must be 0 or more")
     if d["angular_cutoff"] is not None and not 0 < d["angular_cutoff"] <= d["cutoff"]:
         raise fail("descriptors", "angular_cutoff", "`angular_cutoff` must be positive and at most `cutoff` (Å)")
+    if not 0.0 < config["data"]["committee_fraction"] <= 1.0:
+        raise fail("data", "committee_fraction", "`committee_fraction` must be above 0 and at most 1")
+    if config["network"]["committee"] < 1:
+        raise fail("network", "committee", "`committee` must be at least 1 (networks per element)")
     if not config["network"]["hidden"] or min(config["network"]["hidden"]) < 1:
         raise fail("network", "hidden", "`hidden` must list positive layer widths")
     t = config["training"]
@@ -207,6 +215,9 @@ def train_from_file(path: str | Path, quiet: bool = False) -> TrainingResult:
         try:
             if config[section][key]:
                 check_output_file(base / config[section][key])
+                if key == "log":
+                    for log in member_logs(base / config[section][key], config["network"]["committee"]):
+                        check_output_file(log)
         except OutputError as exc:
             raise ConfigError(f"{locate(str(path), text, section, key)}: {exc}") from None
     structures = read_reference([base / f for f in config["data"]["files"]], config["data"]["energy_key"],
@@ -225,10 +236,69 @@ def train_from_file(path: str | Path, quiet: bool = False) -> TrainingResult:
     train_idx, test_idx = split(features.n_structures, config["data"]["test_fraction"], config["data"]["seed"])
     potential.scaling = fit_scaling(features, train_idx)
     potential.e0 = fit_e0(features, train_idx)
-    result = train(potential, features, train_idx, test_idx, config["training"], base / config["output"]["log"], say)
+    if config["network"]["committee"] == 1:
+        result = train(potential, features, train_idx, test_idx, config["training"], base / config["output"]["log"],
+                       say)
+    else:
+        result = train_committee(config, potential, features, train_idx, test_idx, base / config["output"]["log"],
+                                 say)
     result.potential.save(base / config["output"]["potential"])
     say(f"wrote {base / config['output']['potential']}")
     return result
+
+
+def member_logs(log_path: Path, n_members: int) -> list[Path]:
+    """Per-epoch logs of the members of a committee: training-log-0.csv, ... (none for one network)."""
+    return [] if n_members == 1 else [log_path.with_name(f"{log_path.stem}-{m}{log_path.suffix}")
+                                      for m in range(n_members)]
+
+
+def train_committee(config: dict, potential: Potential, features: FeatureSet, train_idx: np.ndarray,
+                    test_idx: np.ndarray, log_path: Path, say=print) -> TrainingResult:
+    """Train `[network] committee` members with train() and return their committee.
+
+    Every member shares the descriptors, scaling and E0 of `potential` (fitted on the whole
+    training set), so their mean is one fused network (nanomc.potential.committee); member m
+    starts from weight seed `[network] seed + m` and, with `[data] committee_fraction` below 1,
+    trains on its own random part of the training set (seeded by the split seed and m). All
+    members are early-stopped and scored on the same test set. `log_path` gets the committee's
+    errors, each member its own per-epoch log (member_logs). Errors are of the mean (meV/atom).
+    """
+    n_members, fraction = config["network"]["committee"], config["data"]["committee_fraction"]
+    members, rows, epochs = [], [], 0
+    for m, member_log in enumerate(member_logs(log_path, n_members)):
+        seed = (config["network"]["seed"] + m) % (SEED_MAX + 1)
+        member = _template({**config, "network": {**config["network"], "seed": seed}}, list(potential.elements))
+        member.scaling, member.e0 = potential.scaling, potential.e0
+        rng = np.random.default_rng([config["data"]["seed"], m])
+        own = np.sort(rng.choice(train_idx, size=max(1, int(round(fraction * len(train_idx)))), replace=False))
+        say(f"committee member {m + 1} of {n_members}: weight seed {seed}, {len(own)} training structures")
+        result = train(member, features, own, test_idx, config["training"], member_log, say)
+        members.append(result.potential.networks)
+        rows.append([m, *(result.errors[f"{part}_{kind}_meV_per_atom"] for part in ("train", "test")
+                          for kind in ("rmse", "mae"))])
+        epochs += result.epochs
+    committee = Potential(potential.elements, potential.cutoff, potential.descriptor_sets, None, potential.scaling,
+                          potential.e0, result.potential.provenance, members=members)
+    stack = NetworkStack(committee.networks)
+    theta, full = stack.pack(committee.networks), features.batch(committee)
+    tr, te = errors_mev(stack, theta, full.subset(train_idx)), errors_mev(stack, theta, full.subset(test_idx))
+    errors = {"train_rmse_meV_per_atom": tr[0], "train_mae_meV_per_atom": tr[1],
+              "test_rmse_meV_per_atom": te[0], "test_mae_meV_per_atom": te[1]}
+    for key in ("epochs", "best_epoch"):
+        committee.provenance.pop(key, None)
+    committee.provenance.update({"n_train": len(train_idx), "committee_size": n_members,
+                                 "committee_fraction": fraction, **{k: v for k, v in errors.items() if np.isfinite(v)}})
+    member_test = [row[3] for row in rows]
+    if np.all(np.isfinite(member_test)):
+        committee.provenance["member_test_rmse_meV_per_atom"] = member_test
+    say(f"committee of {n_members}: train RMSE {tr[0]:.3f}, test RMSE {te[0]:.3f} meV/atom (members' test RMSE "
+        f"{', '.join(f'{e:.3f}' for e in member_test)})")
+    with open(log_path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["member", "train_rmse", "train_mae", "test_rmse", "test_mae"])
+        writer.writerows(rows + [["mean", *tr, *te]])
+    return TrainingResult(committee, errors, epochs)
 
 
 def train(potential: Potential, features: FeatureSet, train_idx: np.ndarray, test_idx: np.ndarray,

@@ -1,4 +1,5 @@
-"""Command line: `nanomc run | analyze | relax | template | label | train | predict | convert | info`, `nanomc --version`."""
+"""Command line: `nanomc run | analyze | relax | template | label | train | select | predict | convert | info`,
+`nanomc --version`."""
 from __future__ import annotations
 
 import argparse
@@ -54,6 +55,27 @@ def _label(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"{summary.output}: {summary.labelled} structures labelled with {spec.name} in {summary.seconds:.0f} s "
               f"({summary.before} were already there); {summary.before + summary.labelled} of {summary.total}")
+    return 0
+
+
+def _select(args: argparse.Namespace) -> int:
+    from .outputs import check_output_file
+    from .particles import write_frames
+    from .potential import Potential
+    from .training.select import select
+
+    check_output_file(args.output, args.overwrite)
+    chosen = select(Potential.load(args.potential), args.sources, args.number, args.pairs, args.swaps, args.discard,
+                    args.seed)
+    write_frames(args.output, [atoms for c in chosen for atoms in c.frames])
+    if not args.quiet:
+        unit = "σ(ΔE) meV" if args.pairs else "σ(E) meV/atom"
+        print(f"{'rank':>4s} {unit:>14s}  origin")
+        for rank, c in enumerate(chosen):
+            print(f"{rank:4d} {1000 * c.sigma:14.3f}  {c.origin}")
+        what = f"{len(chosen)} swap pairs ({2 * len(chosen)} structures)" if args.pairs else f"{len(chosen)} structures"
+        print(f"wrote {what} to {args.output}; label them with `nanomc label {args.output} -o LABELS -c CALCULATOR`",
+              file=sys.stderr)
     return 0
 
 
@@ -117,6 +139,13 @@ def _discard(text: str) -> float | int:
     return value if value < 1 else int(value)
 
 
+def _count(text: str) -> int:
+    """--swaps, -n: a whole number, 0 or more."""
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number ≥ 0")
+    return int(text)
+
+
 def _positive_length(text: str) -> float:
     """--radial-width: a positive, finite length in Å."""
     try:
@@ -135,9 +164,11 @@ def _analyze(args: argparse.Namespace) -> int:
     from .analysis import load
     from .analysis.report import markdown, write_report
 
+    committee = _committee(args) if args.swaps else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        analysis = load(args.results, element=args.element, discard=args.discard, radial_width=args.radial_width)
+        analysis = load(args.results, element=args.element, discard=args.discard, radial_width=args.radial_width,
+                        committee=committee, swaps=args.swaps)
     for w in caught:
         print(f"nanomc: warning: {w.message}", file=sys.stderr)
     out = Path(args.out) if args.out else Path(args.results).parent / "analysis"
@@ -149,6 +180,28 @@ def _analyze(args: argparse.Namespace) -> int:
         print(markdown(analysis))
         print(f"wrote {', '.join(p.name for p in written)} to {out}", file=sys.stderr)
     return 0
+
+
+def _committee(args: argparse.Namespace):
+    """analyze: the committee whose spread of swap energies is reported (--potential, else the
+    campaign's potential when it is found and is a committee), or None."""
+    from .analysis.uncertainty import campaign_potential
+    from .potential import Potential
+    from .results import read_results
+
+    record = read_results(args.results)
+    if args.potential is None:
+        found = campaign_potential(record, args.results)
+        return found if found is not None and found.committee_size > 1 else None
+    potential = Potential.load(args.potential)
+    if potential.committee_size == 1:
+        print(f"nanomc: note: {args.potential} holds one network per element, not a committee: no spread to report",
+              file=sys.stderr)
+        return None
+    if potential.content_hash() != record.potential_hash:
+        print(f"nanomc: warning: {args.potential} is not the potential the campaign ran with; reporting its "
+              "members' spread on the campaign's snapshots", file=sys.stderr)
+    return potential
 
 
 def _relax(args: argparse.Namespace) -> int:
@@ -215,6 +268,11 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--radial-width", type=_positive_length, default=None,
                          help="radial shell width in Å (default: the nearest-neighbour distance)")
     analyze.add_argument("--out", help="output directory (default: analysis/ next to the results file)")
+    analyze.add_argument("--potential", help="a committee potential whose spread of swap energies on the snapshots "
+                                             "is reported (default: the campaign's potential, if it is a committee "
+                                             "and is found where the parameter file names it)")
+    analyze.add_argument("--swaps", type=_count, default=8,
+                         help="committee: random swaps per kept snapshot (default 8; 0: no committee report)")
     analyze.add_argument("-q", "--quiet", action="store_true", help="write the files, print nothing")
     analyze.set_defaults(func=_analyze)
     relax = sub.add_parser("relax", help="relax structures off-lattice (FIRE/BFGS with analytic forces)",
@@ -255,6 +313,24 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("training_file")
     train.add_argument("-q", "--quiet", action="store_true", help="no progress table")
     train.set_defaults(func=_train)
+    sel = sub.add_parser("select", help="active learning: the snapshots (or swap pairs) a committee potential "
+                                        "disagrees on most, as extxyz for `nanomc label`",
+                         description="Score every kept snapshot of results files (or every frame of structure "
+                                     "files) by the spread over the committee's members of its energy per atom "
+                                     "or, with --pairs, of the ΔE of random swaps on it, and write the highest-"
+                                     "scoring structures (with --pairs: before and after each swap) as extxyz.")
+    sel.add_argument("potential", help="committee potential file (.h5, trained with [network] committee = N)")
+    sel.add_argument("sources", nargs="+", help="results files (.h5) or structure files (extxyz, ...)")
+    sel.add_argument("-o", "--output", required=True, help="extxyz file to write")
+    sel.add_argument("-n", "--number", type=_count, default=20, help="structures or pairs to pick (default 20)")
+    sel.add_argument("--pairs", action="store_true", help="pick swap pairs by the spread of their ΔE")
+    sel.add_argument("--swaps", type=_count, default=8, help="--pairs: random swaps per snapshot (default 8)")
+    sel.add_argument("--discard", type=_discard, default=0.2,
+                     help="results files: equilibration period, a fraction of the sweeps (default 0.2) or a number")
+    sel.add_argument("--seed", type=_count, default=0, help="seed of the random swaps (default 0)")
+    sel.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    sel.add_argument("-q", "--quiet", action="store_true", help="write the file, print nothing")
+    sel.set_defaults(func=_select)
     pred = sub.add_parser("predict", help="energies of structures with a potential (errors vs reference energies)")
     pred.add_argument("potential", help="potential file (.h5)")
     pred.add_argument("structures", nargs="+", help="structure files (extxyz, aenet XSF, ASE .db, ...)")

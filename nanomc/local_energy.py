@@ -183,6 +183,11 @@ class LocalEnergyModel:
         return self._kernel.descriptors
 
     @property
+    def last_affected(self) -> np.ndarray:
+        """Atoms whose descriptors the last proposal changed."""
+        return self._kernel.last_affected
+
+    @property
     def nbytes(self) -> int:
         """Memory held by cached geometry, state and scratch (bytes)."""
         return self._kernel.nbytes

@@ -203,3 +203,199 @@ def test_bad_committee_keys_are_one_line_errors(tmp_path, old, new, words):
     assert result.returncode == 1 and result.stderr.count("\n") == 1
     assert all(w in result.stderr for w in words), result.stderr
     assert not (tmp_path / "trained.h5").exists()
+
+
+# ---------------------------------------------------------------- swap spreads, analysis, selection
+
+CAMPAIGN = """
+[particle]
+shape = "truncated_octahedron"
+size = 5
+composition = { Au = 0.3, Cu = 0.7 }
+
+[potential]
+file = "pot.h5"
+
+[mc]
+temperatures = [400.0, 1000.0]
+sweeps = 20
+seed = 3
+snapshot_interval = 2
+checkpoint_interval = 20
+
+[output]
+directory = "out"
+"""
+
+
+def small_members(n):
+    """n random members with the fast campaign descriptors (R_c 4.5 Å) and common scaling/E0."""
+    dset = nanomc.default_descriptor_set(ELEMENTS, 4.5, n_radial=3, angular_etas=[0.05])
+    rng = np.random.default_rng(40)
+    return [Potential(ELEMENTS, 4.5, {e: dset for e in ELEMENTS},
+                      {e: Network.random(dset.size, (5,), "tanh", rng) for e in ELEMENTS}, e0={"Au": -0.1, "Cu": -0.2})
+            for _ in range(n)]
+
+
+@pytest.fixture(scope="module")
+def committee_campaign(tmp_path_factory):
+    """A finished campaign run with a committee of 3 (pot.h5 next to params.toml), and its members."""
+    from nanomc.campaign import run_campaign
+
+    members = small_members(3)
+    directory = tmp_path_factory.mktemp("committee")
+    committee_of(members).save(directory / "pot.h5")
+    (directory / "params.toml").write_text(CAMPAIGN)
+    run_campaign(directory / "params.toml", quiet=True)
+    return directory / "out" / "results.h5", members
+
+
+@pytest.mark.parametrize("make", [particle, cell], ids=["cluster", "periodic"])
+def test_probe_swap_energies_of_every_member_match_full_evaluation(make):
+    """Every member's ΔE of the probe's swaps equals the member's full re-evaluation (1e-10 eV);
+    swaps join two unlike sites of one swap group and never a frozen site; moving the engine
+    between snapshots leaves it on the snapshot's occupation."""
+    from nanomc.analysis.uncertainty import CommitteeProbe
+
+    pots = random_committee(3, structures=[particle(5), cell(6)])
+    atoms = make(0)
+    group = np.zeros(len(atoms), np.int64)
+    group[::5] = -1
+    rng = np.random.default_rng(4)
+    occupations = rng.integers(0, 2, (3, len(atoms)))
+    probe = CommitteeProbe(committee_of(pots), atoms, ELEMENTS, group)
+    sample = probe.sample(occupations, 4, rng)
+    assert sample.delta.shape == (3, 4, 3)
+    for s, occupation in enumerate(occupations):
+        before = atoms.copy()
+        before.set_chemical_symbols([ELEMENTS[k] for k in occupation])
+        np.testing.assert_allclose(sample.energy[s], [p.energy(before) for p in pots], rtol=0, atol=1e-10)
+        for k, (i, j) in enumerate(sample.pairs[s]):
+            assert group[i] == group[j] == 0 and occupation[i] != occupation[j]
+            after = before.copy()
+            symbols = after.get_chemical_symbols()
+            symbols[i], symbols[j] = symbols[j], symbols[i]
+            after.set_chemical_symbols(symbols)
+            expected = [p.energy(after) - p.energy(before) for p in pots]
+            np.testing.assert_allclose(sample.delta[s, k], expected, rtol=0, atol=1e-10)
+    assert np.array_equal(probe.model.element_indices, occupations[-1])   # moved to the last snapshot, unswapped
+    np.testing.assert_allclose(sample.spread, np.std(sample.delta, axis=2, ddof=1))
+
+
+def test_random_swap_without_unlike_partners():
+    from nanomc.analysis.uncertainty import random_swap
+
+    rng = np.random.default_rng(0)
+    assert random_swap(np.array([0, 0, 1, 1]), np.array([0, 0, 1, 1]), rng) is None
+    assert random_swap(np.array([0, 1, 0, 1]), np.array([-1, -1, 0, 0]), rng) in [(2, 3), (3, 2)]
+
+
+def test_analyze_reports_the_committee_spread_and_nothing_else_changes(committee_campaign, tmp_path):
+    """`nanomc analyze` finds the campaign's committee: a section and table rows of the swap
+    spread, consistent with info; with --swaps 0 the report is exactly the one without them."""
+    import json
+
+    from nanomc.analysis.report import table_from_json
+    from nanomc.cli import main
+
+    results, members = committee_campaign
+    assert main(["analyze", str(results), "--out", str(tmp_path / "with"), "-q"]) == 0
+    assert main(["analyze", str(results), "--out", str(tmp_path / "without"), "--swaps", "0", "-q"]) == 0
+    with_md = (tmp_path / "with" / "analysis.md").read_text()
+    without_md = (tmp_path / "without" / "analysis.md").read_text()
+    start = with_md.index("## Committee spread of swap energies")
+    end = with_md.index("## ", start + 3)
+    assert with_md[:start] + with_md[end:] == without_md
+    assert "8 random swaps of unlike atoms per kept snapshot under the committee of 3 networks" in with_md
+    doc = json.loads((tmp_path / "with" / "analysis.json").read_text())
+    plain = json.loads((tmp_path / "without" / "analysis.json").read_text())
+    committee = doc["info"].pop("committee")
+    assert doc["info"] == plain["info"]
+    extra = [r for r in doc["rows"] if r["quantity"].startswith("committee_")]
+    assert [r for r in doc["rows"] if not r["quantity"].startswith("committee_")] == plain["rows"]
+    table = table_from_json((tmp_path / "with" / "analysis.json").read_text())
+    assert len(extra) == 2 * 3
+    for t in committee["per_temperature"]:
+        kept = doc["info"]["snapshots_kept"]
+        assert t["swaps"] == 8 * kept
+        mean = table.value(quantity="committee_swap_spread", category="mean", temperature_K=t["temperature_K"])
+        largest = table.value(quantity="committee_swap_spread", category="max", temperature_K=t["temperature_K"])
+        assert 1000 * mean["mean"] == pytest.approx(t["mean_sigma_meV"], rel=1e-9)   # 8 swaps per snapshot
+        assert 0 < t["mean_sigma_meV"] <= t["p95_sigma_meV"] <= t["max_sigma_meV"]
+        assert 1000 * largest["mean"] <= t["max_sigma_meV"] + 1e-9
+    # a single-network potential given explicitly: a note, and the plain report
+    members[0].save(tmp_path / "one.h5")
+    assert main(["analyze", str(results), "--out", str(tmp_path / "one"), "--potential", str(tmp_path / "one.h5"),
+                 "-q"]) == 0
+    assert (tmp_path / "one" / "analysis.md").read_text() == without_md
+
+
+def test_analysis_swap_spread_matches_member_swaps(committee_campaign):
+    """The Python API: the reported σ of a snapshot is the spread of members' full-evaluation ΔE."""
+    import nanomc.analysis as na
+    from nanomc.analysis.uncertainty import CommitteeProbe
+    from nanomc.results import read_results
+
+    results, members = committee_campaign
+    record = read_results(results)
+    a = na.load(record, committee=committee_of(members), swaps=3, seed=5)
+    state = a.series[0]["committee_swap_spread"]
+    atoms = nanomc.analysis.analyze.Atoms(positions=record.positions, cell=record.cell, pbc=record.pbc)
+    occupations = np.asarray(record.snapshots)[np.asarray(record.snapshot_sweeps) >= a.info["discarded_sweeps"], 0]
+    probe = CommitteeProbe(committee_of(members), atoms, list(record.elements), np.asarray(record.group))
+    sample = probe.sample(occupations.astype(np.int64), 3, np.random.default_rng([5, 0]))
+    np.testing.assert_allclose(state.numerator[:, 0, 0], sample.spread.mean(axis=1), rtol=1e-12)
+    s, k = 1, 2
+    before = atoms.copy()
+    before.set_chemical_symbols([record.elements[z] for z in occupations[s]])
+    after = before.copy()
+    symbols = after.get_chemical_symbols()
+    i, j = sample.pairs[s, k]
+    symbols[i], symbols[j] = symbols[j], symbols[i]
+    after.set_chemical_symbols(symbols)
+    deltas = [p.energy(after) - p.energy(before) for p in members]
+    assert sample.spread[s, k] == pytest.approx(np.std(deltas, ddof=1), abs=1e-10)
+
+
+def test_select_structures_and_pairs(committee_campaign, tmp_path):
+    """`nanomc select` writes the n snapshots (pairs) with the largest member spread of the
+    energy per atom (of ΔE), largest first; a pair is a snapshot and the same with two unlike
+    atoms exchanged; structure files work too; a plain potential is a one-line error."""
+    from ase.io import read
+
+    from test_training import cli
+
+    results, members = committee_campaign
+    committee_of(members).save(tmp_path / "c.h5")
+    r = cli("select", tmp_path / "c.h5", results, "-o", tmp_path / "pick.extxyz", "-n", "4")
+    assert r.returncode == 0, r.stderr
+    picked = read(tmp_path / "pick.extxyz", ":")
+    assert len(picked) == 4
+    sigma = [np.std([p.energy(a) for p in members], ddof=1) / len(a) for a in picked]
+    np.testing.assert_allclose(sigma, [a.info["committee_sigma_meV_per_atom"] / 1000 for a in picked], rtol=1e-6)
+    assert sigma == sorted(sigma, reverse=True)
+    # every kept snapshot of both temperatures was a candidate: none scores above the fourth pick
+    record = nanomc.results.read_results(results)
+    kept = np.asarray(record.snapshot_sweeps) >= 4      # default discard 0.2 of 20 sweeps
+    atoms = picked[0].copy()
+    all_sigma = []
+    for occupation in np.asarray(record.snapshots)[kept].reshape(-1, len(atoms)):
+        atoms.set_chemical_symbols([record.elements[z] for z in occupation])
+        all_sigma.append(np.std([p.energy(atoms) for p in members], ddof=1) / len(atoms))
+    assert len(all_sigma) == 2 * kept.sum() and sorted(all_sigma)[-4] == pytest.approx(sigma[-1], rel=1e-6)
+    r = cli("select", tmp_path / "c.h5", tmp_path / "pick.extxyz", "-o", tmp_path / "pairs.extxyz", "-n", "3",
+            "--pairs", "--swaps", "2", "-q")
+    assert r.returncode == 0 and r.stdout == "", r.stderr
+    pairs = read(tmp_path / "pairs.extxyz", ":")
+    assert [a.info["pair_role"] for a in pairs] == ["before", "after"] * 3
+    spreads = []
+    for before, after in zip(pairs[::2], pairs[1::2]):
+        changed = np.flatnonzero(before.numbers != after.numbers)
+        assert len(changed) == 2 and before.numbers[changed[0]] == after.numbers[changed[1]]
+        spreads.append(np.std([p.energy(after) - p.energy(before) for p in members], ddof=1))
+        assert spreads[-1] == pytest.approx(before.info["committee_sigma_meV"] / 1000, rel=1e-6)
+    assert spreads == sorted(spreads, reverse=True)
+    members[0].save(tmp_path / "one.h5")
+    r = cli("select", tmp_path / "one.h5", results, "-o", tmp_path / "x.extxyz")
+    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "not a committee" in r.stderr
+    assert not (tmp_path / "x.extxyz").exists()

@@ -28,6 +28,10 @@ group (the host, see `sublattice`), and the dopant measures of the pair element 
   dopant_vacancy            share of the vacancy-group sites linked to D atoms (a fluorite
                             cation's 8 anion sites at a√3/4) that are vacant
 each with its exact random-placement value.
+With a committee potential (`committee`, see nanomc.analysis.uncertainty):
+  committee_swap_spread     eV; per snapshot the mean (category "mean") and the largest
+                            ("max") σ over the members of the ΔE of `swaps` random swaps
+  committee_energy_spread   eV/atom; σ over the members of the snapshot's energy per atom
 """
 from __future__ import annotations
 
@@ -40,6 +44,7 @@ import numpy as np
 from ase import Atoms
 from scipy import sparse
 
+from ..potential import Potential
 from ..results import RunRecord, read_results
 from . import composition as comp
 from . import pairs
@@ -48,6 +53,7 @@ from .sites import Labels, Shells, SiteGeometry, site_geometry, sublattice_shell
 from .statistics import discard_sweeps, ratio_estimate, warn_if_drifting
 from .sublattice import VACANCY, sublattice_geometry
 from .table import Table, format_temperature
+from .uncertainty import DEFAULT_SWAPS, CommitteeProbe
 
 #: default equilibration period: this fraction of the sweeps is discarded
 DEFAULT_DISCARD = 0.2
@@ -133,7 +139,8 @@ class Analysis:
 
 def load(source: str | Path | RunRecord | Atoms | Sequence[Atoms], element: str | None = None,
          discard: float | int = DEFAULT_DISCARD, radial_width: float | None = None,
-         frozen: Sequence[int] | None = None, groups: Sequence[Sequence[str]] | None = None) -> Analysis:
+         frozen: Sequence[int] | None = None, groups: Sequence[Sequence[str]] | None = None,
+         committee: Potential | None = None, swaps: int = DEFAULT_SWAPS, seed: int = 0) -> Analysis:
     """Analyse a results file (path or RunRecord), one structure, or snapshots of one structure.
 
     element: the pair element X (default: the minority element of the swappable sites);
@@ -143,20 +150,26 @@ def load(source: str | Path | RunRecord | Atoms | Sequence[Atoms], element: str 
     groups: for structures, the swap groups as element lists, e.g. [["Ce", "Cu"], ["O", "X"]]
     (a site belongs to the group listing its element in the first snapshot; other sites are
     frozen); default one group of all sites. Results files carry their groups.
+    committee: a committee potential (Potential.committee_size > 1): `swaps` random swaps per kept
+    snapshot, drawn with `seed`, give the spread of swap energies over its members
+    (committee_swap_spread, committee_energy_spread; info["committee"]). A potential of one
+    network adds nothing.
     """
+    probe = (committee, swaps, seed) if committee is not None and committee.committee_size > 1 and swaps > 0 else None
     if isinstance(source, Atoms):
-        return _from_structures([source], element, radial_width, frozen, groups)
+        return _from_structures([source], element, radial_width, frozen, groups, probe)
     if isinstance(source, (list, tuple)):
         if not source or not all(isinstance(frame, Atoms) for frame in source):
             raise AnalysisError("give a results file, an ase.Atoms or a non-empty list of ase.Atoms")
-        return _from_structures(list(source), element, radial_width, frozen, groups)
+        return _from_structures(list(source), element, radial_width, frozen, groups, probe)
     record = source if isinstance(source, RunRecord) else read_results(source)
     return _from_record(record, str(source) if not isinstance(source, RunRecord) else "(record)",
-                        element, discard, radial_width)
+                        element, discard, radial_width, probe)
 
 
 def _from_structures(frames: list[Atoms], element: str | None, radial_width: float | None,
-                     frozen: Sequence[int] | None, groups: Sequence[Sequence[str]] | None) -> Analysis:
+                     frozen: Sequence[int] | None, groups: Sequence[Sequence[str]] | None,
+                     probe: tuple | None = None) -> Analysis:
     first = frames[0]
     if any(len(f) != len(first) for f in frames):
         raise AnalysisError("snapshots of one structure must all have the same number of atoms")
@@ -164,17 +177,17 @@ def _from_structures(frames: list[Atoms], element: str | None, radial_width: flo
     lookup = {e: k for k, e in enumerate(elements)}
     occupations = np.array([[lookup[s] for s in f.get_chemical_symbols()] for f in frames], np.int64)
     return load_snapshots(first, occupations, elements, float(first.info.get("temperature_K", np.nan)),
-                          element=element, radial_width=radial_width, frozen=frozen, groups=groups)
+                          element=element, radial_width=radial_width, frozen=frozen, groups=groups, probe=probe)
 
 
 def load_snapshots(atoms: Atoms, occupations: np.ndarray, elements: Sequence[str],
                    temperature: float = float("nan"), element: str | None = None,
                    radial_width: float | None = None, frozen: Sequence[int] | None = None,
-                   groups: Sequence[Sequence[str]] | None = None) -> Analysis:
+                   groups: Sequence[Sequence[str]] | None = None, probe: tuple | None = None) -> Analysis:
     """Analyse occupation snapshots of one state: occupations (n_snapshots, n_sites) index `elements`.
 
-    atoms gives the positions (Å), cell and pbc; temperature in K (NaN if unknown); the other
-    arguments as for `load`.
+    atoms gives the positions (Å), cell and pbc; temperature in K (NaN if unknown); probe:
+    (committee potential, swaps, seed) or None; the other arguments as for `load`.
     """
     occupations = np.atleast_2d(np.asarray(occupations, np.int64))
     if occupations.shape[1] != len(atoms) or occupations.min() < 0 or occupations.max() >= len(elements):
@@ -184,7 +197,7 @@ def load_snapshots(atoms: Atoms, occupations: np.ndarray, elements: Sequence[str
         group[np.asarray(frozen, int)] = -1
     info = {"source": atoms.get_chemical_formula(), "snapshots_kept": len(occupations)}
     return _analyze(atoms, list(elements), group, [State(float(temperature), occupations)], element,
-                    radial_width, info)
+                    radial_width, info, probe)
 
 
 def site_groups(elements: list[str], occupations: np.ndarray, groups: Sequence[Sequence[str]] | None) -> np.ndarray:
@@ -206,7 +219,7 @@ def site_groups(elements: list[str], occupations: np.ndarray, groups: Sequence[S
 
 
 def _from_record(record: RunRecord, name: str, element: str | None, discard: float | int,
-                 radial_width: float | None) -> Analysis:
+                 radial_width: float | None, probe: tuple | None = None) -> Analysis:
     done = record.sweeps_done
     if not record.snapshots:
         raise AnalysisError(f"{name}: the results file holds no snapshots")
@@ -237,7 +250,8 @@ def _from_record(record: RunRecord, name: str, element: str | None, discard: flo
         "complete": record.complete, "discarded_sweeps": n_discard, "snapshots_kept": int(keep.sum()),
         "snapshot_interval_sweeps": spacing,
     }
-    analysis = _analyze(atoms, list(record.elements), np.asarray(record.group), states, element, radial_width, info)
+    analysis = _analyze(atoms, list(record.elements), np.asarray(record.group), states, element, radial_width, info,
+                        probe)
     analysis.traces = [row for row in energy]
     analysis.structures = record_structures(record)
     return analysis
@@ -274,7 +288,7 @@ def record_structures(record: RunRecord) -> list[Atoms]:
 
 
 def _analyze(atoms: Atoms, elements: list[str], group: np.ndarray, states: list[State], element: str | None,
-             radial_width: float | None, info: dict) -> Analysis:
+             radial_width: float | None, info: dict, probe: tuple | None = None) -> Analysis:
     swappable = group >= 0
     if not swappable.any():
         raise AnalysisError("every site is frozen: nothing to analyse")
@@ -309,6 +323,8 @@ def _analyze(atoms: Atoms, elements: list[str], group: np.ndarray, states: list[
     context = _Context(elements, present, on_lattice, swappable, group, element_group, geometry, lattice, shells,
                        x, elements.index(minority), links)
     series = [context.measure(state) for state in states]
+    if probe is not None:
+        info["committee"] = _committee_spread(probe, atoms, elements, group, states, series)
     rows = []
     for state, measured in zip(states, series):
         if state.energy is not None:
@@ -321,6 +337,34 @@ def _analyze(atoms: Atoms, elements: list[str], group: np.ndarray, states: list[
                  "element": x_name, "minority": minority, "temperatures_K": [s.temperature for s in states]})
     return Analysis(Table(rows), series, geometry, lattice, shells, names, x_name, minority,
                     np.array([s.temperature for s in states]), info, links=links)
+
+
+def _committee_spread(probe: tuple, atoms: Atoms, elements: list[str], group: np.ndarray, states: list[State],
+                      series: list[dict[str, Series]]) -> dict:
+    """Add the committee Series to every state's `series`; the summary for info["committee"]."""
+    committee, swaps, seed = probe
+    tool = CommitteeProbe(committee, atoms, elements, group)
+    summary = []
+    for t, (state, measured) in enumerate(zip(states, series)):
+        sample = tool.sample(state.occupations, swaps, np.random.default_rng([seed, t]))
+        sigma = sample.spread
+        per_snapshot = np.stack([np.nanmean(sigma, axis=1), np.nanmax(sigma, axis=1)], axis=1)[:, :, None]
+        measured["committee_swap_spread"] = Series("committee_swap_spread", ["mean", "max"], [""], per_snapshot,
+                                                   spacing=state.spacing)
+        measured["committee_energy_spread"] = Series("committee_energy_spread", [""], [""],
+                                                     sample.energy_spread[:, None, None], spacing=state.spacing)
+        done = sigma[np.isfinite(sigma)]
+        summary.append({
+            "temperature_K": state.temperature, "swaps": int(done.size),
+            "mean_sigma_meV": 1000 * float(done.mean()) if done.size else float("nan"),
+            "p95_sigma_meV": 1000 * float(np.percentile(done, 95)) if done.size else float("nan"),
+            "max_sigma_meV": 1000 * float(done.max()) if done.size else float("nan"),
+            "mean_abs_delta_meV": 1000 * float(np.nanmean(np.abs(sample.delta.mean(axis=-1)))) if done.size
+            else float("nan"),
+            "energy_sigma_meV_per_atom": 1000 * float(sample.energy_spread.mean()),
+        })
+    return {"members": committee.committee_size, "swaps_per_snapshot": swaps, "seed": seed,
+            "per_temperature": summary}
 
 
 def _element_groups(occupations: np.ndarray, group: np.ndarray, elements: list[str]) -> np.ndarray:

@@ -108,6 +108,8 @@ def markdown(a: Analysis) -> str:
             [[format_temperature(r["temperature_K"]), value_with_error(r["mean"], r["error"], r["converged"]),
               f"{r['n_independent']:.0f}", f"{r['tau_int_sweeps']:.1f}", f"{z:.1f}" if math.isfinite(z) else "–"]
              for r, z in zip(energy.rows(), drift)]) + [""]
+    if "committee" in info:
+        out += _committee(a)
     sections = [
         ("Composition of the swappable sites", "composition", "set", {"all": "all swappable"}, False),
         ("Composition per layer", "composition_layer", "layer", LAYER_NAMES, False),
@@ -124,6 +126,25 @@ def markdown(a: Analysis) -> str:
     if len(a.table.select(quantity="dopant_layer")):
         out += _dopant(a)
     return "\n".join(out)
+
+
+def _committee(a: Analysis) -> list[str]:
+    """The committee section: per temperature the spread of sampled swap energies over the members."""
+    c = a.info["committee"]
+    lines = []
+    for t in c["per_temperature"]:
+        mean = a.table.select(quantity="committee_swap_spread", category="mean", temperature_K=t["temperature_K"])
+        r = mean.rows()[0] if len(mean) else {"mean": float("nan"), "error": float("nan"), "converged": True}
+        lines.append([format_temperature(t["temperature_K"]), str(t["swaps"]),
+                      value_with_error(1000 * r["mean"], 1000 * r["error"], r["converged"]),
+                      f"{t['p95_sigma_meV']:.2f}", f"{t['max_sigma_meV']:.2f}", f"{t['mean_abs_delta_meV']:.1f}",
+                      f"{t['energy_sigma_meV_per_atom']:.3f}"])
+    return ["## Committee spread of swap energies", "",
+            f"{c['swaps_per_snapshot']} random swaps of unlike atoms per kept snapshot under the committee of "
+            f"{c['members']} networks; σ = standard deviation of a swap's ΔE over the members (meV), next to the mean "
+            "|ΔE| of the swaps and the members' spread of the energy per atom. σ well above its value on the "
+            "training structures, or growing during the run, means the campaign has left the potential's domain.",
+            ""] + _table(["T (K)", "swaps", "⟨σ⟩", "95% σ", "max σ", "⟨|ΔE|⟩", "σ(E)/atom"], lines) + [""]
 
 
 def _sublattice_lines(info: dict) -> list[str]:

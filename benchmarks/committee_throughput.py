@@ -25,10 +25,10 @@ def committee_potential(members: int) -> nanomc.Potential:
     """`members` random networks (2×10 tanh, seeds 1, 2, ...) with the benchmark potential's
     descriptors and scaling; member 0 is the benchmark potential itself."""
     first = benchmark_potential()
-    nets = [first.networks] + [nanomc.Potential.random(["Au", "Cu"], CUTOFF, hidden=(10, 10), seed=1 + m).networks
-                               for m in range(1, members)]
-    return nanomc.Potential(first.elements, first.cutoff, first.descriptor_sets, None, first.scaling, first.e0,
-                            members=nets)
+    others = [nanomc.Potential.random(["Au", "Cu"], CUTOFF, hidden=(10, 10), seed=1 + m) for m in range(1, members)]
+    for pot in others:
+        pot.scaling = first.scaling
+    return nanomc.Potential.from_members([first, *others])
 
 
 def main() -> None:

@@ -20,8 +20,7 @@ ELEMENTS = ["Au", "Cu"]
 
 def committee_of(pots):
     """A committee Potential of plain potentials that share descriptors, scaling and E0."""
-    p = pots[0]
-    return Potential(p.elements, p.cutoff, p.descriptor_sets, None, p.scaling, p.e0, members=[q.networks for q in pots])
+    return Potential.from_members(pots)
 
 
 def random_committee(n=4, hidden=(6, 5), activation="tanh", twist=0.0, seed=0, structures=()):
@@ -76,6 +75,14 @@ def test_members_that_cannot_fuse_are_rejected():
         fuse_networks([Network.random(4, (3,), "twisted_tanh", rng, 0.1),
                        Network.random(4, (3,), "twisted_tanh", rng, 0.2)])
     pots = random_committee(2)
+    other_e0 = Potential(ELEMENTS, CUTOFF, pots[1].descriptor_sets, pots[1].networks, pots[1].scaling,
+                         {"Au": -0.3, "Cu": -0.25})
+    with pytest.raises(PotentialError, match="member 1 differs from member 0 .* only in their networks"):
+        Potential.from_members([pots[0], other_e0])
+    shifted = {e: (pots[1].scaling[e][0] + 0.1, pots[1].scaling[e][1]) for e in ELEMENTS}
+    with pytest.raises(PotentialError, match="member 1 differs"):
+        Potential.from_members([pots[0], Potential(ELEMENTS, CUTOFF, pots[1].descriptor_sets, pots[1].networks,
+                                                   shifted, pots[1].e0)])
     with pytest.raises(PotentialError, match="not both"):
         Potential(ELEMENTS, CUTOFF, pots[0].descriptor_sets, pots[0].networks, members=[p.networks for p in pots])
 

@@ -265,6 +265,22 @@ class Potential:
         return read_aenet(files)
 
     # ------------------------------------------------------------------ committees
+    @classmethod
+    def from_members(cls, potentials: Sequence["Potential"]) -> "Potential":
+        """The committee of plain potentials that differ only in their networks; PotentialError
+        if elements, cutoff, descriptors, scaling or E0 differ (their mean would not be one network)."""
+        first = potentials[0]
+        for m, pot in enumerate(potentials[1:], start=1):
+            same = (pot.elements == first.elements and pot.cutoff == first.cutoff and pot.e0 == first.e0
+                    and all(pot.descriptor_sets[e] == first.descriptor_sets[e]
+                            and all(np.array_equal(a, b) for a, b in zip(pot.scaling[e], first.scaling[e]))
+                            for e in first.elements))
+            if not same:
+                raise PotentialError(f"committee member {m} differs from member 0 in elements, cutoff, descriptors, "
+                                     f"scaling or E0: members may differ only in their networks")
+        return cls(first.elements, first.cutoff, first.descriptor_sets, None, first.scaling, first.e0,
+                   first.provenance, members=[pot.networks for pot in potentials])
+
     @property
     def committee_size(self) -> int:
         """Number of committee members (1 for a plain potential)."""

@@ -406,3 +406,29 @@ def test_select_structures_and_pairs(committee_campaign, tmp_path):
     r = cli("select", tmp_path / "one.h5", results, "-o", tmp_path / "x.extxyz")
     assert r.returncode == 1 and r.stderr.count("\n") == 1 and "not a committee" in r.stderr
     assert not (tmp_path / "x.extxyz").exists()
+
+
+def test_committee_trained_with_forces_records_the_mean_force_error(tmp_path):
+    """With force_weight, the committee's log and file carry the force errors of the mean,
+    which are those of the committee's own forces on the held-out structures."""
+    import csv
+
+    from nanomc.training.io import read_reference
+    from nanomc.training.trainer import split, train_from_file
+
+    from test_training_forces import labelled, write_training
+
+    path = write_training(tmp_path, labelled(10, 3), force_weight=0.1)
+    path.write_text(path.read_text().replace("hidden = [4]", "hidden = [4]\ncommittee = 2"))
+    result = train_from_file(path, quiet=True)
+    rows = list(csv.DictReader(open(tmp_path / "training-log.csv")))
+    assert [r["member"] for r in rows] == ["0", "1", "mean"] and "test_f_rmse" in rows[0]
+    pot = Potential.load(tmp_path / "potential.h5")
+    assert pot.committee_size == 2
+    structures = read_reference([tmp_path / "ref.extxyz"])
+    _, test = split(len(structures), 0.2, 0)
+    error = np.concatenate([(pot.forces(structures[k]) - structures[k].arrays["forces"]).ravel() for k in test])
+    rmse = 1000 * np.sqrt(np.mean(error**2))
+    assert rmse == pytest.approx(pot.provenance["test_force_rmse_meV_per_A"], rel=1e-6)
+    assert rmse == pytest.approx(float(rows[-1]["test_f_rmse"]), rel=1e-6)
+    assert result.errors["test_force_rmse_meV_per_A"] == pytest.approx(rmse, rel=1e-6)

@@ -265,6 +265,9 @@ def train_committee(config: dict, potential: Potential, features: FeatureSet, tr
     errors, each member its own per-epoch log (member_logs). Errors are of the mean (meV/atom).
     """
     n_members, fraction = config["network"]["committee"], config["data"]["committee_fraction"]
+    names = ["train_rmse_meV_per_atom", "train_mae_meV_per_atom", "test_rmse_meV_per_atom", "test_mae_meV_per_atom",
+             "train_force_rmse_meV_per_A", "train_force_mae_meV_per_A", "test_force_rmse_meV_per_A",
+             "test_force_mae_meV_per_A"]
     members, rows, epochs = [], [], 0
     for m, member_log in enumerate(member_logs(log_path, n_members)):
         seed = (config["network"]["seed"] + m) % (SEED_MAX + 1)
@@ -275,29 +278,33 @@ def train_committee(config: dict, potential: Potential, features: FeatureSet, tr
         say(f"committee member {m + 1} of {n_members}: weight seed {seed}, {len(own)} training structures")
         result = train(member, features, own, test_idx, config["training"], member_log, say)
         members.append(result.potential.networks)
-        rows.append([m, *(result.errors[f"{part}_{kind}_meV_per_atom"] for part in ("train", "test")
-                          for kind in ("rmse", "mae"))])
+        rows.append([m, *(result.errors.get(name, float("nan")) for name in names)])
         epochs += result.epochs
     committee = Potential(potential.elements, potential.cutoff, potential.descriptor_sets, None, potential.scaling,
                           potential.e0, result.potential.provenance, members=members)
-    stack = NetworkStack(committee.networks)
+    stack = NetworkStack(committee.networks, config["training"]["force_weight"])
     theta, full = stack.pack(committee.networks), features.batch(committee)
-    tr, te = errors_mev(stack, theta, full.subset(train_idx)), errors_mev(stack, theta, full.subset(test_idx))
-    errors = {"train_rmse_meV_per_atom": tr[0], "train_mae_meV_per_atom": tr[1],
-              "test_rmse_meV_per_atom": te[0], "test_mae_meV_per_atom": te[1]}
-    for key in ("epochs", "best_epoch"):
+    values = []
+    for measure in (errors_mev, force_errors_mev):
+        for index in (train_idx, test_idx):
+            values += measure(stack, theta, full.subset(index))
+    errors = dict(zip(names, values))
+    for key in ("epochs", "best_epoch", *names):
         committee.provenance.pop(key, None)
     committee.provenance.update({"n_train": len(train_idx), "committee_size": n_members,
                                  "committee_fraction": fraction, **{k: v for k, v in errors.items() if np.isfinite(v)}})
     member_test = [row[3] for row in rows]
     if np.all(np.isfinite(member_test)):
         committee.provenance["member_test_rmse_meV_per_atom"] = member_test
-    say(f"committee of {n_members}: train RMSE {tr[0]:.3f}, test RMSE {te[0]:.3f} meV/atom (members' test RMSE "
-        f"{', '.join(f'{e:.3f}' for e in member_test)})")
+    say(f"committee of {n_members}: train RMSE {values[0]:.3f}, test RMSE {values[2]:.3f} meV/atom (members' test "
+        f"RMSE {', '.join(f'{e:.3f}' for e in member_test)})")
+    with_forces = stack.uses_forces(full)
+    header = ["member", "train_rmse", "train_mae", "test_rmse", "test_mae"]
+    header += ["train_f_rmse", "train_f_mae", "test_f_rmse", "test_f_mae"] if with_forces else []
     with open(log_path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["member", "train_rmse", "train_mae", "test_rmse", "test_mae"])
-        writer.writerows(rows + [["mean", *tr, *te]])
+        writer.writerow(header)
+        writer.writerows([row[:len(header)] for row in rows + [["mean", *values]]])
     return TrainingResult(committee, errors, epochs)
 
 

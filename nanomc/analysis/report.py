@@ -130,6 +130,8 @@ def markdown(a: Analysis) -> str:
 
 def _committee(a: Analysis) -> list[str]:
     """The committee section: per temperature the spread of sampled swap energies over the members."""
+    from ..mc import KB  # needs the kernels, as computing the spread did
+
     c = a.info["committee"]
     lines = []
     for t in c["per_temperature"]:
@@ -138,13 +140,15 @@ def _committee(a: Analysis) -> list[str]:
         lines.append([format_temperature(t["temperature_K"]), str(t["swaps"]),
                       value_with_error(1000 * r["mean"], 1000 * r["error"], r["converged"]),
                       f"{t['p95_sigma_meV']:.2f}", f"{t['max_sigma_meV']:.2f}", f"{t['mean_abs_delta_meV']:.1f}",
-                      f"{t['energy_sigma_meV_per_atom']:.3f}"])
+                      f"{1000 * KB * t['temperature_K']:.1f}", f"{t['energy_sigma_meV_per_atom']:.3f}"])
     return ["## Committee spread of swap energies", "",
             f"{c['swaps_per_snapshot']} random swaps of unlike atoms per kept snapshot under the committee of "
-            f"{c['members']} networks; σ = standard deviation of a swap's ΔE over the members (meV), next to the mean "
-            "|ΔE| of the swaps and the members' spread of the energy per atom. σ well above its value on the "
-            "training structures, or growing during the run, means the campaign has left the potential's domain.",
-            ""] + _table(["T (K)", "swaps", "⟨σ⟩", "95% σ", "max σ", "⟨|ΔE|⟩", "σ(E)/atom"], lines) + [""]
+            f"{c['members']} networks; σ = standard deviation of a swap's ΔE over the members, next to the mean "
+            "|ΔE| of the swaps, k_B T and the members' spread σ(E) of the energy per atom. σ approaching k_B T, "
+            "far above its value on particles like the training set's, or growing during the run means Metropolis "
+            "decisions rest on energies the potential does not know: the campaign has left its domain.",
+            ""] + _table(["T (K)", "swaps", "⟨σ⟩ (meV)", "95% σ (meV)", "max σ (meV)",
+                                                "⟨\\|ΔE\\|⟩ (meV)", "k_B T (meV)", "σ(E) (meV/atom)"], lines) + [""]
 
 
 def _sublattice_lines(info: dict) -> list[str]:

@@ -25,6 +25,7 @@ from .features import FeatureSet, dataset_hash, featurize, fit_e0, fit_scaling, 
 from .io import read_reference
 from .model import Batch, NetworkStack
 from .optimizers import OPTIMIZERS
+from .pairs import PairSet, PairTerm, featurize_pairs, read_pairs
 
 TRAIN_SCHEMA: dict[str, dict[str, Param]] = {
     "data": {
@@ -36,6 +37,8 @@ TRAIN_SCHEMA: dict[str, dict[str, Param]] = {
         "seed": Param("int", 0, "seed of the train/test split"),
         "features": Param("str", None, "HDF5 file caching the descriptors of the data set; reused when the "
                           "data and descriptor parameters are unchanged"),
+        "pair_files": Param("strings", [], "move-pair files (extxyz frames with info keys `pair` and `pair_role`; "
+                            "see nanomc.training.pairs), relative to the training file; split like the structures"),
     },
     "descriptors": {
         "basis": Param("str", "behler", "`behler` (radial Gaussians and angular G4 per element and element pair) "
@@ -66,6 +69,8 @@ TRAIN_SCHEMA: dict[str, dict[str, Param]] = {
         "batch_size": Param("int", 32, "adam (and gd, 0 = all) structures per mini-batch"),
         "patience": Param("int", 200, "stop after this many epochs without a lower test RMSE; 0 = never"),
         "print_every": Param("int", 0, "epochs between progress lines (0: about 40 lines in all)"),
+        "pair_weight": Param("float", 0.01, "weight of the move-pair term mean (ΔE_pred − ΔE_ref)² (eV²) next to "
+                             "the mean squared per-atom energy error (eV²/atom²)"),
     },
     "output": {
         "potential": Param("str", "potential.h5", "the trained potential file, relative to the training file"),
@@ -111,9 +116,12 @@ def _check(config: dict, fail) -> None:
         raise fail("training", "learning_rate", "`learning_rate` must be positive")
     if not 0 <= t["momentum"] < 1:
         raise fail("training", "momentum", "`momentum` must be at least 0 and below 1")
-    for key in ("patience", "print_every"):
+    for key in ("patience", "print_every", "pair_weight"):
         if t[key] < 0:
             raise fail("training", key, f"`{key}` must be 0 or more")
+    if config["data"]["pair_files"] and t["optimizer"] == "lm":
+        raise fail("training", "optimizer", "the lm optimizer does not train on move pairs (`pair_files`); "
+                   "use lbfgs, adam or gd")
 
 
 @dataclass
@@ -181,6 +189,7 @@ def train_from_file(path: str | Path, quiet: bool = False) -> TrainingResult:
         except OutputError as exc:
             raise ConfigError(f"{locate(str(path), text, section, key)}: {exc}") from None
     structures = read_reference([base / f for f in config["data"]["files"]], config["data"]["energy_key"])
+    move_pairs = read_pairs([base / f for f in config["data"]["pair_files"]], config["data"]["energy_key"])
     elements = sorted({s for a in structures for s in a.get_chemical_symbols()}, key=atomic_numbers.__getitem__)
     if len(structures) < 2:
         raise ConfigError(f"{path}: the reference files hold {len(structures)} structure(s); training needs more")
@@ -188,39 +197,48 @@ def train_from_file(path: str | Path, quiet: bool = False) -> TrainingResult:
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr, flush=True))
     say(f"{len(structures)} structures, {sum(len(a) for a in structures)} atoms, elements {', '.join(elements)}; "
         f"{potential.descriptor_sets[elements[0]].size} descriptors per atom")
+    pairs = None
+    if move_pairs:
+        pairs = featurize_pairs(potential, move_pairs)
+        say(f"{pairs.n_pairs} move pairs, {len(pairs.z)} atoms near the moved sites featurised")
     features = _features(config, base, potential, structures)
     train_idx, test_idx = split(features.n_structures, config["data"]["test_fraction"], config["data"]["seed"])
     potential.scaling = fit_scaling(features, train_idx)
     potential.e0 = fit_e0(features, train_idx)
-    result = train(potential, features, train_idx, test_idx, config["training"], base / config["output"]["log"], say)
+    result = train(potential, features, train_idx, test_idx, config["training"], base / config["output"]["log"], say,
+                   pairs, split(pairs.n_pairs, config["data"]["test_fraction"], config["data"]["seed"]) if pairs else None)
     result.potential.save(base / config["output"]["potential"])
     say(f"wrote {base / config['output']['potential']}")
     return result
 
 
 def train(potential: Potential, features: FeatureSet, train_idx: np.ndarray, test_idx: np.ndarray,
-          options: dict, log_path: Path | None = None, say=print) -> TrainingResult:
-    """Optimise the networks of `potential` (scaling and E0 already set) on features[train_idx]."""
+          options: dict, log_path: Path | None = None, say=print, pairs: PairSet | None = None,
+          pair_split: tuple[np.ndarray, np.ndarray] | None = None) -> TrainingResult:
+    """Optimise the networks of `potential` (scaling and E0 already set) on features[train_idx] and,
+    if given, the move pairs pairs[pair_split[0]] (pair_split[1] for testing)."""
     stack = NetworkStack(potential.networks)
     full = features.batch(potential)
     train_batch, test_batch = full.subset(train_idx), full.subset(test_idx)
+    pair_batches = (pairs.batch(potential, pair_split[0]), pairs.batch(potential, pair_split[1])) if pairs else (None, None)
+    pair_term = PairTerm(stack, *pair_batches, options.get("pair_weight", 0.0), pairs.dataset_hash if pairs else "")
     epochs = options["epochs"]
     every = options.get("print_every") or max(1, epochs // 40)
     monitor = test_batch if test_batch.n_structures else train_batch
     best = {"rmse": np.inf, "theta": stack.pack(potential.networks), "epoch": 0}
     rows: list[list] = []
-    header = ["epoch", "train_rmse", "train_mae", "test_rmse", "test_mae"]
-    say("  ".join(f"{h:>10s}" for h in header) + "   (meV/atom)")
+    header = ["epoch", "train_rmse", "train_mae", "test_rmse", "test_mae"] + pair_term.header
+    say("  ".join(f"{h:>10s}" for h in header) + "   (meV/atom" + (", pairs: meV)" if pair_term.header else ")"))
     t0 = time.monotonic()
 
     def epoch_done(epoch: int, theta: np.ndarray) -> bool:
         tr, te = errors_mev(stack, theta, train_batch), errors_mev(stack, theta, test_batch)
-        rows.append([epoch, *tr, *te])
-        score = errors_mev(stack, theta, monitor)[0]
+        rows.append([epoch, *tr, *te, *pair_term.errors(theta)])
+        score = pair_term.score(theta, errors_mev(stack, theta, monitor)[0], monitor is test_batch)
         if score < best["rmse"]:
             best.update(rmse=score, theta=theta.copy(), epoch=epoch)
         if epoch % every == 0 or epoch == epochs:
-            say("  ".join([f"{epoch:>10d}"] + [f"{v:10.3f}" for v in (*tr, *te)]))
+            say("  ".join([f"{epoch:>10d}"] + [f"{v:10.3f}" for v in rows[-1][1:]]))
         patience = options["patience"]
         if patience and epoch - best["epoch"] >= patience:
             say(f"stopping: no lower {'test' if test_batch.n_structures else 'train'} RMSE for {patience} epochs")
@@ -233,7 +251,8 @@ def train(potential: Potential, features: FeatureSet, train_idx: np.ndarray, tes
               "lbfgs": {}, "lm": {}}[options["optimizer"]]
     theta = stack.pack(potential.networks)
     if train_batch.n_structures:
-        OPTIMIZERS[options["optimizer"]](stack, train_batch, theta, epochs, epoch_done, **kwargs)
+        OPTIMIZERS[options["optimizer"]](pair_term.objective(train_batch.n_structures), train_batch, theta, epochs,
+                                         epoch_done, **kwargs)
     theta = best["theta"]
     potential.networks = stack.networks(theta)
     potential._nn_tables = None
@@ -244,9 +263,11 @@ def train(potential: Potential, features: FeatureSet, train_idx: np.ndarray, tes
         "training_set_hash": features.dataset_hash, "n_train": len(train_idx), "n_test": len(test_idx),
         "optimizer": options["optimizer"], "epochs": len(rows), "best_epoch": best["epoch"],
         "trained": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        **{k: v for k, v in errors.items() if np.isfinite(v)},
+        **{k: v for k, v in errors.items() if np.isfinite(v)}, **pair_term.provenance(theta),
     })
-    say(f"best epoch {best['epoch']}: train RMSE {tr[0]:.3f}, test RMSE {te[0]:.3f} meV/atom "
+    pair_summary = "; pair ΔE RMSE/bias train {:.2f}/{:+.2f}, test {:.2f}/{:+.2f} meV".format(
+        *pair_term.errors(theta)) if pair_term.header else ""
+    say(f"best epoch {best['epoch']}: train RMSE {tr[0]:.3f}, test RMSE {te[0]:.3f} meV/atom{pair_summary} "
         f"({time.monotonic() - t0:.0f} s)")
     if log_path is not None:
         with open(log_path, "w", newline="") as f:

@@ -257,3 +257,27 @@ def test_lm_with_pairs_and_bad_pair_files_are_one_line_errors_before_anything_is
                              capture_output=True, text=True, timeout=600)
         assert run.returncode == 1 and run.stderr.count("\n") == 1 and words in run.stderr, run.stderr
         assert not any((tmp_path / f).exists() for f in ("f.h5", "trained.h5", "log.csv"))
+
+
+def test_training_can_start_from_a_potential_file(tmp_path, training_data):
+    import csv
+    import subprocess
+    import sys
+
+    assert train_with(tmp_path, training_data, 1.0).returncode == 0
+    first = nanomc.Potential.load(tmp_path / "trained.h5").provenance
+    (tmp_path / "start.h5").write_bytes((tmp_path / "trained.h5").read_bytes())
+    text = TRAIN_TOML.replace("WEIGHT", "1.0").replace("seed = 2", 'seed = 2\ninitial = "start.h5"')
+    (tmp_path / "train.toml").write_text(text.replace("epochs = 60", "epochs = 1"))
+    run = subprocess.run([sys.executable, "-m", "nanomc.cli", "train", str(tmp_path / "train.toml")],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    (row,) = list(csv.DictReader(open(tmp_path / "log.csv")))
+    # one L-BFGS step from the trained potential, not from random weights: errors stay near the trained ones
+    assert float(row["train_rmse"]) < 1.5 * first["train_rmse_meV_per_atom"]
+    assert float(row["train_pair_rmse"]) < 1.5 * first["train_pair_rmse_meV"]
+    (tmp_path / "train.toml").write_text(text.replace("hidden = [6]", "hidden = [7]"))
+    run = subprocess.run([sys.executable, "-m", "nanomc.cli", "train", str(tmp_path / "train.toml")],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 1 and run.stderr.count("\n") == 1, run.stderr
+    assert "train.toml:14: `initial` potential" in run.stderr and "differs from this training file" in run.stderr

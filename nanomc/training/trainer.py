@@ -18,6 +18,7 @@ import numpy as np
 from ase.data import atomic_numbers
 
 from ..config import REQUIRED, SEED_MAX, ConfigError, Param, load_config, locate
+from ..errors import NanomcError
 from ..outputs import OutputError, check_output_file
 from ..potential import Potential, chebyshev_descriptor_set, default_descriptor_set
 from ..potential.network import ACTIVATIONS, Network
@@ -59,6 +60,9 @@ TRAIN_SCHEMA: dict[str, dict[str, Param]] = {
         "activation": Param("str", "tanh", "hidden-layer activation", tuple(a for a in ACTIVATIONS if a != "linear")),
         "twist": Param("float", 0.0, "a of the twisted tanh 1.7159 tanh(2x/3) + a x"),
         "seed": Param("int", 0, "seed of the initial weights"),
+        "initial": Param("str", None, "start from this potential file (relative to the training file): its "
+                         "weights, descriptor scaling and E0, instead of random weights and fitted scaling/E0; its "
+                         "elements, descriptors and layers must be those of this file"),
     },
     "training": {
         "optimizer": Param("str", "lbfgs", "gd (gradient descent with momentum), adam (mini-batch), lbfgs, "
@@ -163,6 +167,25 @@ def _template(config: dict, elements: list[str]) -> Potential:
     return Potential(elements, d["cutoff"], {e: dset for e in elements}, nets)
 
 
+def _initial(potential: Potential, path: Path, where: str) -> Potential:
+    """The potential file `path` to start from, checked to have the elements, cutoff, descriptors
+    and layers of `potential` (else a ConfigError naming `where`)."""
+    try:
+        start = Potential.load(path)
+    except NanomcError as exc:
+        raise ConfigError(f"{where}: `initial`: {exc}") from None
+    same = start.elements == potential.elements and start.cutoff == potential.cutoff and all(
+        all(np.array_equal(x, y) for x, y in zip(start.descriptor_sets[e].to_arrays(start.elements),
+                                                 potential.descriptor_sets[e].to_arrays(potential.elements)))
+        and [lay.weights.shape for lay in start.networks[e].layers] == [lay.weights.shape for lay in potential.networks[e].layers]
+        and [lay.activation for lay in start.networks[e].layers] == [lay.activation for lay in potential.networks[e].layers]
+        for e in potential.elements)
+    if not same:
+        raise ConfigError(f"{where}: `initial` potential {path} differs from this training file in its elements, "
+                          f"descriptors or network layers")
+    return start
+
+
 def _features(config: dict, base: Path, potential: Potential, structures) -> FeatureSet:
     cache = config["data"]["features"]
     if cache:
@@ -194,6 +217,8 @@ def train_from_file(path: str | Path, quiet: bool = False) -> TrainingResult:
     if len(structures) < 2:
         raise ConfigError(f"{path}: the reference files hold {len(structures)} structure(s); training needs more")
     potential = _template(config, elements)
+    start = _initial(potential, base / config["network"]["initial"], locate(str(path), text, "network", "initial")) \
+        if config["network"]["initial"] else None
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr, flush=True))
     say(f"{len(structures)} structures, {sum(len(a) for a in structures)} atoms, elements {', '.join(elements)}; "
         f"{potential.descriptor_sets[elements[0]].size} descriptors per atom")
@@ -205,6 +230,9 @@ def train_from_file(path: str | Path, quiet: bool = False) -> TrainingResult:
     train_idx, test_idx = split(features.n_structures, config["data"]["test_fraction"], config["data"]["seed"])
     potential.scaling = fit_scaling(features, train_idx)
     potential.e0 = fit_e0(features, train_idx)
+    if start is not None:  # the starting point is exactly the given potential
+        potential.networks, potential.scaling, potential.e0 = start.networks, start.scaling, start.e0
+        potential._nn_tables = None
     result = train(potential, features, train_idx, test_idx, config["training"], base / config["output"]["log"], say,
                    pairs, split(pairs.n_pairs, config["data"]["test_fraction"], config["data"]["seed"]) if pairs else None)
     result.potential.save(base / config["output"]["potential"])

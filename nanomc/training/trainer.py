@@ -73,7 +73,7 @@ TRAIN_SCHEMA: dict[str, dict[str, Param]] = {
         "batch_size": Param("int", 32, "adam (and gd, 0 = all) structures per mini-batch"),
         "patience": Param("int", 200, "stop after this many epochs without a lower test RMSE; 0 = never"),
         "print_every": Param("int", 0, "epochs between progress lines (0: about 40 lines in all)"),
-        "pair_weight": Param("float", 0.01, "weight of the move-pair term mean (ΔE_pred − ΔE_ref)² (eV²) next to "
+        "pair_weight": Param("float", 1.0, "weight of the move-pair term mean (ΔE_pred − ΔE_ref)² (eV²) next to "
                              "the mean squared per-atom energy error (eV²/atom²)"),
     },
     "output": {

@@ -29,12 +29,15 @@ def test_energies_and_move_energies_equal_ase_emt(kind):
     assert np.abs(model.atomic_energies - per_atom).max() < 1e-10
     assert model.energy == pytest.approx(energy, abs=1e-10)
     current = atoms.copy()
-    for step in range(6):  # swaps and flips, some applied: ΔE equals the difference of full ASE energies
+    for step in range(8):  # swaps and flips, some applied: ΔE equals the difference of full ASE energies
         i, j = rng.choice(len(atoms), 2, replace=False)
         if step % 2:
             sites, symbols = [i], ["Au" if current[i].symbol == "Cu" else "Cu"]
-        else:
+        else:  # a swap of unlike atoms, sites in either order
+            j = int(rng.choice(np.flatnonzero(current.numbers != current.numbers[i])))
+            i, j = (max(i, j), min(i, j)) if step % 4 else (min(i, j), max(i, j))
             sites, symbols = [i, j], [current[j].symbol, current[i].symbol]
+            assert model.delta_swap(i, j) == model.delta(sites, symbols) == model.delta_swap(j, i)
         moved = current.copy()
         for s, e in zip(sites, symbols):
             moved[s].symbol = e

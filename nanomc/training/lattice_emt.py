@@ -114,9 +114,9 @@ class LatticeEMT:
 
         The changed sites' sums are recomputed; their neighbours' sums are updated by the terms of
         their entries that point at a changed site (the reverse entries of the sites' rows)."""
-        sites = np.unique(np.asarray(sites, np.int64))
         z = self.z.copy()
-        z[sites] = [self.elements.index(e) for e in symbols]
+        z[np.asarray(sites, np.int64)] = [self.elements.index(e) for e in symbols]
+        sites = np.unique(np.asarray(sites, np.int64))
         rows = np.concatenate([np.arange(self.offsets[i], self.offsets[i + 1]) for i in sites])
         incoming = self._reverse[rows]
         self._mark[sites] = True

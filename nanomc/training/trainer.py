@@ -167,6 +167,11 @@ def _template(config: dict, elements: list[str]) -> Potential:
     return Potential(elements, d["cutoff"], {e: dset for e in elements}, nets)
 
 
+def _layers(network: Network) -> list[tuple]:
+    """(weight shape, activation) of every layer."""
+    return [(lay.weights.shape, lay.activation) for lay in network.layers]
+
+
 def _initial(potential: Potential, path: Path, where: str) -> Potential:
     """The potential file `path` to start from, checked to have the elements, cutoff, descriptors
     and layers of `potential` (else a ConfigError naming `where`)."""
@@ -177,9 +182,7 @@ def _initial(potential: Potential, path: Path, where: str) -> Potential:
     same = start.elements == potential.elements and start.cutoff == potential.cutoff and all(
         all(np.array_equal(x, y) for x, y in zip(start.descriptor_sets[e].to_arrays(start.elements),
                                                  potential.descriptor_sets[e].to_arrays(potential.elements)))
-        and [lay.weights.shape for lay in start.networks[e].layers] == [lay.weights.shape for lay in potential.networks[e].layers]
-        and [lay.activation for lay in start.networks[e].layers] == [lay.activation for lay in potential.networks[e].layers]
-        for e in potential.elements)
+        and _layers(start.networks[e]) == _layers(potential.networks[e]) for e in potential.elements)
     if not same:
         raise ConfigError(f"{where}: `initial` potential {path} differs from this training file in its elements, "
                           f"descriptors or network layers")
@@ -233,8 +236,9 @@ def train_from_file(path: str | Path, quiet: bool = False) -> TrainingResult:
     if start is not None:  # the starting point is exactly the given potential
         potential.networks, potential.scaling, potential.e0 = start.networks, start.scaling, start.e0
         potential._nn_tables = None
+    d = config["data"]
     result = train(potential, features, train_idx, test_idx, config["training"], base / config["output"]["log"], say,
-                   pairs, split(pairs.n_pairs, config["data"]["test_fraction"], config["data"]["seed"]) if pairs else None)
+                   pairs, split(pairs.n_pairs, d["test_fraction"], d["seed"]) if pairs else None)
     result.potential.save(base / config["output"]["potential"])
     say(f"wrote {base / config['output']['potential']}")
     return result
@@ -248,7 +252,7 @@ def train(potential: Potential, features: FeatureSet, train_idx: np.ndarray, tes
     stack = NetworkStack(potential.networks)
     full = features.batch(potential)
     train_batch, test_batch = full.subset(train_idx), full.subset(test_idx)
-    pair_batches = (pairs.batch(potential, pair_split[0]), pairs.batch(potential, pair_split[1])) if pairs else (None, None)
+    pair_batches = tuple(pairs.batch(potential, k) for k in pair_split) if pairs else (None, None)
     pair_term = PairTerm(stack, *pair_batches, options.get("pair_weight", 0.0), pairs.dataset_hash if pairs else "")
     epochs = options["epochs"]
     every = options.get("print_every") or max(1, epochs // 40)

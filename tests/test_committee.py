@@ -368,7 +368,9 @@ def test_select_structures_and_pairs(committee_campaign, tmp_path):
     """`nanomc select` writes the n snapshots (pairs) with the largest member spread of the
     energy per atom (of ΔE), largest first; a pair is a snapshot and the same with two unlike
     atoms exchanged; structure files work too; a plain potential is a one-line error."""
-    from ase.io import read
+    from ase.io import read, write
+
+    from nanomc.training.pairs import read_pairs
 
     from test_training import cli
 
@@ -402,6 +404,11 @@ def test_select_structures_and_pairs(committee_campaign, tmp_path):
         spreads.append(np.std([p.energy(after) - p.energy(before) for p in members], ddof=1))
         assert spreads[-1] == pytest.approx(before.info["committee_sigma_meV"] / 1000, rel=1e-6)
     assert spreads == sorted(spreads, reverse=True)
+    # once labelled, the selected pairs are a pair file for training
+    for k, atoms in enumerate(pairs):
+        atoms.info["energy"] = -float(k)
+    write(tmp_path / "labelled-pairs.extxyz", pairs)
+    assert len(read_pairs([tmp_path / "labelled-pairs.extxyz"])) == 3
     members[0].save(tmp_path / "one.h5")
     r = cli("select", tmp_path / "one.h5", results, "-o", tmp_path / "x.extxyz")
     assert r.returncode == 1 and r.stderr.count("\n") == 1 and "not a committee" in r.stderr

@@ -13,6 +13,7 @@ of the activations).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 from scipy import sparse
@@ -209,26 +210,36 @@ class NetworkStack:
     def loss_and_gradient(self, theta: np.ndarray, batch: Batch) -> tuple[float, np.ndarray]:
         """The loss (energy and, if weighted, force term; see the module) and its gradient with
         respect to theta."""
+        def d_loss(energy: np.ndarray) -> np.ndarray:
+            residual[...] = (energy - batch.target) / batch.n_atoms
+            return 2.0 * residual / batch.n_atoms / batch.n_structures
+
+        residual = np.zeros(batch.n_structures)
+        _, grad = self.energies_and_gradient(theta, batch, d_loss)
+        loss = float(np.mean(residual**2))
+        if self.uses_forces(batch):
+            loss += self._force_loss(self.unpack(theta), batch, self.unpack(grad))
+        return loss, grad
+
+    def energies_and_gradient(self, theta: np.ndarray, batch: Batch,
+                              d_loss: Callable[[np.ndarray], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Energy per structure (eV, without E0) and Σ_s g_s ∂E_s/∂θ with g = d_loss(energies):
+        the gradient of any loss of the structure energies whose derivative d_loss gives."""
         params = self.unpack(theta)
         grad = np.zeros_like(theta)
         gparams = self.unpack(grad)
         cache, energy = {}, np.zeros(batch.n_structures)
         for e in self.elements:
             if len(batch.x[e]):
-                a_list, z_list = self._forward(e, params[e], batch.x[e])
-                cache[e] = (a_list, z_list)
-                energy += np.bincount(batch.structure[e], weights=a_list[-1][:, 0], minlength=batch.n_structures)
-        residual = (energy - batch.target) / batch.n_atoms
-        loss = float(np.mean(residual**2))
-        d_energy = 2.0 * residual / batch.n_atoms / batch.n_structures
+                cache[e] = self._forward(e, params[e], batch.x[e])
+                energy += np.bincount(batch.structure[e], weights=cache[e][0][-1][:, 0], minlength=batch.n_structures)
+        d_energy = d_loss(energy)
         for e, (a_list, z_list) in cache.items():
             seed = d_energy[batch.structure[e]][:, None]
             for layer, delta in enumerate(self._output_deltas(e, params[e], a_list, z_list, seed)):
                 gparams[e][layer][0][...] = delta.T @ a_list[layer]
                 gparams[e][layer][1][...] = delta.sum(axis=0)
-        if self.uses_forces(batch):
-            loss += self._force_loss(params, batch, gparams)
-        return loss, grad
+        return energy, grad
 
     def residuals_and_jacobian(self, theta: np.ndarray, batch: Batch, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
         """Per-atom residuals r_s = (E_s − E_s^ref)/N_s and the Jacobian dr_s/dθ (S × P)."""

@@ -110,7 +110,7 @@ def select(potential: Potential, sources: Sequence[str | Path], n: int, pairs: b
         for role, atoms in zip(("before", "after") if pairs else ("structure",), c.frames):
             atoms.info.update({"origin": c.origin, "committee_rank": rank})
             if pairs:
-                atoms.info.update({"pair_role": role, "committee_sigma_meV": 1000 * c.sigma})
+                atoms.info.update({"pair": rank, "pair_role": role, "committee_sigma_meV": 1000 * c.sigma})
             else:
                 atoms.info["committee_sigma_meV_per_atom"] = 1000 * c.sigma
     return chosen

@@ -19,6 +19,7 @@ import numpy as np
 from ase.data import atomic_numbers
 
 from ..config import REQUIRED, SEED_MAX, ConfigError, Param, load_config, locate
+from ..errors import NanomcError
 from ..outputs import OutputError, check_output_file
 from ..potential import Potential, chebyshev_descriptor_set, default_descriptor_set
 from ..potential.network import Network
@@ -26,6 +27,7 @@ from .features import FeatureSet, dataset_hash, featurize, fit_e0, fit_scaling, 
 from .io import read_reference
 from .model import TRAINABLE_ACTIVATIONS, Batch, NetworkStack
 from .optimizers import OPTIMIZERS
+from .pairs import PairSet, PairTerm, featurize_pairs, read_pairs
 
 TRAIN_SCHEMA: dict[str, dict[str, Param]] = {
     "data": {
@@ -43,6 +45,8 @@ TRAIN_SCHEMA: dict[str, dict[str, Param]] = {
                                     "trains on, drawn per member (1: all; members then differ by weight seed only)"),
         "features": Param("str", None, "HDF5 file caching the descriptors of the data set; reused when the "
                           "data and descriptor parameters are unchanged"),
+        "pair_files": Param("strings", [], "move-pair files (extxyz frames with info keys `pair` and `pair_role`; "
+                            "see nanomc.training.pairs), relative to the training file; split like the structures"),
     },
     "descriptors": {
         "basis": Param("str", "behler", "`behler` (radial Gaussians and angular G4 per element and element pair) "
@@ -65,6 +69,9 @@ TRAIN_SCHEMA: dict[str, dict[str, Param]] = {
         "seed": Param("int", 0, "seed of the initial weights"),
         "committee": Param("int", 1, "number of networks per element (a committee): member m starts from weight "
                            "seed `seed + m`; the energy is their mean, their spread an uncertainty"),
+        "initial": Param("str", None, "start from this potential file (relative to the training file): its "
+                         "weights, descriptor scaling and E0, instead of random weights and fitted scaling/E0; its "
+                         "elements, descriptors and layers must be those of this file"),
     },
     "training": {
         "optimizer": Param("str", "lbfgs", "gd (gradient descent with momentum), adam (mini-batch), lbfgs, "
@@ -77,6 +84,8 @@ TRAIN_SCHEMA: dict[str, dict[str, Param]] = {
                               "against the mean squared per-atom energy error; 0 = energies only"),
         "patience": Param("int", 200, "stop after this many epochs without a lower test loss; 0 = never"),
         "print_every": Param("int", 0, "epochs between progress lines (0: about 40 lines in all)"),
+        "pair_weight": Param("float", 1.0, "weight of the move-pair term mean (ΔE_pred − ΔE_ref)² (eV²) next to "
+                             "the mean squared per-atom energy error (eV²/atom²)"),
     },
     "output": {
         "potential": Param("str", "potential.h5", "the trained potential file, relative to the training file"),
@@ -116,6 +125,8 @@ def _check(config: dict, fail) -> None:
         raise fail("data", "committee_fraction", "`committee_fraction` must be above 0 and at most 1")
     if config["network"]["committee"] < 1:
         raise fail("network", "committee", "`committee` must be at least 1 (networks per element)")
+    if config["network"]["committee"] > 1 and config["network"]["initial"]:
+        raise fail("network", "initial", "`initial` starts one network from a file; it cannot start a committee")
     if not config["network"]["hidden"] or min(config["network"]["hidden"]) < 1:
         raise fail("network", "hidden", "`hidden` must list positive layer widths")
     t = config["training"]
@@ -133,9 +144,12 @@ def _check(config: dict, fail) -> None:
         raise fail("training", "learning_rate", "`learning_rate` must be positive")
     if not 0 <= t["momentum"] < 1:
         raise fail("training", "momentum", "`momentum` must be at least 0 and below 1")
-    for key in ("patience", "print_every"):
+    for key in ("patience", "print_every", "pair_weight"):
         if t[key] < 0:
             raise fail("training", key, f"`{key}` must be 0 or more")
+    if config["data"]["pair_files"] and t["optimizer"] == "lm":
+        raise fail("training", "optimizer", "the lm optimizer does not train on move pairs (`pair_files`); "
+                   "use lbfgs, adam or gd")
 
 
 @dataclass
@@ -189,6 +203,28 @@ def _template(config: dict, elements: list[str]) -> Potential:
     return Potential(elements, d["cutoff"], {e: dset for e in elements}, nets)
 
 
+def _layers(network: Network) -> list[tuple]:
+    """(weight shape, activation) of every layer."""
+    return [(lay.weights.shape, lay.activation) for lay in network.layers]
+
+
+def _initial(potential: Potential, path: Path, where: str) -> Potential:
+    """The potential file `path` to start from, checked to have the elements, cutoff, descriptors
+    and layers of `potential` (else a ConfigError naming `where`)."""
+    try:
+        start = Potential.load(path)
+    except NanomcError as exc:
+        raise ConfigError(f"{where}: `initial`: {exc}") from None
+    same = start.elements == potential.elements and start.cutoff == potential.cutoff and all(
+        all(np.array_equal(x, y) for x, y in zip(start.descriptor_sets[e].to_arrays(start.elements),
+                                                 potential.descriptor_sets[e].to_arrays(potential.elements)))
+        and _layers(start.networks[e]) == _layers(potential.networks[e]) for e in potential.elements)
+    if not same:
+        raise ConfigError(f"{where}: `initial` potential {path} differs from this training file in its elements, "
+                          f"descriptors or network layers")
+    return start
+
+
 def _features(config: dict, base: Path, potential: Potential, structures) -> FeatureSet:
     selection = None
     if config["training"]["force_weight"] > 0:
@@ -222,6 +258,7 @@ def train_from_file(path: str | Path, quiet: bool = False) -> TrainingResult:
             raise ConfigError(f"{locate(str(path), text, section, key)}: {exc}") from None
     structures = read_reference([base / f for f in config["data"]["files"]], config["data"]["energy_key"],
                                 forces_key=config["data"]["forces_key"])
+    move_pairs = read_pairs([base / f for f in config["data"]["pair_files"]], config["data"]["energy_key"])
     elements = sorted({s for a in structures for s in a.get_chemical_symbols()}, key=atomic_numbers.__getitem__)
     if len(structures) < 2:
         raise ConfigError(f"{path}: the reference files hold {len(structures)} structure(s); training needs more")
@@ -229,19 +266,29 @@ def train_from_file(path: str | Path, quiet: bool = False) -> TrainingResult:
         raise ConfigError(f"{locate(str(path), text, 'training', 'force_weight')}: `force_weight` is set but no "
                           f"reference structure has forces (see `forces_key` in [data])")
     potential = _template(config, elements)
+    start = _initial(potential, base / config["network"]["initial"], locate(str(path), text, "network", "initial")) \
+        if config["network"]["initial"] else None
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr, flush=True))
     say(f"{len(structures)} structures, {sum(len(a) for a in structures)} atoms, elements {', '.join(elements)}; "
         f"{potential.descriptor_sets[elements[0]].size} descriptors per atom")
+    pairs = None
+    if move_pairs:
+        pairs = featurize_pairs(potential, move_pairs)
+        say(f"{pairs.n_pairs} move pairs, {len(pairs.z)} atoms near the moved sites featurised")
     features = _features(config, base, potential, structures)
     train_idx, test_idx = split(features.n_structures, config["data"]["test_fraction"], config["data"]["seed"])
     potential.scaling = fit_scaling(features, train_idx)
     potential.e0 = fit_e0(features, train_idx)
+    if start is not None:  # the starting point is exactly the given potential
+        potential.networks, potential.scaling, potential.e0 = start.networks, start.scaling, start.e0
+        potential._nn_tables = None
+    d = config["data"]
+    pair_split = split(pairs.n_pairs, d["test_fraction"], d["seed"]) if pairs else None
+    log = base / config["output"]["log"]
     if config["network"]["committee"] == 1:
-        result = train(potential, features, train_idx, test_idx, config["training"], base / config["output"]["log"],
-                       say)
+        result = train(potential, features, train_idx, test_idx, config["training"], log, say, pairs, pair_split)
     else:
-        result = train_committee(config, potential, features, train_idx, test_idx, base / config["output"]["log"],
-                                 say)
+        result = train_committee(config, potential, features, train_idx, test_idx, log, say, pairs, pair_split)
     result.potential.save(base / config["output"]["potential"])
     say(f"wrote {base / config['output']['potential']}")
     return result
@@ -254,7 +301,8 @@ def member_logs(log_path: Path, n_members: int) -> list[Path]:
 
 
 def train_committee(config: dict, potential: Potential, features: FeatureSet, train_idx: np.ndarray,
-                    test_idx: np.ndarray, log_path: Path, say=print) -> TrainingResult:
+                    test_idx: np.ndarray, log_path: Path, say=print, pairs: PairSet | None = None,
+                    pair_split: tuple[np.ndarray, np.ndarray] | None = None) -> TrainingResult:
     """Train `[network] committee` members with train() and return their committee.
 
     Every member shares the descriptors, scaling and E0 of `potential` (fitted on the whole
@@ -276,7 +324,7 @@ def train_committee(config: dict, potential: Potential, features: FeatureSet, tr
         rng = np.random.default_rng([config["data"]["seed"], m])
         own = np.sort(rng.choice(train_idx, size=max(1, int(round(fraction * len(train_idx)))), replace=False))
         say(f"committee member {m + 1} of {n_members}: weight seed {seed}, {len(own)} training structures")
-        result = train(member, features, own, test_idx, config["training"], member_log, say)
+        result = train(member, features, own, test_idx, config["training"], member_log, say, pairs, pair_split)
         members.append(result.potential.networks)
         rows.append([m, *(result.errors.get(name, float("nan")) for name in names)])
         epochs += result.epochs
@@ -309,12 +357,16 @@ def train_committee(config: dict, potential: Potential, features: FeatureSet, tr
 
 
 def train(potential: Potential, features: FeatureSet, train_idx: np.ndarray, test_idx: np.ndarray,
-          options: dict, log_path: Path | None = None, say=print) -> TrainingResult:
-    """Optimise the networks of `potential` (scaling and E0 already set) on features[train_idx]."""
+          options: dict, log_path: Path | None = None, say=print, pairs: PairSet | None = None,
+          pair_split: tuple[np.ndarray, np.ndarray] | None = None) -> TrainingResult:
+    """Optimise the networks of `potential` (scaling and E0 already set) on features[train_idx] and,
+    if given, the move pairs pairs[pair_split[0]] (pair_split[1] for testing)."""
     stack = NetworkStack(potential.networks, options.get("force_weight", 0.0))
     full = features.batch(potential)
     train_batch, test_batch = full.subset(train_idx), full.subset(test_idx)
     with_forces = stack.uses_forces(full)
+    pair_batches = tuple(pairs.batch(potential, k) for k in pair_split) if pairs else (None, None)
+    pair_term = PairTerm(stack, *pair_batches, options.get("pair_weight", 0.0), pairs.dataset_hash if pairs else "")
     epochs = options["epochs"]
     every = options.get("print_every") or max(1, epochs // 40)
     monitor = 2 if test_batch.n_structures else 0  # the test (or train) RMSE in the error list
@@ -322,7 +374,10 @@ def train(potential: Potential, features: FeatureSet, train_idx: np.ndarray, tes
     rows: list[list] = []
     header = ["epoch", "train_rmse", "train_mae", "test_rmse", "test_mae"]
     header += ["train_f_rmse", "train_f_mae", "test_f_rmse", "test_f_mae"] if with_forces else []
-    say("  ".join(f"{h:>10s}" for h in header) + "   (meV/atom" + (", meV/Å)" if with_forces else ")"))
+    header += pair_term.header
+    units = ", meV/Å" if with_forces else ""
+    units += ", pairs: meV" if pair_term.header else ""
+    say("  ".join(f"{h:>10s}" for h in header) + f"   (meV/atom{units})")
     t0 = time.monotonic()
 
     def all_errors(theta: np.ndarray) -> list[float]:
@@ -333,16 +388,17 @@ def train(potential: Potential, features: FeatureSet, train_idx: np.ndarray, tes
 
     def epoch_done(epoch: int, theta: np.ndarray) -> bool:
         values = all_errors(theta)
-        rows.append([epoch, *values])
-        score = values[monitor] ** 2 + (stack.force_weight * np.nan_to_num(values[monitor + 4]) ** 2 if with_forces else 0.0)
+        rows.append([epoch, *values, *pair_term.errors(theta)])
+        loss = values[monitor] ** 2 + (stack.force_weight * np.nan_to_num(values[monitor + 4]) ** 2 if with_forces else 0.0)
+        score = pair_term.score(theta, float(np.sqrt(loss)), monitor == 2)
         if score < best["score"]:
             best.update(score=score, theta=theta.copy(), epoch=epoch)
         if epoch % every == 0 or epoch == epochs:
-            say("  ".join([f"{epoch:>10d}"] + [f"{v:10.3f}" for v in values]))
+            say("  ".join([f"{epoch:>10d}"] + [f"{v:10.3f}" for v in rows[-1][1:]]))
         patience = options["patience"]
         if patience and epoch - best["epoch"] >= patience:
             say(f"stopping: no lower {'test' if test_batch.n_structures else 'train'} "
-                f"{'loss' if with_forces else 'RMSE'} for {patience} epochs")
+                f"{'loss' if with_forces or pair_term.active else 'RMSE'} for {patience} epochs")
             return True
         return False
 
@@ -352,7 +408,8 @@ def train(potential: Potential, features: FeatureSet, train_idx: np.ndarray, tes
               "lbfgs": {}, "lm": {}}[options["optimizer"]]
     theta = stack.pack(potential.networks)
     if train_batch.n_structures:
-        OPTIMIZERS[options["optimizer"]](stack, train_batch, theta, epochs, epoch_done, **kwargs)
+        OPTIMIZERS[options["optimizer"]](pair_term.objective(train_batch.n_structures), train_batch, theta, epochs,
+                                         epoch_done, **kwargs)
     theta = best["theta"]
     potential.networks = stack.networks(theta)
     potential._nn_tables = None
@@ -367,10 +424,13 @@ def train(potential: Potential, features: FeatureSet, train_idx: np.ndarray, tes
         "training_set_hash": features.dataset_hash, "n_train": len(train_idx), "n_test": len(test_idx),
         "optimizer": options["optimizer"], "epochs": len(rows), "best_epoch": best["epoch"],
         "trained": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        **{k: v for k, v in errors.items() if np.isfinite(v)},
+        **{k: v for k, v in errors.items() if np.isfinite(v)}, **pair_term.provenance(theta),
     })
     forces = (f"; forces: train RMSE {values[4]:.1f}, test RMSE {values[6]:.1f} meV/Å" if with_forces else "")
-    say(f"best epoch {best['epoch']}: train RMSE {values[0]:.3f}, test RMSE {values[2]:.3f} meV/atom{forces} "
+    pair_summary = "; pair ΔE RMSE/bias train {:.2f}/{:+.2f}, test {:.2f}/{:+.2f} meV".format(
+        *pair_term.errors(theta)) if pair_term.header else ""
+    say(f"best epoch {best['epoch']}: train RMSE {values[0]:.3f}, test RMSE {values[2]:.3f} meV/atom{forces}"
+        f"{pair_summary} "
         f"({time.monotonic() - t0:.0f} s)")
     if log_path is not None:
         with open(log_path, "w", newline="") as f:

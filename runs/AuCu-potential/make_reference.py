@@ -3,19 +3,30 @@
     python runs/AuCu-potential/make_reference.py                         # round 1: reference-initial.extxyz
     python runs/AuCu-potential/make_reference.py --active potential-initial.h5
                                                                          # round 2: reference-active.extxyz
+    python runs/AuCu-potential/make_reference.py --pairs ../../nanomc/data/AuCu.h5
+                                                                         # move pairs: reference-pairs.extxyz
 
 Round 1 follows the recipe of nanomc.training.reference (bulk and ordered phases with
 strain and tilt, random alloys, slabs, clusters of 13–300 atoms). Round 2 is one round of
 active learning: short MC runs with the first potential on ~300-atom particles, whose
-configurations are labelled and added. Replace EMT by any ASE calculator for real data.
+configurations are labelled and added. The pairs round runs canonical MC with a potential on
+1072- and 1654-atom truncated octahedra (random compositions, 300–1200 K), takes snapshots and
+proposes random Au↔Cu swaps in each; every (before, after) pair is labelled with EMT exactly
+(nanomc.training.lattice_emt: only the atoms within EMT's range of the swapped sites are
+re-evaluated) and written as a move-pair file (see nanomc.training.pairs). Replace EMT by any
+ASE calculator for real data (label_pairs with calculator_delta).
 """
 import argparse
 from pathlib import Path
+
+import numpy as np
 
 from ase.calculators.emt import EMT
 from ase.io import write
 
 from nanomc import Potential
+from nanomc.training.lattice_emt import emt_pair_energies
+from nanomc.training.pairs import label_pairs, swap_moves
 from nanomc.training.reference import active_learning_set, initial_set, label
 
 HERE = Path(__file__).parent
@@ -30,7 +41,23 @@ def main() -> None:
     parser.add_argument("--clusters", type=int, default=1500)
     parser.add_argument("--particles", type=int, default=40, help="active learning: MC particles")
     parser.add_argument("--snapshots", type=int, default=10, help="active learning: configurations per particle")
+    parser.add_argument("--pairs", help="potential for MC: write the move-pair set instead")
+    parser.add_argument("--pair-particles", type=int, default=8, help="pairs: MC particles of each size")
+    parser.add_argument("--pair-snapshots", type=int, default=4, help="pairs: snapshots per particle")
+    parser.add_argument("--swaps", type=int, default=20, help="pairs: swaps per snapshot")
     args = parser.parse_args()
+    if args.pairs:
+        potential = Potential.load(HERE / args.pairs)
+        snapshots = [atoms for k, size in enumerate((12, 14))
+                     for atoms in active_learning_set(potential, ELEMENTS, args.pair_particles, args.pair_snapshots,
+                                                      seed=11 + k, size=size, temperatures=(300.0, 600.0, 900.0, 1200.0),
+                                                      sweeps_between=5)]
+        frames = label_pairs(swap_moves(snapshots, args.swaps, np.random.default_rng(12)), emt_pair_energies(ELEMENTS))
+        out = HERE / "reference-pairs.extxyz"
+        write(out, frames, format="extxyz")
+        print(f"wrote {len(frames) // 2} move pairs ({len(snapshots)} snapshots of "
+              f"{min(map(len, snapshots))}-{max(map(len, snapshots))} atoms) to {out}")
+        return
     if args.active:
         structures = active_learning_set(Potential.load(HERE / args.active), ELEMENTS, args.particles,
                                          args.snapshots, seed=7)

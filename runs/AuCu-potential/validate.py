@@ -2,7 +2,7 @@
 
     python runs/AuCu-potential/validate.py AuCu.h5                 # totals, swap energies, MC vs MC with EMT
     python runs/AuCu-potential/validate.py AuCu.h5 --sweeps 0      # totals and swap energies only
-    python runs/AuCu-potential/validate.py AuCu.h5 AuCu-energies.h5  # several potentials, one EMT run
+    python runs/AuCu-potential/validate.py AuCu-energies.h5 AuCu-pairs.h5  # several potentials, one EMT run
 
 1. Totals: truncated octahedra (1289 atoms) and cuboctahedra (1415 atoms) at Au fractions
    0.2–0.8, with random, Au-shell and Cu-shell orderings; RMSE and MAE per atom by ordering.

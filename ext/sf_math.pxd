@@ -653,6 +653,20 @@ cdef inline void sf_triplet_gradient(const double* va, const double* vb, double 
         gb[m] += de_b * vb[m] / rb + de_cos * (va[m] * inv_ab - cos_t * vb[m] / (rb * rb)) + u
 
 
+cdef inline long sf_triplet_shape_derivs(const SFTables* s, long c, long a, long b, const double* vec,
+                                         const double* dist, const double* fc, const double* dfc,
+                                         double* geo, double* dfjk, double* scratch) noexcept nogil:
+    """sf_triplet_derivs of the triplet of neighbour entries a, b of a c atom (arguments as in
+    sf_atom_gradient; its geometry left in geo, cutoff slopes at R_ab in dfjk); 0 if b lies beyond
+    the angular functions' range, the triplet outside every cutoff, or all derivatives vanish."""
+    if dist[b] >= s.ang_rmax[c] or not sf_triplet_geometry(s, &vec[3 * a], &vec[3 * b], dist[a], dist[b],
+                                                           s.tri_rmax[c], geo):
+        return 0
+    sf_cutoff_slopes(s, geo[1], dfjk)
+    return sf_triplet_derivs(s, c, geo[0], dist[a], dist[b], geo[1], fc + a * s.n_cut, fc + b * s.n_cut,
+                             geo + 2, dfc + a * s.n_cut, dfc + b * s.n_cut, dfjk, scratch)
+
+
 cdef inline void sf_atom_gradient(const SFTables* s, long c, long start, long stop,
                                   const long* idx, const long* elem, const double* vec,
                                   const double* dist, const double* fc, const double* dfc,
@@ -677,13 +691,7 @@ cdef inline void sf_atom_gradient(const SFTables* s, long c, long start, long st
         if dist[a] >= rmax:
             continue
         for b in range(a + 1, stop):
-            if dist[b] >= rmax or not sf_triplet_geometry(s, &vec[3 * a], &vec[3 * b], dist[a], dist[b],
-                                                          s.tri_rmax[c], geo):
-                continue
-            sf_cutoff_slopes(s, geo[1], dfjk)
-            n = sf_triplet_derivs(s, c, geo[0], dist[a], dist[b], geo[1], fc + a * s.n_cut,
-                                  fc + b * s.n_cut, geo + 2, dfc + a * s.n_cut, dfc + b * s.n_cut,
-                                  dfjk, scratch)
+            n = sf_triplet_shape_derivs(s, c, a, b, vec, dist, fc, dfc, geo, dfjk, scratch)
             if n == 0:
                 continue
             sf_gather(sf_angular_map(s, c, elem[idx[a]], elem[idx[b]]), n, dedg, weights)
@@ -721,13 +729,7 @@ cdef inline void sf_atom_tangent(const SFTables* s, long c, long start, long sto
         for b in range(a + 1, stop):
             if not moves_a and tan[3 * b] == 0.0 and tan[3 * b + 1] == 0.0 and tan[3 * b + 2] == 0.0:
                 continue
-            if dist[b] >= rmax or not sf_triplet_geometry(s, &vec[3 * a], &vec[3 * b], dist[a], dist[b],
-                                                          s.tri_rmax[c], geo):
-                continue
-            sf_cutoff_slopes(s, geo[1], dfjk)
-            n = sf_triplet_derivs(s, c, geo[0], dist[a], dist[b], geo[1], fc + a * s.n_cut,
-                                  fc + b * s.n_cut, geo + 2, dfc + a * s.n_cut, dfc + b * s.n_cut,
-                                  dfjk, scratch)
+            n = sf_triplet_shape_derivs(s, c, a, b, vec, dist, fc, dfc, geo, dfjk, scratch)
             if n == 0:
                 continue
             d_a = 0.0

@@ -53,16 +53,24 @@ class FeatureSet:
         index = np.arange(self.n_structures) if index is None else np.asarray(index)
         e0 = np.array([potential.e0[e] for e in self.elements])
         target = self.energy - self.counts() @ e0
-        x, structure = {}, {}
-        for k, e in enumerate(self.elements):
-            shift, scale = potential.scaling[e]
-            mine = self.z == k
-            x[e] = (self.descriptors[mine, : len(shift)] - shift) * scale
-            structure[e] = self.structure[mine]
+        x, structure = scaled_by_element(self.descriptors, self.z, self.structure, self.elements, potential.scaling)
         forces = None
         if self.forces is not None:
             forces = force_terms(self.forces, self.structure, self.z, self.elements, potential.scaling)
         return Batch(x, structure, self.n_atoms.astype(float), target, forces).subset(index)
+
+
+def scaled_by_element(descriptors: np.ndarray, z: np.ndarray, owner: np.ndarray, elements: Sequence[str],
+                      scaling: dict[str, tuple[np.ndarray, np.ndarray]]) -> tuple[dict, dict]:
+    """Per element, the scaled descriptors (G − shift) · scale of its atoms (rows of `descriptors`
+    with element index z) and the owner (structure, or state) of each of them."""
+    x, structure = {}, {}
+    for k, e in enumerate(elements):
+        shift, scale = scaling[e]
+        mine = z == k
+        x[e] = (descriptors[mine, : len(shift)] - shift) * scale
+        structure[e] = owner[mine]
+    return x, structure
 
 
 def dataset_hash(structures: Sequence[Atoms], potential: Potential,

@@ -142,6 +142,18 @@ def _with_energy(atoms: Atoms, energy_key: str, origin: str, require: bool = Tru
     return without_vacancies(clean)
 
 
+def read_frames(path: Path, what: str = "reference file") -> list[Atoms]:
+    """Every frame of a file ASE reads; ReferenceDataError naming `what` if it is missing or unreadable."""
+    from ase.io import read
+
+    if not path.exists():
+        raise ReferenceDataError(f"{path}: {what} not found")
+    try:
+        return read(path, ":")
+    except Exception as exc:  # ASE raises many kinds for unreadable files
+        raise ReferenceDataError(f"{path}: cannot read ({type(exc).__name__}: {exc})") from None
+
+
 def read_reference(paths: Iterable[str | Path], energy_key: str = "energy", require_energy: bool = True,
                    forces_key: str | None = None) -> list[Atoms]:
     """All structures of the given files: *.xsf (aenet), *.db (ASE database), anything else
@@ -150,8 +162,6 @@ def read_reference(paths: Iterable[str | Path], energy_key: str = "energy", requ
     is False (then its reference energy is unknown). Forces (eV/Å) from arrays[forces_key] if
     named (then required), else from `forces`, calculator results or `<energy_key>_forces`.
     Vacancies (X) are dropped."""
-    from ase.io import read
-
     structures: list[Atoms] = []
     for path in map(Path, paths):
         if not path.exists():
@@ -171,10 +181,7 @@ def read_reference(paths: Iterable[str | Path], energy_key: str = "energy", requ
                 atoms.info.update(row.key_value_pairs)
                 structures.append(_with_energy(atoms, energy_key, f"{path} row {row.id}", require_energy, forces_key))
             continue
-        try:
-            frames = read(path, ":")
-        except Exception as exc:  # ASE raises many kinds for unreadable files
-            raise ReferenceDataError(f"{path}: cannot read ({type(exc).__name__}: {exc})") from None
+        frames = read_frames(path)
         structures += [_with_energy(a, energy_key, f"{path} frame {k}", require_energy, forces_key)
                        for k, a in enumerate(frames)]
     return structures

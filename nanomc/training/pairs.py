@@ -29,7 +29,8 @@ from ase import Atoms
 from ..errors import NanomcError, StructureError
 from ..potential import Potential
 from ..structure import NeighborList, build_neighbor_list, element_indices
-from .io import ReferenceDataError, _with_energy
+from .features import scaled_by_element
+from .io import ReferenceDataError, _with_energy, read_frames
 from .model import Batch, NetworkStack
 
 #: Å; two frames of a pair whose positions differ by more than this are not one move apart
@@ -71,16 +72,9 @@ def changed_sites(before: Atoms, after: Atoms, origin: str) -> np.ndarray:
 
 def read_pairs(paths: Iterable[str | Path], energy_key: str = "energy") -> list[MovePair]:
     """Move pairs of the given files (the convention in the module docstring), energies in eV."""
-    from ase.io import read
-
     out: list[MovePair] = []
     for path in map(Path, paths):
-        if not path.exists():
-            raise ReferenceDataError(f"{path}: pair file not found")
-        try:
-            frames = read(path, ":")
-        except Exception as exc:  # ASE raises many kinds for unreadable files
-            raise ReferenceDataError(f"{path}: cannot read ({type(exc).__name__}: {exc})") from None
+        frames = read_frames(path, "pair file")
         found: dict[str, dict[str, tuple[int, Atoms]]] = {}
         for k, atoms in enumerate(frames):
             where = f"{path} frame {k}"
@@ -161,12 +155,7 @@ class PairSet:
         """Pairs `index` with the potential's scaling; targets ΔE_ref − Σ_e ΔN_e E0_e (eV)."""
         index = np.arange(self.n_pairs) if index is None else np.asarray(index, np.int64)
         e0 = np.array([potential.e0[e] for e in self.elements])
-        x, structure = {}, {}
-        for k, e in enumerate(self.elements):
-            shift, scale = potential.scaling[e]
-            mine = self.z == k
-            x[e] = (self.descriptors[mine, : len(shift)] - shift) * scale
-            structure[e] = self.state[mine]
+        x, structure = scaled_by_element(self.descriptors, self.z, self.state, self.elements, potential.scaling)
         states = Batch(x, structure, np.ones(2 * self.n_pairs), np.zeros(2 * self.n_pairs))
         target = self.delta_energy - self.delta_counts @ e0
         return PairBatch(states.subset(np.concatenate([index, self.n_pairs + index])), target[index])

@@ -94,6 +94,12 @@ TRAIN_SCHEMA: dict[str, dict[str, Param]] = {
 }
 
 
+#: the errors train() returns and records, in the order of its error list (meV/atom, meV/Å)
+ERROR_NAMES = ["train_rmse_meV_per_atom", "train_mae_meV_per_atom", "test_rmse_meV_per_atom", "test_mae_meV_per_atom",
+               "train_force_rmse_meV_per_A", "train_force_mae_meV_per_A", "test_force_rmse_meV_per_A",
+               "test_force_mae_meV_per_A"]
+
+
 def _check(config: dict, fail) -> None:
     d = config["data"]
     if not 0.0 <= d["test_fraction"] < 1.0:
@@ -313,9 +319,6 @@ def train_committee(config: dict, potential: Potential, features: FeatureSet, tr
     errors, each member its own per-epoch log (member_logs). Errors are of the mean (meV/atom).
     """
     n_members, fraction = config["network"]["committee"], config["data"]["committee_fraction"]
-    names = ["train_rmse_meV_per_atom", "train_mae_meV_per_atom", "test_rmse_meV_per_atom", "test_mae_meV_per_atom",
-             "train_force_rmse_meV_per_A", "train_force_mae_meV_per_A", "test_force_rmse_meV_per_A",
-             "test_force_mae_meV_per_A"]
     members, rows, epochs = [], [], 0
     for m, member_log in enumerate(member_logs(log_path, n_members)):
         seed = (config["network"]["seed"] + m) % (SEED_MAX + 1)
@@ -326,7 +329,7 @@ def train_committee(config: dict, potential: Potential, features: FeatureSet, tr
         say(f"committee member {m + 1} of {n_members}: weight seed {seed}, {len(own)} training structures")
         result = train(member, features, own, test_idx, config["training"], member_log, say, pairs, pair_split)
         members.append(result.potential.networks)
-        rows.append([m, *(result.errors.get(name, float("nan")) for name in names)])
+        rows.append([m, *(result.errors.get(name, float("nan")) for name in ERROR_NAMES)])
         epochs += result.epochs
     committee = Potential(potential.elements, potential.cutoff, potential.descriptor_sets, None, potential.scaling,
                           potential.e0, result.potential.provenance, members=members)
@@ -336,8 +339,8 @@ def train_committee(config: dict, potential: Potential, features: FeatureSet, tr
     for measure in (errors_mev, force_errors_mev):
         for index in (train_idx, test_idx):
             values += measure(stack, theta, full.subset(index))
-    errors = dict(zip(names, values))
-    for key in ("epochs", "best_epoch", *names):
+    errors = dict(zip(ERROR_NAMES, values))
+    for key in ("epochs", "best_epoch", *ERROR_NAMES):
         committee.provenance.pop(key, None)
     committee.provenance.update({"n_train": len(train_idx), "committee_size": n_members,
                                  "committee_fraction": fraction, **{k: v for k, v in errors.items() if np.isfinite(v)}})
@@ -414,10 +417,7 @@ def train(potential: Potential, features: FeatureSet, train_idx: np.ndarray, tes
     potential.networks = stack.networks(theta)
     potential._nn_tables = None
     values = all_errors(theta)
-    names = ["train_rmse_meV_per_atom", "train_mae_meV_per_atom", "test_rmse_meV_per_atom", "test_mae_meV_per_atom",
-             "train_force_rmse_meV_per_A", "train_force_mae_meV_per_A", "test_force_rmse_meV_per_A",
-             "test_force_mae_meV_per_A"]
-    errors = dict(zip(names, values))
+    errors = dict(zip(ERROR_NAMES, values))
     if with_forces:
         potential.provenance["force_weight"] = stack.force_weight
     potential.provenance.update({

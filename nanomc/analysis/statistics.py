@@ -19,6 +19,8 @@ from .errors import AnalysisError, DriftWarning
 
 #: blocking levels with fewer blocks than this are too noisy to read an error from
 MIN_BLOCKS = 4
+#: with fewer independent clusters than this a cluster-robust error is unreliable
+MIN_CLUSTERS = 10
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,39 @@ def ratio_estimate(numerator: np.ndarray, denominator: np.ndarray | None = None)
     r = a.mean() / b.mean()
     linear = blocking((a - r * b) / b.mean())
     return Estimate(float(r), linear.error, linear.n_samples, linear.n_independent, linear.tau_int, linear.converged)
+
+
+def clustered_ratio_estimate(numerator: np.ndarray, denominator: np.ndarray | None,
+                             clusters: np.ndarray) -> Estimate:
+    """Σ numerator / Σ denominator over samples that are correlated within clusters and independent
+    between them (population annealing: the walkers descended from one initial walker, a family).
+
+    The error is the cluster-robust (sandwich) error of the linearised samples
+    d_i = (a_i − R b_i)/⟨b⟩: σ² = F/(F − 1) · Σ_f (Σ_{i∈f} d_i)² / n², for n samples in F
+    clusters. Estimate.n_independent is s²/σ² as for blocking; converged is False with fewer than
+    MIN_CLUSTERS clusters, where the error itself is unreliable (NaN with one cluster).
+    """
+    a = np.asarray(numerator, float).ravel()
+    b = np.ones_like(a) if denominator is None else np.asarray(denominator, float).ravel()
+    clusters = np.asarray(clusters).ravel()
+    keep = np.isfinite(a) & np.isfinite(b)
+    a, b, clusters = a[keep], b[keep], clusters[keep]
+    n = len(a)
+    if not n or b.mean() <= 0:
+        return Estimate(float("nan"), float("nan"), n, 0.0, float("nan"), False)
+    r = float(a.mean() / b.mean())
+    d = (a - r * b) / b.mean()
+    _, index = np.unique(clusters, return_inverse=True)
+    sums = np.bincount(index.ravel(), weights=d)
+    n_clusters = len(sums)
+    if n_clusters < 2:
+        return Estimate(r, float("nan"), n, 1.0, float("nan"), False)
+    error = float(np.sqrt(n_clusters / (n_clusters - 1) * np.sum(sums**2)) / n)
+    variance = float(d.var(ddof=1)) if n > 1 else 0.0
+    if error == 0.0 or variance == 0.0:
+        return Estimate(r, error, n, float(n), 0.5, n_clusters >= MIN_CLUSTERS)
+    independent = variance / error**2
+    return Estimate(r, error, n, independent, n / (2.0 * independent), n_clusters >= MIN_CLUSTERS)
 
 
 def drift_z(x: np.ndarray) -> float:

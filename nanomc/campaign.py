@@ -33,6 +33,7 @@ from .particles import (ParticleError, check_moves, cluster_shape, default_group
                         read_structure, size_for_atom_count, vegard_lattice_constant, write_frames)
 from .potential import Potential
 from .potential.store import default_potential_path
+from .population_results import PopulationRecord
 from .results import RunRecord, read_results, write_results
 from .structure import VACANCY, element_indices, species
 
@@ -247,14 +248,11 @@ def _result_keys(config: dict) -> dict[tuple[str, str], object]:
             if (section, key) not in NOT_IN_RESULTS}
 
 
-def _restore(record: RunRecord, setup: Setup, config: dict, results: Path) -> None:
-    """Continue `record`: refuse parameters that would change its results, then load its checkpoint.
-
-    The run's stored parameter text is validated again and compared key by key with `config`;
-    `sweeps` may grow (or shrink to no fewer than the sweeps done), except for an annealing run.
-    """
+def same_parameters(stored: str, config: dict, results: Path) -> dict:
+    """The validated parameters a results file was started with (its stored text); CampaignError if
+    they differ from `config` in a key that changes results (all but NOT_IN_RESULTS)."""
     try:
-        started = validate(tomllib.loads(record.parameters), record.parameters, f"{results} (stored parameters)")
+        started = validate(tomllib.loads(stored), stored, f"{results} (stored parameters)")
     except (ConfigError, tomllib.TOMLDecodeError) as exc:
         raise CampaignError(f"{results}: its stored parameters are no longer valid ({exc}); run with --overwrite "
                             "to start again") from None
@@ -264,6 +262,16 @@ def _restore(record: RunRecord, setup: Setup, config: dict, results: Path) -> No
     if changed:
         raise CampaignError(f"{results} was started with different parameters ({'; '.join(changed)}); run with "
                             "--overwrite to start again")
+    return started
+
+
+def _restore(record: RunRecord, setup: Setup, config: dict, results: Path) -> None:
+    """Continue `record`: refuse parameters that would change its results, then load its checkpoint.
+
+    The run's stored parameter text is validated again and compared key by key with `config`;
+    `sweeps` may grow (or shrink to no fewer than the sweeps done), except for an annealing run.
+    """
+    started = same_parameters(record.parameters, config, results)
     sweeps = config["mc"]["sweeps"]
     if sweeps != started["mc"]["sweeps"] and config["mc"]["ensemble"] == "anneal":
         raise CampaignError(f"{results}: an annealing schedule spans all `sweeps`, so an annealing run cannot be "
@@ -342,14 +350,15 @@ def _write_structures(record: RunRecord, setup: Setup, directory: Path) -> None:
 
 
 class Progress:
-    """A progress line on stderr at most every `every` seconds (sweep, T, E, acceptance, ETA)."""
+    """A progress line on stderr at most every `every` seconds (sweep or other `unit`, T, E, acceptance,
+    `extra` text, ETA)."""
 
-    def __init__(self, total: int, start: int, quiet: bool, every: float = 2.0) -> None:
-        self.total, self.start, self.quiet, self.every = total, start, quiet, every
+    def __init__(self, total: int, start: int, quiet: bool, every: float = 2.0, unit: str = "sweep") -> None:
+        self.total, self.start, self.quiet, self.every, self.unit = total, start, quiet, every, unit
         self.t0 = self.last = time.monotonic()
 
     def update(self, sweep: int, temperature: float, energy: float, acceptance: float, n_chains: int,
-               force: bool = False) -> None:
+               force: bool = False, extra: str = "") -> None:
         now = time.monotonic()
         if self.quiet or (now - self.last < self.every and not force):
             return
@@ -357,8 +366,8 @@ class Progress:
         done = sweep - self.start
         eta = (now - self.t0) / done * (self.total - sweep) if done else float("nan")
         chains = f" ({n_chains} replicas, lowest T shown)" if n_chains > 1 else ""
-        print(f"sweep {sweep}/{self.total}  T {temperature:.0f} K  E {energy:.4f} eV  "
-              f"acceptance {acceptance:.3f}  ETA {_duration(eta)}{chains}", file=sys.stderr, flush=True)
+        print(f"{self.unit} {sweep}/{self.total}  T {temperature:.0f} K  E {energy:.4f} eV  "
+              f"acceptance {acceptance:.3f}{extra}  ETA {_duration(eta)}{chains}", file=sys.stderr, flush=True)
 
 
 def _duration(seconds: float) -> str:
@@ -370,11 +379,12 @@ def _duration(seconds: float) -> str:
 
 
 def run_campaign(path: str | Path, resume: bool = False, overwrite: bool = False, quiet: bool = False,
-                 stop_after: int | None = None, comm=None) -> RunRecord | None:
-    """Run (or resume) the campaign of a parameter file; returns the final record (rank 0).
+                 stop_after: int | None = None, comm=None) -> RunRecord | PopulationRecord | None:
+    """Run (or resume) the campaign of a parameter file; returns the final record (rank 0): a
+    RunRecord, or a PopulationRecord for ensemble = "pamc" (nanomc.population_campaign).
 
     comm: an mpi4py communicator (default: MPI.COMM_WORLD under mpirun, else one process).
-    stop_after: stop (with a checkpoint) once this many sweeps are done.
+    stop_after: stop (with a checkpoint) once this many sweeps (pamc: temperature steps) are done.
     resume: continue from the last checkpoint, also of a finished run whose `sweeps` was raised
     since; the result equals a run started with the final parameters.
     The output directory is locked while the run lives. Other ranks return None; only rank 0
@@ -388,6 +398,10 @@ def run_campaign(path: str | Path, resume: bool = False, overwrite: bool = False
     results = directory / "results.h5"
     if results.exists() and not (resume or overwrite):
         raise CampaignError(f"{results} exists; use --resume to continue it or --overwrite to replace it")
+    if config["mc"]["ensemble"] == "pamc":
+        from .population_campaign import run_population    # it builds on this module
+
+        return run_population(path, config, text, resume, overwrite, quiet, stop_after, comm)
     setup = prepare(config, base, comm, (str(path), text))
     lock = DirectoryLock(directory)
     _on_root(comm, _open_output, directory, results, resume, overwrite, lock)

@@ -32,10 +32,12 @@ def _info(_args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from .campaign import describe, run_campaign
+    from .population_campaign import describe_population
+    from .population_results import PopulationRecord
 
     record = run_campaign(args.params, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet)
     if record is not None and not args.quiet:
-        print(describe(record))
+        print(describe_population(record) if isinstance(record, PopulationRecord) else describe(record))
     return 0
 
 

@@ -17,6 +17,7 @@ import numpy as np
 from ase.data import atomic_numbers
 
 from .errors import NanomcError
+from .mc.schedule import temperature_schedule
 from .particles import vacancy_group_problem
 from .structure import VACANCY
 
@@ -86,18 +87,25 @@ SCHEMA: dict[str, dict[str, Param]] = {
                                  "tables and no cache"),
     },
     "mc": {
-        "ensemble": Param("str", "canonical", "`canonical` (swaps), `sgc` (semi-grand canonical flips) or "
-                          "`anneal` (canonical swaps while T falls from t_start to t_end)",
-                          ("canonical", "sgc", "anneal")),
-        "temperatures": Param("floats", None, "K; one replica per temperature (canonical, sgc; not anneal); "
-                              "or give `t_min`, `t_max`, `n_temperatures`"),
+        "ensemble": Param("str", "canonical", "`canonical` (swaps), `sgc` (semi-grand canonical flips), "
+                          "`anneal` (canonical swaps while T falls from t_start to t_end) or `pamc` (population "
+                          "annealing: `walkers` canonical chains cooled through `temperatures`, resampled at "
+                          "each step)", ("canonical", "sgc", "anneal", "pamc")),
+        "temperatures": Param("floats", None, "K; one replica per temperature (canonical, sgc); pamc: the "
+                              "temperature steps from highest to lowest; or give `t_min`, `t_max`, "
+                              "`n_temperatures`"),
         "t_min": Param("float", None, "K; lowest temperature of a geometric ladder (with `t_max`, "
-                       "`n_temperatures`)"),
+                       "`n_temperatures`; pamc: spaced by `schedule`)"),
         "t_max": Param("float", None, "K; highest temperature of a geometric ladder"),
         "n_temperatures": Param("int", None, "number of temperatures of a geometric ladder"),
+        "walkers": Param("int", None, "pamc only: size R of the population (at least 2), spread over MPI "
+                         "ranks"),
+        "resampling": Param("str", "systematic", "pamc only: how walkers are copied in proportion to their "
+                            "Boltzmann weights at each step", ("systematic", "residual", "multinomial")),
         "exchange_interval": Param("int", 0, "sweeps between replica-exchange rounds (neighbouring "
                                    "temperatures, alternating even/odd pairs); 0 = independent replicas"),
-        "sweeps": Param("int", REQUIRED, "sweeps per replica; a sweep is one trial per swappable atom"),
+        "sweeps": Param("int", REQUIRED, "sweeps per replica (pamc: per walker at each temperature step); a "
+                        "sweep is one trial per swappable atom"),
         "seed": Param("int", 0, "random seed, 0 to 2**64 − 1; a run is reproducible from parameters "
                       "and seed"),
         "chemical_potentials": Param("table", {}, "sgc only: μ per element in eV; a flip A→B is accepted "
@@ -105,10 +113,13 @@ SCHEMA: dict[str, dict[str, Param]] = {
                                      "ΔE + μ_O"),
         "t_start": Param("float", None, "anneal only: first temperature (K)"),
         "t_end": Param("float", None, "anneal only: last temperature (K)"),
-        "schedule": Param("str", "geometric", "anneal only: temperature schedule", ("geometric", "linear")),
-        "snapshot_interval": Param("int", 10, "sweeps between stored occupation snapshots"),
+        "schedule": Param("str", "geometric", "anneal and pamc (with `t_min`, `t_max`): spacing of the "
+                          "temperatures: geometric in T, linear in T, or `beta`: linear in β = 1/k_BT",
+                          ("geometric", "linear", "beta")),
+        "snapshot_interval": Param("int", 10, "sweeps between stored occupation snapshots (pamc: every walker "
+                                   "after every temperature step)"),
         "checkpoint_interval": Param("int", 50, "sweeps between checkpoints (the results file is rewritten "
-                                     "atomically)"),
+                                     "atomically; pamc: after every temperature step)"),
     },
     "output": {
         "directory": Param("str", "results", "where results.h5, final.extxyz and best.extxyz go; relative "
@@ -304,6 +315,9 @@ def _check_semantics(c: dict, fail) -> None:
         for key in ("t_start", "t_end"):
             if mc[key] is not None:
                 raise fail("mc", key, f"`{key}` only applies to ensemble = \"anneal\"")
+        if mc["ensemble"] == "pamc":
+            _check_population(mc, fail)
+            return
         ladder = [mc[k] is not None for k in ("t_min", "t_max", "n_temperatures")]
         if mc["temperatures"] and any(ladder):
             raise fail("mc", "temperatures", "give `temperatures` or `t_min`/`t_max`/`n_temperatures`, not both")
@@ -322,9 +336,42 @@ def _check_semantics(c: dict, fail) -> None:
             raise fail("mc", "exchange_interval", "`exchange_interval` must be 0 (off) or a number of sweeps")
         if mc["exchange_interval"] and len(mc["temperatures"]) < 2:
             raise fail("mc", "exchange_interval", "replica exchange needs at least two temperatures")
+    if mc["walkers"] is not None:
+        raise fail("mc", "walkers", "`walkers` only applies to ensemble = \"pamc\"")
     if mc["chemical_potentials"] and mc["ensemble"] != "sgc":
         raise fail("mc", "chemical_potentials", "`chemical_potentials` only applies to ensemble = \"sgc\"")
     _check_vacancies(part, mc, fail)
+
+
+def _check_population(mc: dict, fail) -> None:
+    """pamc: walkers, and temperature steps from highest to lowest (a list, or t_max → t_min by `schedule`)."""
+    if mc["walkers"] is None:
+        raise fail("mc", "ensemble", "ensemble = \"pamc\" needs `walkers` (the population size) in [mc]")
+    if mc["walkers"] < 2:
+        raise fail("mc", "walkers", f"`walkers` must be at least 2, got {mc['walkers']}")
+    for key in ("exchange_interval", "chemical_potentials"):
+        if mc[key]:
+            raise fail("mc", key, f"`{key}` does not apply to ensemble = \"pamc\" (canonical swaps, resampling "
+                       "instead of exchanges)")
+    ladder = [mc[k] is not None for k in ("t_min", "t_max", "n_temperatures")]
+    if mc["temperatures"] and any(ladder):
+        raise fail("mc", "temperatures", "give `temperatures` or `t_min`/`t_max`/`n_temperatures`, not both")
+    if any(ladder) and not all(ladder):
+        raise fail("mc", None, "a pamc schedule needs all of `t_min`, `t_max` and `n_temperatures`")
+    if all(ladder):
+        if mc["n_temperatures"] < 1 or not 0 < mc["t_min"] <= mc["t_max"]:
+            raise fail("mc", "t_min", "the schedule needs 0 < t_min <= t_max (K) and n_temperatures >= 1")
+        mc["temperatures"] = [float(t) for t in temperature_schedule(mc["t_max"], mc["t_min"], mc["n_temperatures"],
+                                                                     mc["schedule"])]
+    if not mc["temperatures"]:
+        raise fail("mc", None, "ensemble = \"pamc\" needs `temperatures` (K, highest first) or `t_min`, `t_max` and "
+                   "`n_temperatures` in [mc]")
+    t = np.asarray(mc["temperatures"], float)
+    if (t <= 0).any():
+        raise fail("mc", "temperatures", f"temperatures must be positive (K), got {t[t <= 0][0]}")
+    if (np.diff(t) >= 0).any():
+        raise fail("mc", "temperatures", "population annealing cools: list `temperatures` from highest to lowest, "
+                   "each lower than the one before")
 
 
 def _check_vacancies(part: dict, mc: dict, fail) -> None:

@@ -18,9 +18,11 @@ except ImportError as exc:
 
 from ase import Atoms
 from ase.build import bulk, fcc100, fcc111
+from ase.cluster import Octahedron
 from ase.neighborlist import neighbor_list as ase_neighbor_list
 
 import nanomc
+from nanomc.local_energy import LocalEnergyModel
 from nanomc.potential import (AngularFunction, CutoffFunction, DescriptorSet, Network, Potential, RadialFunction,
                               chebyshev_descriptor_set)
 
@@ -268,6 +270,25 @@ def campaign_potential_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("pot") / "pot.h5"
     pot.save(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def enumerable_cluster():
+    """(potential, 13-atom cuboctahedron, energy (eV) of each of its 2^13 Au/Cu occupations by bit
+    pattern (bit i set: atom i is Cu), number of Cu of each pattern) for exact sampling tests."""
+    atoms = Octahedron("Cu", 3, 1, latticeconstant=3.9)
+    # radial functions only: a sweep costs 4× less than with angular ones (whose incremental updates
+    # test_local_energy checks); seed 2 has a large heat capacity (|Δ|/σ = 0.074) at its T*
+    dset = nanomc.default_descriptor_set(["Au", "Cu"], 5.0, n_radial=3, angular_etas=[])
+    pot = nanomc.Potential.random(["Au", "Cu"], 5.0, hidden=(4,), seed=2, descriptor_set=dset)
+    model = LocalEnergyModel(pot, atoms)
+    n = len(atoms)
+    energies = np.empty(2**n)
+    for code in range(2**n):
+        z = np.array([(code >> i) & 1 for i in range(n)], dtype=np.int64)
+        energies[code] = model._kernel.set_elements(z)
+    n_cu = np.array([bin(c).count("1") for c in range(2**n)])
+    return pot, atoms, energies, n_cu
 
 
 # --------------------------------------------------------------------------- incremental engine

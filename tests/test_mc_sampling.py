@@ -26,10 +26,8 @@ import math
 
 import numpy as np
 import pytest
-from ase.cluster import Octahedron
 from scipy.stats import chisquare, norm
 
-import nanomc
 from nanomc.analysis.statistics import blocking
 from nanomc.local_energy import LocalEnergyModel
 from nanomc.mc import KB, Chain, SwapGroups, temperature_schedule
@@ -47,21 +45,8 @@ T_ERROR = 1.05
 
 
 @pytest.fixture(scope="module")
-def system():
-    atoms = Octahedron("Cu", 3, 1, latticeconstant=3.9)  # 13 atoms
-    # radial functions only: a sweep costs 4× less than with angular ones (whose incremental updates
-    # test_local_energy checks); seed 2 has a large heat capacity (|Δ|/σ = 0.074) at its T*
-    dset = nanomc.default_descriptor_set(ELEMENTS, 5.0, n_radial=3, angular_etas=[])
-    pot = nanomc.Potential.random(ELEMENTS, 5.0, hidden=(4,), seed=2, descriptor_set=dset)
-    model = LocalEnergyModel(pot, atoms)
-    n = len(atoms)
-    # energy of every occupation, by bit pattern (bit i set = atom i is Cu)
-    energies = np.empty(2**n)
-    for code in range(2**n):
-        z = np.array([(code >> i) & 1 for i in range(n)], dtype=np.int64)
-        energies[code] = model._kernel.set_elements(z)
-    n_cu = np.array([bin(c).count("1") for c in range(2**n)])
-    return pot, atoms, energies, n_cu
+def system(enumerable_cluster):
+    return enumerable_cluster
 
 
 def level_index(energies):

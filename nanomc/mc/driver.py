@@ -3,8 +3,8 @@
 Replica r runs on rank owner_of(r); every rank holds the whole ExchangeLadder and makes the
 same exchange decisions from the allgathered energies with the same random stream, so no
 decision has to be broadcast. Every step ends in a collective in which each rank reports
-success or its error, so a rank that raises stops every rank with a message naming it
-instead of leaving the others waiting.
+success or its error (`on_every_rank`), so a rank that raises stops every rank with a message
+naming it instead of leaving the others waiting.
 """
 from __future__ import annotations
 
@@ -12,16 +12,12 @@ import os
 
 import numpy as np
 
-from ..errors import NanomcError
 from .chain import Chain
 from .exchange import ExchangeLadder
+from .parallel import on_every_rank
 
 #: testing hook: "RANK:SWEEP" makes that rank raise during that sweep (1-based)
 FAULT_VARIABLE = "NANOMC_INJECT_FAULT"
-
-
-class ReplicaFailure(NanomcError, RuntimeError):
-    """A replica raised on some rank; the message names the rank, the sweep and the error."""
 
 
 class Driver:
@@ -46,22 +42,18 @@ class Driver:
 
     def step(self, sweep: int) -> tuple[np.ndarray, np.ndarray]:
         """One sweep of every replica; returns (energy eV, acceptance) per replica on every rank."""
-        local, error = [], None
-        try:
+        def sweep_local() -> list[tuple[int, float, float]]:
             if self._fault == (self.comm.rank, sweep + 1):
                 raise RuntimeError("injected fault")
+            results = []
             for r, chain in self.chains.items():
                 result = chain.sweep(self.temperature_of(r, sweep))
-                local.append((r, result.energy, result.acceptance))
-        except Exception as exc:  # reported to every rank below, then raised everywhere
-            error = f"{type(exc).__name__}: {exc}"
-        gathered = self.comm.allgather((self.comm.rank, error, local))
-        for rank, err, _ in gathered:
-            if err is not None:
-                raise ReplicaFailure(f"rank {rank} failed in sweep {sweep + 1}: {err}")
+                results.append((r, result.energy, result.acceptance))
+            return results
+
         energy = np.empty(self.n_replicas)
         acceptance = np.empty(self.n_replicas)
-        for _, _, results in gathered:
+        for results in on_every_rank(self.comm, f"sweep {sweep + 1}", sweep_local):
             for r, e, a in results:
                 energy[r], acceptance[r] = e, a
         return energy, acceptance

@@ -7,8 +7,8 @@ walker i is R·w_i/Σw.
 
 - systematic (default): one uniform u, copies of i = the number of points (u + m)/R, m = 0..R−1,
   falling in i's share of [0, 1). Each count is the floor or the ceiling of R·w_i, so it adds the
-  least noise of the three (Douc & Cappé, ISPA 2005; for population annealing Gessert, Weigel &
-  Janke, Phys. Rev. E 108, 065309 (2023) find systematic resampling among the best choices).
+  least noise of the three and loses the fewest families (schemes compared by Douc & Cappé,
+  ISPA 2005, and for population annealing by Gessert, Janke & Weigel, arXiv:2305.19994).
 - residual: floor(R·w_i) copies each, the remaining walkers drawn multinomially from the
   fractional parts.
 - multinomial: R independent draws from the weights (the textbook rule; the noisiest).

@@ -185,11 +185,11 @@ def _analyze(args: argparse.Namespace) -> int:
 def _committee(args: argparse.Namespace):
     """analyze: the committee whose spread of swap energies is reported (--potential, else the
     campaign's potential when it is found and is a committee), or None."""
+    from .analysis.population import read_record
     from .analysis.uncertainty import campaign_potential
     from .potential import Potential
-    from .results import read_results
 
-    record = read_results(args.results)
+    record = read_record(args.results)
     if args.potential is None:
         found = campaign_potential(record, args.results)
         return found if found is not None and found.committee_size > 1 else None

@@ -215,3 +215,24 @@ def test_cli_analyze_a_pamc_file(pamc_file, tmp_path):
     assert doc["info"]["ensemble"] == "pamc" and doc["info"]["steps_total"] == 3
     for name in ("thermodynamics", "composition_layers", "surface_composition", "pair_probabilities"):
         assert (out / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_committee_spread_on_the_walkers(pamc_file, tmp_path):
+    """A committee potential probes every step's walkers; its rows are clustered by family too, and
+    `nanomc analyze --potential` takes a population-annealing file."""
+    from test_committee import committee_of, small_members
+
+    path, rec = pamc_file
+    committee = committee_of(small_members(3))
+    a = na.load(rec, committee=committee, swaps=2, seed=1)
+    assert [t["swaps"] for t in a.info["committee"]["per_temperature"]] == [2 * 36] * 3
+    for k, t in enumerate(rec.temperatures):
+        spread = a.series[k]["committee_swap_spread"]
+        row = a.table.value(quantity="committee_swap_spread", category="mean", temperature_K=t)
+        expected = clustered_ratio_estimate(spread.numerator[:, 0, 0], None, rec.family[k])
+        assert (row["mean"], row["error"]) == (expected.mean, expected.error) and math.isnan(row["tau_int_sweeps"])
+    committee.save(tmp_path / "committee.h5")
+    r = cli("analyze", path, "--potential", tmp_path / "committee.h5", "--swaps", "1", "--out", tmp_path / "out", "-q")
+    assert r.returncode == 0, r.stderr
+    assert "not the potential the campaign ran with" in r.stderr
+    assert "## Committee spread of swap energies" in (tmp_path / "out" / "analysis.md").read_text()

@@ -190,9 +190,10 @@ def _thermodynamics(a: Analysis) -> list[str]:
         lines.append([format_temperature(temperature), *cells, f"{rows['energy']['n_independent']:.0f}"])
     return ["## Thermodynamics", "",
             "ln Z: the configurational partition function, ln Ω (the number of occupations) at infinite "
-            "temperature plus the logarithms of the steps' mean Boltzmann weights; F = −k_B T ln Z; S/k_B = "
-            "(⟨E⟩ − F)/k_B T of the whole particle; C/k_B = Var(E)/(k_B T)²; R_eff/R: effective population before "
-            "resampling; families_eff/R: effective number of families (1/Σ ν_f², ν_f a family's share).", ""] + \
+            "temperature plus the logarithms of the steps' mean Boltzmann weights; F = −k_B T ln Z; "
+            "S/k_B = (⟨E⟩ − F)/k_B T of the whole particle; C/k_B = Var(E)/(k_B T)²; R_eff/R: effective "
+            "population before resampling; families_eff/R: effective number of families (1/Σ ν_f², ν_f a "
+            "family's share).", ""] + \
         _table(["T (K)", *(h for _, h in THERMODYNAMICS), "n_ind"], lines) + [""]
 
 

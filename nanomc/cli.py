@@ -264,7 +264,8 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--element", help="pair element X, for an oxide the dopant whose measures are reported "
                                            "(default: the minority element of the swappable sites)")
     analyze.add_argument("--discard", type=_discard, default=0.2,
-                         help="equilibration period: a fraction of the sweeps (default 0.2) or a number of sweeps")
+                         help="equilibration period: a fraction of the sweeps (default 0.2) or a number of sweeps; "
+                              "not used for population annealing")
     analyze.add_argument("--radial-width", type=_positive_length, default=None,
                          help="radial shell width in Å (default: the nearest-neighbour distance)")
     analyze.add_argument("--out", help="output directory (default: analysis/ next to the results file)")

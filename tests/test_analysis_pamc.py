@@ -98,8 +98,9 @@ def test_clustered_error_matches_the_spread_over_populations(ratio):
         est = clustered_ratio_estimate(numerator, denominator, family)
         means.append(est.mean)
         variances.append(est.error ** 2)
-        plain = numerator / (denominator.mean() if ratio else 1.0)
-        naive.append(plain.var(ddof=1) / len(family))
+        below = np.ones(len(family)) if denominator is None else denominator
+        linear = (numerator - est.mean * below) / below.mean()          # the linearised samples, as if iid
+        naive.append(linear.var(ddof=1) / len(family))
     spread = np.var(means, ddof=1)
     # the empirical variance of `repetitions` estimates has a relative standard error sqrt(2/(n − 1))
     # (≈ 2.6 %); the average of the estimated variances is much less noisy. The delta method and the

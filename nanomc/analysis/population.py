@@ -47,7 +47,7 @@ def from_population(record: PopulationRecord, name: str, element: str | None, ra
         raise AnalysisError(f"{name}: the results file holds no completed temperature step")
     if not record.complete:
         warnings.warn(f"{name}: the run is incomplete ({done} of {record.steps_total} temperature steps); "
-                      "analysing what is there", AnalysisWarning, stacklevel=4)
+                      "analysing what is there", AnalysisWarning, stacklevel=3)
     states = [State(float(t), np.asarray(occupations, np.int64), energy=np.asarray(energy, float),
                     clusters=np.asarray(family))
               for t, occupations, energy, family in zip(record.temperatures, record.snapshots, record.energy,

@@ -187,11 +187,11 @@ def _analyze(args: argparse.Namespace) -> int:
 def _committee(args: argparse.Namespace):
     """analyze: the committee whose spread of swap energies is reported (--potential, else the
     campaign's potential when it is found and is a committee), or None."""
+    from .analysis.population import read_record
     from .analysis.uncertainty import campaign_potential
     from .potential import Potential
-    from .results import read_results
 
-    record = read_results(args.results)
+    record = read_record(args.results)
     if args.potential is None:
         found = campaign_potential(record, args.results)
         return found if found is not None and found.committee_size > 1 else None
@@ -266,7 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--element", help="pair element X, for an oxide the dopant whose measures are reported "
                                            "(default: the minority element of the swappable sites)")
     analyze.add_argument("--discard", type=_discard, default=0.2,
-                         help="equilibration period: a fraction of the sweeps (default 0.2) or a number of sweeps")
+                         help="equilibration period: a fraction of the sweeps (default 0.2) or a number of sweeps; "
+                              "not used for population annealing")
     analyze.add_argument("--radial-width", type=_positive_length, default=None,
                          help="radial shell width in Å (default: the nearest-neighbour distance)")
     analyze.add_argument("--out", help="output directory (default: analysis/ next to the results file)")

@@ -9,7 +9,9 @@
 `load_snapshots` takes positions (an ase.Atoms) and an array of occupations. Oxides: with
 several swap groups (`groups=[["Ce", "Cu"], ["O", "X"]]` for structures; results files carry
 theirs) each group's geometry is its own sublattice's (`sublattice`), X marks a vacancy, and
-the dopant measures of the pair element are added.
+the dopant measures of the pair element are added. A population-annealing results file
+("nanomc-pamc") gives one state per temperature step (its walkers), errors clustered by walker
+family, and the free energy, entropy, heat capacity and ln Z per step (`population`).
 """
 from .analyze import DEFAULT_DISCARD, Analysis, Series, State, load, load_snapshots
 from .errors import AnalysisError, AnalysisWarning, DriftWarning

@@ -32,28 +32,41 @@ With a committee potential (`committee`, see nanomc.analysis.uncertainty):
   committee_swap_spread     eV; per snapshot the mean (category "mean") and the largest
                             ("max") σ over the members of the ΔE of `swaps` random swaps
   committee_energy_spread   eV/atom; σ over the members of the snapshot's energy per atom
+Population annealing (a "nanomc-pamc" results file, `nanomc.population_results`): one state per
+temperature step, its snapshots the R walkers after the step's sweeps (the energy: per walker),
+errors clustered by family (`statistics.clustered_ratio_estimate`); and per step
+  free_energy               eV, F = −k_B T ln Z; error k_B T σ(ln Z)
+  entropy                   k_B, S/k_B = β(⟨E⟩ − F) of the whole particle's configurations;
+                            error from those of ⟨E⟩ and ln Z in quadrature
+  heat_capacity             k_B, C/k_B = β² Var(E) (no error)
+  ln_z                      ln Z, the configurational partition function (ln Ω at infinite T)
+  effective_fraction        effective population (Σw)²/(R Σw²) before resampling, a fraction of R
+  family_fraction           effective number of families 1/Σ_f ν_f², a fraction of R
 """
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 from ase import Atoms
 from scipy import sparse
 
 from ..potential import Potential
-from ..results import RunRecord, read_results
+from ..results import RunRecord
 from . import composition as comp
 from . import pairs
 from .errors import AnalysisError, AnalysisWarning
 from .sites import Labels, Shells, SiteGeometry, site_geometry, sublattice_shells
-from .statistics import discard_sweeps, ratio_estimate, warn_if_drifting
+from .statistics import clustered_ratio_estimate, discard_sweeps, ratio_estimate, warn_if_drifting
 from .sublattice import VACANCY, sublattice_geometry
 from .table import Table, format_temperature
 from .uncertainty import DEFAULT_SWAPS, CommitteeProbe
+
+if TYPE_CHECKING:
+    from ..population_results import PopulationRecord
 
 #: default equilibration period: this fraction of the sweeps is discarded
 DEFAULT_DISCARD = 0.2
@@ -67,13 +80,16 @@ class State:
 
     temperature: K (NaN if unknown); occupations: (n_snapshots, n_sites) element indices;
     spacing: sweeps between snapshots (NaN if unknown); energy: eV per sweep, the kept part
-    of the trace (None if unknown).
+    of the trace (None if unknown); clusters: (n_snapshots,) labels of correlated groups of
+    snapshots, independent of each other (population annealing: each walker's family), or None
+    for a time series (errors by blocking). With clusters, energy is per snapshot.
     """
 
     temperature: float
     occupations: np.ndarray
     spacing: float = float("nan")
     energy: np.ndarray | None = None
+    clusters: np.ndarray | None = None
 
 
 @dataclass
@@ -85,7 +101,7 @@ class Series:
     so that a random occupation gives the exact random value on average. denominator None
     means 1 (a plain average, e.g. the energy). random: (n_categories, n_elements) value for a
     random occupation, or None; sites: (n_categories,) swappable sites per category, or None;
-    spacing: sweeps between samples.
+    spacing: sweeps between samples; clusters: (n_snapshots,) cluster labels (see State), or None.
     """
 
     quantity: str
@@ -96,6 +112,7 @@ class Series:
     random: np.ndarray | None = None
     sites: np.ndarray | None = None
     spacing: float = float("nan")
+    clusters: np.ndarray | None = None
 
     @property
     def values(self) -> np.ndarray:
@@ -137,14 +154,15 @@ class Analysis:
         return self.table.select(**equal)
 
 
-def load(source: str | Path | RunRecord | Atoms | Sequence[Atoms], element: str | None = None,
+def load(source: str | Path | RunRecord | PopulationRecord | Atoms | Sequence[Atoms], element: str | None = None,
          discard: float | int = DEFAULT_DISCARD, radial_width: float | None = None,
          frozen: Sequence[int] | None = None, groups: Sequence[Sequence[str]] | None = None,
          committee: Potential | None = None, swaps: int = DEFAULT_SWAPS, seed: int = 0) -> Analysis:
-    """Analyse a results file (path or RunRecord), one structure, or snapshots of one structure.
+    """Analyse a results file (path, RunRecord or PopulationRecord), one structure, or snapshots of one structure.
 
     element: the pair element X (default: the minority element of the swappable sites);
-    discard: equilibration period, a fraction of the sweeps (< 1) or a number of sweeps;
+    discard: equilibration period, a fraction of the sweeps (< 1) or a number of sweeps (not used
+    for population annealing, whose walkers are equilibrium samples at every step);
     radial_width: radial shell width in Å (default: the nearest-neighbour distance);
     frozen: for structures, indices of atoms that never move (excluded from the statistics);
     groups: for structures, the swap groups as element lists, e.g. [["Ce", "Cu"], ["O", "X"]]
@@ -162,9 +180,13 @@ def load(source: str | Path | RunRecord | Atoms | Sequence[Atoms], element: str 
         if not source or not all(isinstance(frame, Atoms) for frame in source):
             raise AnalysisError("give a results file, an ase.Atoms or a non-empty list of ase.Atoms")
         return _from_structures(list(source), element, radial_width, frozen, groups, probe)
-    record = source if isinstance(source, RunRecord) else read_results(source)
-    return _from_record(record, str(source) if not isinstance(source, RunRecord) else "(record)",
-                        element, discard, radial_width, probe)
+    from . import population  # population annealing: imports the MC kernels, so only when a record is read
+
+    record = source if isinstance(source, (RunRecord, population.PopulationRecord)) else population.read_record(source)
+    name = "(record)" if record is source else str(source)
+    if isinstance(record, population.PopulationRecord):
+        return population.from_population(record, name, element, radial_width, probe)
+    return _from_record(record, name, element, discard, radial_width, probe)
 
 
 def _from_structures(frames: list[Atoms], element: str | None, radial_width: float | None,
@@ -196,8 +218,8 @@ def load_snapshots(atoms: Atoms, occupations: np.ndarray, elements: Sequence[str
     if frozen is not None:
         group[np.asarray(frozen, int)] = -1
     info = {"source": atoms.get_chemical_formula(), "snapshots_kept": len(occupations)}
-    return _analyze(atoms, list(elements), group, [State(float(temperature), occupations)], element,
-                    radial_width, info, probe)
+    return analyze_states(atoms, list(elements), group, [State(float(temperature), occupations)], element,
+                          radial_width, info, probe)
 
 
 def site_groups(elements: list[str], occupations: np.ndarray, groups: Sequence[Sequence[str]] | None) -> np.ndarray:
@@ -250,8 +272,8 @@ def _from_record(record: RunRecord, name: str, element: str | None, discard: flo
         "complete": record.complete, "discarded_sweeps": n_discard, "snapshots_kept": int(keep.sum()),
         "snapshot_interval_sweeps": spacing,
     }
-    analysis = _analyze(atoms, list(record.elements), np.asarray(record.group), states, element, radial_width, info,
-                        probe)
+    analysis = analyze_states(atoms, list(record.elements), np.asarray(record.group), states, element, radial_width,
+                              info, probe)
     analysis.traces = [row for row in energy]
     analysis.structures = record_structures(record)
     return analysis
@@ -266,10 +288,7 @@ def record_structures(record: RunRecord) -> list[Atoms]:
     frames = []
 
     def frame(name: str, title: str, occupation: np.ndarray) -> None:
-        atoms = Atoms([record.elements[k] for k in occupation], positions=record.positions, cell=record.cell,
-                      pbc=record.pbc)
-        atoms.info.update({"name": name, "title": title})
-        frames.append(atoms)
+        frames.append(structure(record, name, title, occupation))
 
     if record.final_elements is not None:
         for t, (temperature, energy, z) in enumerate(zip(record.temperatures, record.final_energy,
@@ -287,8 +306,19 @@ def record_structures(record: RunRecord) -> list[Atoms]:
     return frames
 
 
-def _analyze(atoms: Atoms, elements: list[str], group: np.ndarray, states: list[State], element: str | None,
-             radial_width: float | None, info: dict, probe: tuple | None = None) -> Analysis:
+def structure(record: RunRecord | PopulationRecord, name: str, title: str, occupation: np.ndarray) -> Atoms:
+    """One occupation of the record's sites as ase.Atoms, with info "name" and "title"."""
+    atoms = Atoms([record.elements[k] for k in occupation], positions=record.positions, cell=record.cell,
+                  pbc=record.pbc)
+    atoms.info.update({"name": name, "title": title})
+    return atoms
+
+
+def analyze_states(atoms: Atoms, elements: list[str], group: np.ndarray, states: list[State], element: str | None,
+                   radial_width: float | None, info: dict, probe: tuple | None = None,
+                   extra_rows: Sequence[dict] = ()) -> Analysis:
+    """The Analysis of `states` on the sites of `atoms` (group: swap group per site, −1 frozen);
+    info: run facts, completed here; extra_rows: table rows appended after the measured ones."""
     swappable = group >= 0
     if not swappable.any():
         raise AnalysisError("every site is frozen: nothing to analyse")
@@ -327,11 +357,12 @@ def _analyze(atoms: Atoms, elements: list[str], group: np.ndarray, states: list[
         info["committee"] = _committee_spread(probe, atoms, elements, group, states, series)
     rows = []
     for state, measured in zip(states, series):
-        if state.energy is not None:
+        if state.energy is not None and state.clusters is None:     # clustered snapshots are not a time series
             z = warn_if_drifting(state.energy, f"energy at {format_temperature(state.temperature)} K")
             info.setdefault("energy_drift_z", []).append(z)
         for s in measured.values():
             rows.extend(_rows(s, state.temperature))
+    rows.extend(extra_rows)
     info.update(_geometry_info(geometry, shells, swappable, lattice, atoms))
     info.update({"n_sites": len(atoms), "n_swappable": int(swappable.sum()), "elements": names,
                  "element": x_name, "minority": minority, "temperatures_K": [s.temperature for s in states]})
@@ -350,9 +381,10 @@ def _committee_spread(probe: tuple, atoms: Atoms, elements: list[str], group: np
         sigma = sample.spread
         per_snapshot = np.stack([np.nanmean(sigma, axis=1), np.nanmax(sigma, axis=1)], axis=1)[:, :, None]
         measured["committee_swap_spread"] = Series("committee_swap_spread", ["mean", "max"], [""], per_snapshot,
-                                                   spacing=state.spacing)
+                                                   spacing=state.spacing, clusters=state.clusters)
         measured["committee_energy_spread"] = Series("committee_energy_spread", [""], [""],
-                                                     sample.energy_spread[:, None, None], spacing=state.spacing)
+                                                     sample.energy_spread[:, None, None], spacing=state.spacing,
+                                                     clusters=state.clusters)
         done = sigma[np.isfinite(sigma)]
         summary.append({
             "temperature_K": state.temperature, "swaps": int(done.size),
@@ -419,7 +451,8 @@ class _Context:
                 sites: np.ndarray | None = None, spacing: float = state.spacing) -> None:
             if denominator is not None:
                 denominator = np.broadcast_to(denominator, numerator.shape)
-            out[quantity] = Series(quantity, categories, elements, numerator, denominator, random, sites, spacing)
+            out[quantity] = Series(quantity, categories, elements, numerator, denominator, random, sites, spacing,
+                                   state.clusters)
 
         if state.energy is not None:
             add("energy", [""], [""], state.energy[:, None, None], spacing=1.0)
@@ -505,7 +538,8 @@ class _Context:
 
 
 def _rows(series: Series, temperature: float) -> list[dict]:
-    """Table rows of one Series: blocking averages per (category, element)."""
+    """Table rows of one Series: averages per (category, element) with blocking errors, or with
+    cluster-robust errors when the Series has clusters (then tau_int_sweeps is NaN: no time order)."""
     rows = []
     sites = None if series.sites is None else np.asarray(series.sites, float)
     if sites is not None and sites.ndim == 1:
@@ -514,12 +548,17 @@ def _rows(series: Series, temperature: float) -> list[dict]:
         if sites is not None and sites[c].max() == 0:
             continue
         for e, element in enumerate(series.elements):
-            est = ratio_estimate(series.numerator[:, c, e],
-                                 None if series.denominator is None else series.denominator[:, c, e])
+            denominator = None if series.denominator is None else series.denominator[:, c, e]
+            if series.clusters is None:
+                est = ratio_estimate(series.numerator[:, c, e], denominator)
+                tau = est.tau_int * series.spacing
+            else:
+                est = clustered_ratio_estimate(series.numerator[:, c, e], denominator, series.clusters)
+                tau = float("nan")
             rows.append({
                 "temperature_K": temperature, "quantity": series.quantity, "category": category, "element": element,
                 "mean": est.mean, "error": est.error, "n_samples": est.n_samples,
-                "n_independent": est.n_independent, "tau_int_sweeps": est.tau_int * series.spacing,
+                "n_independent": est.n_independent, "tau_int_sweeps": tau,
                 "converged": est.converged,
                 "random": float(series.random[c, e]) if series.random is not None else float("nan"),
                 "sites": float(sites[c, min(e, sites.shape[1] - 1)]) if sites is not None else float("nan"),

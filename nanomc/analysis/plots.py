@@ -6,6 +6,8 @@ surface_composition.png  surface fraction of each element against temperature
 pair_probabilities.png   pair statistics of X against temperature, random values dashed
 dopant_measures.png      (several sublattices) the dopant measures against temperature, random dashed
 dopant_layers.png        (several sublattices) dopant and vacancy fraction per host layer, random dashed
+thermodynamics.png       (population annealing) ⟨E⟩ and F, S, C and the effective population against temperature
+Plots with one line per temperature draw at most MAX_REPORT_TEMPERATURES of them (`report.shown_temperatures`).
 particle_<name>.png      (results files) renders of the final and lowest-energy particles (`render`)
 """
 from __future__ import annotations
@@ -19,17 +21,21 @@ from matplotlib.figure import Figure
 
 from .analyze import Analysis
 from .render import write_renders
-from .report import DOPANT_LABELS, PAIR_LABELS
+from .report import DOPANT_LABELS, PAIR_LABELS, shown_temperatures
 from .sublattice import VACANCY
 from .table import format_temperature
 
 DPI = 150
+#: plots against temperature mark the points when there are at most this many
+MARKERS = 24
 
 
-def _figure(n_panels: int = 1, height: float = 4.4) -> tuple[Figure, list]:
-    fig = Figure(figsize=(6.4 * min(n_panels, 3) ** 0.8, height), dpi=DPI)
+def _figure(n_panels: int = 1, height: float = 4.4, rows: int = 1) -> tuple[Figure, list]:
+    """A figure of n_panels axes in `rows` rows, each row `height` inches high."""
+    columns = -(-n_panels // rows)
+    fig = Figure(figsize=(6.4 * min(columns, 3) ** 0.8, height * rows), dpi=DPI)
     FigureCanvasAgg(fig)
-    axes = [fig.add_subplot(1, n_panels, k + 1) for k in range(n_panels)]
+    axes = [fig.add_subplot(rows, columns, k + 1) for k in range(n_panels)]
     for ax in axes:
         ax.grid(alpha=0.3)
     return fig, axes
@@ -95,8 +101,9 @@ def plot_layers(a: Analysis, path: Path) -> Path | None:
         return None
     elements = _plot_elements(a)
     fig, axes = _figure(len(elements))
+    temperatures = shown_temperatures(a.temperatures)
     for ax, element in zip(axes, elements):
-        for temperature, colour in zip(a.temperatures, _colours(len(a.temperatures))):
+        for temperature, colour in zip(temperatures, _colours(len(temperatures))):
             rows = _rows(a, "composition_layer", temperature, element=element)
             _errorbars(ax, [int(r["category"]) for r in rows], rows, color=colour, marker="o",
                        label=_label(temperature))
@@ -192,9 +199,10 @@ def plot_dopant_layers(a: Analysis, path: Path) -> Path | None:
     if not quantities:
         return None
     fig, axes = _figure(len(quantities))
+    temperatures = shown_temperatures(a.temperatures)
     for ax, quantity in zip(axes, quantities):
         element = a.table.select(quantity=quantity)["element"][0]
-        for temperature, colour in zip(a.temperatures, _colours(len(a.temperatures))):
+        for temperature, colour in zip(temperatures, _colours(len(temperatures))):
             rows = _rows(a, quantity, temperature)
             layers = [int(r["category"]) for r in rows]
             _errorbars(ax, layers, rows, color=colour, marker="o", label=_label(temperature))
@@ -209,11 +217,44 @@ def plot_dopant_layers(a: Analysis, path: Path) -> Path | None:
     return _save(fig, path)
 
 
+def plot_thermodynamics(a: Analysis, path: Path) -> Path | None:
+    """Population annealing, against temperature (K): ⟨E⟩ and F (eV), S/k_B, C/k_B, and the effective
+    population and effective number of families as fractions of the walkers."""
+    if not len(a.table.select(quantity="free_energy")):
+        return None
+    fig, axes = _figure(4, height=4.0, rows=2)
+    t = a.temperatures
+    marker = "o" if len(t) <= MARKERS else None
+
+    def curve(ax, quantity: str, **style) -> None:
+        _errorbars(ax, t, [_rows(a, quantity, temperature, category="", element="")[0] for temperature in t],
+                   marker=marker, ms=4, **style)
+
+    curve(axes[0], "energy", color="C0", label="⟨E⟩")
+    curve(axes[0], "free_energy", color="C1", label="F = −k_B T ln Z")
+    axes[0].set_ylabel("energy (eV)")
+    axes[0].legend(fontsize=9)
+    curve(axes[1], "entropy", color="C2")
+    axes[1].set_ylabel("configurational entropy S/k_B")
+    curve(axes[2], "heat_capacity", color="C3")
+    axes[2].set_ylabel("heat capacity C/k_B")
+    curve(axes[3], "effective_fraction", color="C4", label="effective population (before resampling)")
+    curve(axes[3], "family_fraction", color="C5", label="effective number of families")
+    axes[3].set_ylabel("fraction of the walkers")
+    axes[3].set_ylim(0, 1.03)
+    axes[3].legend(fontsize=9)
+    for ax in axes:
+        ax.set_xlabel("temperature (K)")
+    fig.suptitle(f"Population annealing: {a.info['walkers']} walkers, {a.info['steps_done']} steps")
+    return _save(fig, path)
+
+
 def write_plots(a: Analysis, directory: str | Path) -> list[Path]:
     """All plots as PNG files in `directory`, and the particle renders; returns the paths written."""
     directory = Path(directory)
     made = [plot_energy(a, directory / "energy.png"), plot_layers(a, directory / "composition_layers.png"),
             plot_surface(a, directory / "surface_composition.png"), plot_pairs(a, directory / "pair_probabilities.png"),
-            plot_dopant(a, directory / "dopant_measures.png"), plot_dopant_layers(a, directory / "dopant_layers.png")]
+            plot_dopant(a, directory / "dopant_measures.png"), plot_dopant_layers(a, directory / "dopant_layers.png"),
+            plot_thermodynamics(a, directory / "thermodynamics.png")]
     made += write_renders(a.structures, directory, a.geometry.shells.distances[0])
     return [p for p in made if p is not None]

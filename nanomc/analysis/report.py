@@ -8,10 +8,18 @@ from pathlib import Path
 import numpy as np
 
 from .analyze import Analysis
+from .statistics import MIN_CLUSTERS
 from .sublattice import VACANCY
 from .table import COLUMNS, Table, format_temperature
 
 LAYER_NAMES = {"0": "0 (surface)", "1": "1 (subsurface)"}
+#: with more temperatures than this (a population-annealing schedule), the Markdown tables show this
+#: many, evenly spaced along the list with its first and last; the JSON and CSV tables hold all
+MAX_REPORT_TEMPERATURES = 16
+#: population annealing: the thermodynamics columns of the Markdown summary (quantity, header)
+THERMODYNAMICS = (("energy", "⟨E⟩ (eV)"), ("free_energy", "F (eV)"), ("entropy", "S/k_B"),
+                  ("heat_capacity", "C/k_B"), ("ln_z", "ln Z"), ("effective_fraction", "R_eff/R"),
+                  ("family_fraction", "families_eff/R"))
 PAIR_LABELS = {
     "nn_probability": "P(nn site of {x} holds {x})",
     "nnn_probability": "P(nnn site of {x} holds {x})",
@@ -50,6 +58,21 @@ def _n_independent(rows: list[dict]) -> str:
     return f"{min(values):.0f}" if values else "–"
 
 
+def shown_temperatures(temperatures: np.ndarray, limit: int = MAX_REPORT_TEMPERATURES) -> np.ndarray:
+    """The temperatures (K) a summary shows: all, or `limit` of them evenly spaced along the list
+    including its first and last."""
+    temperatures = np.asarray(temperatures)
+    if len(temperatures) <= limit:
+        return temperatures
+    return temperatures[np.unique(np.round(np.linspace(0, len(temperatures) - 1, limit)).astype(int))]
+
+
+def _is_shown(a: Analysis, temperature: float) -> bool:
+    """Whether the summary's tables show this temperature (K; always, when they show all)."""
+    shown = shown_temperatures(a.temperatures)
+    return len(shown) == len(a.temperatures) or bool(np.isin(temperature, shown))
+
+
 def _by_category(a: Analysis, quantity: str, first: str, rename: dict | None = None,
                  random: bool = False) -> list[str]:
     """Rows (category, T) with one column per element: mean ± error (and the random value)."""
@@ -60,7 +83,7 @@ def _by_category(a: Analysis, quantity: str, first: str, rename: dict | None = N
     header = [first, "sites", "T (K)", *elements, *(["random"] if random else []), "n_ind"]
     lines = []
     for category in dict.fromkeys(t["category"]):
-        for k, temperature in enumerate(a.temperatures):
+        for k, temperature in enumerate(shown_temperatures(a.temperatures)):
             rows = t.select(category=category, temperature_K=temperature).rows()
             cells = [value_with_error(r["mean"], r["error"], r["converged"]) for r in rows]
             extra = [f"{rows[0]['random']:.4f}"] if random else []
@@ -75,7 +98,12 @@ def markdown(a: Analysis) -> str:
     """A readable summary: run, geometry, then one table per quantity group."""
     info, g, x = a.info, a.info["geometry"], a.element
     out = [f"# nanomc analysis: {info['source']}", ""]
-    if "sweeps_done" in info:
+    if info.get("ensemble") == "pamc":
+        out.append(f"{info['n_sites']} sites ({info['n_swappable']} swappable; {', '.join(a.elements)}), pamc: "
+                   f"{info['walkers']} walkers, {info['steps_done']}/{info['steps_total']} temperature steps of "
+                   f"{info['sweeps_per_step']} sweeps, {info['resampling']} resampling; the walkers after each "
+                   "step's sweeps are its snapshots.")
+    elif "sweeps_done" in info:
         spacing = info["snapshot_interval_sweeps"]  # NaN when the file holds one snapshot
         every = f" (every {spacing:g} sweeps)" if math.isfinite(spacing) else ""
         out.append(f"{info['n_sites']} sites ({info['n_swappable']} swappable; {', '.join(a.elements)}), "
@@ -96,12 +124,13 @@ def markdown(a: Analysis) -> str:
            f" (its swap group; shells {g['pair_lattice_shells']['distances_A'][0]:.2f}, "
            f"{g['pair_lattice_shells']['distances_A'][1]:.2f} Å)."),
         *_sublattice_lines(info),
-        "Values: mean ± standard error (1σ, blocking) over the kept snapshots; n_ind = independent samples "
-        "(smallest in the row); † = no blocking plateau (too few snapshots: the error is a lower bound)."
-        if info["snapshots_kept"] > 1 else "Values of the single snapshot (no error bars).", "",
+        _values_line(info),
+        *_subset_line(a), "",
     ]
     energy = a.table.select(quantity="energy")
-    if len(energy):
+    if info.get("ensemble") == "pamc":
+        out += _thermodynamics(a)
+    elif len(energy):
         drift = info.get("energy_drift_z", [])
         out += ["## Energy", ""] + _table(
             ["T (K)", "⟨E⟩ (eV)", "n_ind", "τ_int (sweeps)", "drift (σ)"],
@@ -128,13 +157,53 @@ def markdown(a: Analysis) -> str:
     return "\n".join(out)
 
 
+def _values_line(info: dict) -> str:
+    """What the values and errors of the tables are."""
+    if info.get("ensemble") == "pamc":
+        return ("Values: mean ± standard error (1σ) over the walkers of each step, the walkers of one family "
+                "(descendants of one initial walker) counted as one correlated cluster (cluster-robust error over "
+                "families); n_ind = independent samples s²/σ² (smallest in the row); † = fewer than "
+                f"{MIN_CLUSTERS} families (the error is unreliable).")
+    if info["snapshots_kept"] > 1:
+        return ("Values: mean ± standard error (1σ, blocking) over the kept snapshots; n_ind = independent samples "
+                "(smallest in the row); † = no blocking plateau (too few snapshots: the error is a lower bound).")
+    return "Values of the single snapshot (no error bars)."
+
+
+def _subset_line(a: Analysis) -> list[str]:
+    """A note when the tables show only some of the temperatures."""
+    shown = shown_temperatures(a.temperatures)
+    if len(shown) == len(a.temperatures):
+        return []
+    return [f"Tables per temperature show {len(shown)} of the {len(a.temperatures)} temperatures "
+            f"({', '.join(format_temperature(t) for t in shown)} K); analysis.csv and analysis.json hold all."]
+
+
+def _thermodynamics(a: Analysis) -> list[str]:
+    """Population annealing: per temperature step ⟨E⟩, F, S, C, ln Z and the effective population."""
+    lines = []
+    for temperature in shown_temperatures(a.temperatures):
+        rows = {q: a.table.value(quantity=q, temperature_K=temperature, category="", element="")
+                for q, _ in THERMODYNAMICS}
+        cells = [value_with_error(r["mean"], r["error"], r["converged"]) if math.isfinite(r["error"])
+                 else f"{r['mean']:.4g}" for r in rows.values()]
+        lines.append([format_temperature(temperature), *cells, f"{rows['energy']['n_independent']:.0f}"])
+    return ["## Thermodynamics", "",
+            "ln Z: the configurational partition function, ln Ω (the number of occupations) at infinite "
+            "temperature plus the logarithms of the steps' mean Boltzmann weights; F = −k_B T ln Z; "
+            "S/k_B = (⟨E⟩ − F)/k_B T of the whole particle; C/k_B = Var(E)/(k_B T)²; R_eff/R: effective "
+            "population before resampling; families_eff/R: effective number of families (1/Σ ν_f², ν_f a "
+            "family's share).", ""] + \
+        _table(["T (K)", *(h for _, h in THERMODYNAMICS), "n_ind"], lines) + [""]
+
+
 def _committee(a: Analysis) -> list[str]:
     """The committee section: per temperature the spread of sampled swap energies over the members."""
     from ..mc import KB  # needs the kernels, as computing the spread did
 
     c = a.info["committee"]
     lines = []
-    for t in c["per_temperature"]:
+    for t in (t for t in c["per_temperature"] if _is_shown(a, t["temperature_K"])):
         mean = a.table.select(quantity="committee_swap_spread", category="mean", temperature_K=t["temperature_K"])
         r = mean.rows()[0] if len(mean) else {"mean": float("nan"), "error": float("nan"), "converged": True}
         lines.append([format_temperature(t["temperature_K"]), str(t["swaps"]),
@@ -165,7 +234,7 @@ def _sublattice_lines(info: dict) -> list[str]:
 def _dopant(a: Analysis) -> list[str]:
     """The dopant measures section: values with random-placement references, then per layer and site type."""
     x, lines = a.element, []
-    for temperature in a.temperatures:
+    for temperature in shown_temperatures(a.temperatures):
         for quantity, label in DOPANT_LABELS.items():
             neighbour = VACANCY if quantity == "dopant_vacancy" else x
             found = a.table.select(quantity=quantity, category=x, element=neighbour, temperature_K=temperature).rows()
@@ -188,7 +257,7 @@ def _dopant(a: Analysis) -> list[str]:
 
 def _pairs(a: Analysis) -> list[str]:
     x, lines = a.element, []
-    for temperature in a.temperatures:
+    for temperature in shown_temperatures(a.temperatures):
         for quantity, label in PAIR_LABELS.items():
             r = a.table.value(quantity=quantity, category=x, element=x, temperature_K=temperature)
             lines.append([format_temperature(temperature), label.format(x=x),
@@ -201,6 +270,8 @@ def _warren_cowley(a: Analysis) -> list[str]:
     lines = []
     first, second = a.table.select(quantity="warren_cowley_nn"), a.table.select(quantity="warren_cowley_nnn")
     for r1, r2 in zip(first.rows(), second.rows()):
+        if not _is_shown(a, r1["temperature_K"]):
+            continue
         lines.append([format_temperature(r1["temperature_K"]), f"{r1['category']}–{r1['element']}",
                       value_with_error(r1["mean"], r1["error"], r1["converged"]),
                       value_with_error(r2["mean"], r2["error"], r2["converged"]),

@@ -11,6 +11,8 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from .statistics import MIN_CLUSTERS
+
 #: column name -> meaning (units); the order of the CSV columns
 COLUMNS = {
     "temperature_K": "temperature (K); NaN for a structure without one",
@@ -18,11 +20,11 @@ COLUMNS = {
     "category": "layer, site type, radial shell (Å), or the central element of a pair quantity",
     "element": "element the value refers to (for pairs: the neighbour element)",
     "mean": "average over the kept snapshots (fractions; energy in eV)",
-    "error": "standard error of the mean from blocking (1σ)",
-    "n_samples": "snapshots (or sweeps, for the energy) averaged",
-    "n_independent": "number of independent samples N/(2 τ_int)",
-    "tau_int_sweeps": "integrated autocorrelation time in sweeps",
-    "converged": "the blocking error reached its plateau",
+    "error": "standard error of the mean (1σ): blocking; population annealing: clustered by walker family",
+    "n_samples": "snapshots (or sweeps, for the energy; walkers, for population annealing) averaged",
+    "n_independent": "number of independent samples N/(2 τ_int) = s²/error²",
+    "tau_int_sweeps": "integrated autocorrelation time in sweeps (NaN for population annealing)",
+    "converged": f"the blocking error reached its plateau (population annealing: at least {MIN_CLUSTERS} families)",
     "random": "exact value for a random occupation of the same sites (NaN: not applicable)",
     "sites": "swappable sites in the category (NaN: not applicable)",
 }

@@ -1,6 +1,6 @@
-"""Population annealing against replica exchange on the same particle: surface, subsurface and
-interior Au fractions at the replica ladder's temperatures, with errors, and their difference in
-units of the combined error.
+"""Population annealing against replica exchange on the same particle: mean energy and surface and
+subsurface Au fractions at the replica ladder's temperatures, with errors, and their difference
+z in units of the combined error.
 
     nanomc run runs/AuCu-pamc/params.toml            # or mpirun -n 2 ...
     nanomc run runs/AuCu-pamc/replica.toml
@@ -19,14 +19,15 @@ import numpy as np
 import nanomc.analysis as na
 
 HERE = Path(__file__).resolve().parent
-SITES = (("surface", "composition_layer", "0"), ("subsurface", "composition_layer", "1"),
-         ("interior", "composition_site_type", "interior"))
+#: (name, quantity, category) of the Au fractions compared; the interior mirrors the surface at fixed composition
+SITES = (("surface", "composition_layer", "0"), ("subsurface", "composition_layer", "1"))
 
 
-def value(analysis: na.Analysis, quantity: str, category: str, temperature: float) -> tuple[float, float]:
-    """(mean, error) of the Au fraction of `category` at the analysis temperature nearest `temperature` (K)."""
+def value(analysis: na.Analysis, quantity: str, category: str, temperature: float,
+          element: str = "Au") -> tuple[float, float]:
+    """(mean, error) of a quantity at the analysis temperature nearest `temperature` (K)."""
     nearest = float(analysis.temperatures[np.argmin(np.abs(analysis.temperatures - temperature))])
-    (row,) = analysis.select(quantity=quantity, category=category, element="Au", temperature_K=nearest).rows()
+    (row,) = analysis.select(quantity=quantity, category=category, element=element, temperature_K=nearest).rows()
     return row["mean"], row["error"]
 
 
@@ -36,15 +37,17 @@ def main() -> None:
     parser.add_argument("--replica", default=HERE / "replica" / "results.h5")
     args = parser.parse_args()
     pamc, replica = na.load(args.pamc, element="Au"), na.load(args.replica, element="Au", discard=0.2)
-    print("| T (K) | site | Au, population annealing | Au, replica exchange | difference / σ |")
-    print("|---:|---|---:|---:|---:|")
+    print("| T (K) | ⟨E⟩ (eV), PAMC | replica exchange | z | surface Au, PAMC | replica exchange | z "
+          "| subsurface Au, PAMC | replica exchange | z |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for temperature in sorted(replica.temperatures):
-        for name, quantity, category in SITES:
-            (a, da), (b, db) = value(pamc, quantity, category, temperature), value(replica, quantity, category,
-                                                                                    temperature)
-            print(f"| {temperature:.0f} | {name} | {100 * a:.2f} ± {100 * da:.2f}% | {100 * b:.2f} ± {100 * db:.2f}% "
-                  f"| {(a - b) / np.hypot(da, db):+.1f} |")
-
+        cells = [f"{temperature:.0f}"]
+        for quantity, category, element, scale, unit, digits in (("energy", "", "", 1, "", 3),
+                                                                  *((q, c, "Au", 100, "%", 2) for _, q, c in SITES)):
+            (a, da), (b, db) = (value(x, quantity, category, temperature, element) for x in (pamc, replica))
+            cells += [f"{scale * a:.{digits}f} ± {scale * da:.{digits}f}{unit}",
+                      f"{scale * b:.{digits}f} ± {scale * db:.{digits}f}{unit}", f"{(a - b) / np.hypot(da, db):+.1f}"]
+        print("| " + " | ".join(cells) + " |")
 
 if __name__ == "__main__":
     main()

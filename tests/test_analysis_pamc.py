@@ -237,3 +237,12 @@ def test_committee_spread_on_the_walkers(pamc_file, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "not the potential the campaign ran with" in r.stderr
     assert "## Committee spread of swap energies" in (tmp_path / "out" / "analysis.md").read_text()
+
+
+def test_clustered_estimate_of_constant_and_single_cluster_data():
+    counts, totals = np.full(120, 230.0), np.full(120, 459.0)
+    constant = clustered_ratio_estimate(counts, totals, np.arange(120) % 7)
+    assert constant.mean == 230 / 459 and constant.error == 0.0          # exactly: reported as constant
+    one_family = clustered_ratio_estimate(np.arange(10.0), None, np.zeros(10))
+    assert np.isnan(one_family.error) and not one_family.converged
+    assert np.isnan(clustered_ratio_estimate(np.array([1.0]), None, np.array([0])).error)

@@ -122,13 +122,15 @@ def clustered_ratio_estimate(numerator: np.ndarray, denominator: np.ndarray | No
     r = float(a.mean() / b.mean())
     d = (a - r * b) / b.mean()
     _, index = np.unique(clusters, return_inverse=True)
-    sums = np.bincount(index.ravel(), weights=d)
+    sums = np.bincount(index.ravel(), weights=d - d.mean())     # Σ d = 0 up to rounding
     n_clusters = len(sums)
+    if n > 1 and np.ptp(d) == 0.0:                              # every sample has the same ratio
+        return Estimate(r, 0.0, n, float(n), 0.5, n_clusters >= MIN_CLUSTERS)
     if n_clusters < 2:
         return Estimate(r, float("nan"), n, 1.0, float("nan"), False)
     error = float(np.sqrt(n_clusters / (n_clusters - 1) * np.sum(sums**2)) / n)
-    variance = float(d.var(ddof=1)) if n > 1 else 0.0
-    if error == 0.0 or variance == 0.0:
+    variance = float(d.var(ddof=1))
+    if error == 0.0:
         return Estimate(r, error, n, float(n), 0.5, n_clusters >= MIN_CLUSTERS)
     independent = variance / error**2
     return Estimate(r, error, n, independent, n / (2.0 * independent), n_clusters >= MIN_CLUSTERS)

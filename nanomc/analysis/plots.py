@@ -245,6 +245,8 @@ def plot_thermodynamics(a: Analysis, path: Path) -> Path | None:
     axes[3].legend(fontsize=9)
     for ax in axes:
         ax.set_xlabel("temperature (K)")
+        if t.max() > 10 * t.min():             # a schedule over decades: the low temperatures get room
+            ax.set_xscale("log")
     fig.suptitle(f"Population annealing: {a.info['walkers']} walkers, {a.info['steps_done']} steps")
     return _save(fig, path)
 

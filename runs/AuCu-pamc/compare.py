@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 import nanomc.analysis as na
+from nanomc.errors import NanomcError
 
 HERE = Path(__file__).resolve().parent
 #: (name, quantity, category) of the Au fractions compared; the interior mirrors the surface at fixed composition
@@ -36,7 +37,10 @@ def main() -> None:
     parser.add_argument("--pamc", default=HERE / "results" / "results.h5")
     parser.add_argument("--replica", default=HERE / "replica" / "results.h5")
     args = parser.parse_args()
-    pamc, replica = na.load(args.pamc, element="Au"), na.load(args.replica, element="Au", discard=0.2)
+    try:
+        pamc, replica = na.load(args.pamc, element="Au"), na.load(args.replica, element="Au", discard=0.2)
+    except NanomcError as exc:
+        raise SystemExit(f"compare.py: {exc}") from None
     print("| T (K) | ⟨E⟩ (eV), PAMC | replica exchange | z | surface Au, PAMC | replica exchange | z "
           "| subsurface Au, PAMC | replica exchange | z |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")

@@ -69,17 +69,17 @@ def campaign_structures(params: str | Path, which: str) -> tuple[Potential, Path
     """The potential, output directory and (name, label, structure) of a finished campaign:
     `which` is "final" (the last configuration at the lowest temperature), "best" (the
     lowest-energy configuration seen) or "both". RelaxError if the campaign has not written them."""
+    from .analysis.population import read_record
     from .campaign import load_potential
     from .config import load_config
     from .particles import read_frames
-    from .results import read_results
 
     params = Path(params)
     config, _ = load_config(params)
     directory = params.parent / config["output"]["directory"]
     potential = load_potential(config, params.parent)
     results = directory / "results.h5"
-    if results.exists() and read_results(results).potential_hash != potential.content_hash():
+    if results.exists() and read_record(results).potential_hash != potential.content_hash():
         raise RelaxError(f"{results} was made with another potential than {params} names now")
     picked = []
     for name in ("final", "best") if which == "both" else (which,):
@@ -92,7 +92,7 @@ def campaign_structures(params: str | Path, which: str) -> tuple[Potential, Path
             label = f"final ({frames[k].info.get('temperature_K', float('nan')):.0f} K)"
         else:
             k = int(np.argmin([a.info.get("energy_eV", np.inf) for a in frames]))
-            label = f"best (replica {frames[k].info.get('replica', k)})"
+            label = f"best (replica {frames[k].info['replica']})" if "replica" in frames[k].info else "best"
         picked.append((name, label, frames[k]))
     return potential, directory, picked
 

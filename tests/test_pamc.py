@@ -370,3 +370,19 @@ def test_beta_schedule_is_linear_in_inverse_temperature(tmp_path, potential_byte
 def test_walker_streams_depend_on_position_only():
     a, b = walker_rng(7, 2, 3, 5).random(4), walker_rng(7, 2, 3, 5).random(4)
     assert np.array_equal(a, b) and not np.array_equal(a, walker_rng(7, 2, 3, 6).random(4))
+
+
+def test_select_and_relax_read_population_campaigns(tmp_path, potential_bytes):
+    from nanomc.relax import campaign_structures
+    from nanomc.training.select import read_snapshots
+
+    params = campaign(tmp_path, potential_bytes)
+    record = run_campaign(params, quiet=True)
+    per_step = list(read_snapshots(tmp_path / "out" / "results.h5", discard=0.2))
+    assert len(per_step) == 5 and all(s.occupations.shape == (12, 55) for s in per_step)
+    assert np.array_equal(per_step[-1].occupations, record.snapshots[-1])
+    assert per_step[-1].labels[3].endswith("400K:walker3")
+    _, _, picked = campaign_structures(params, "both")
+    (final_name, _, final), (best_name, best_label, best) = picked
+    assert final.info["temperature_K"] == pytest.approx(400.0) and best_label == "best"
+    assert best.info["energy_eV"] == pytest.approx(record.best_energy)

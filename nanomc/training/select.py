@@ -1,7 +1,7 @@
 """Active learning with a committee: the structures, or swap pairs, its members disagree on most.
 
-Sources are results files (their kept snapshots, every temperature) or structure files (every
-frame). A structure is scored by σ of its energy per atom over the members (what labelling its
+Sources are results files (their kept snapshots, every temperature; population annealing: every
+step's walkers) or structure files (every frame). A structure is scored by σ of its energy per atom over the members (what labelling its
 energy corrects); a swap pair — a snapshot and the same snapshot with two unlike atoms of one
 swap group exchanged — by σ of the swap's ΔE (what a labelled pair corrects; see
 nanomc.analysis.uncertainty). The highest-scoring ones are written as extxyz for `nanomc label`.
@@ -21,7 +21,7 @@ from ..analysis.uncertainty import CommitteeProbe
 from ..errors import NanomcError
 from ..particles import read_frames
 from ..potential import Potential
-from ..results import read_results
+from ..analysis.population import PopulationRecord, read_record
 
 
 class SelectError(NanomcError, ValueError):
@@ -56,11 +56,14 @@ class Snapshots:
 
 
 def read_snapshots(path: str | Path, discard: float | int) -> Iterator[Snapshots]:
-    """The kept snapshots of a results file (after `discard` sweeps or fraction), or one
-    Snapshots per frame of a structure file (one swap group of all atoms)."""
+    """The kept snapshots of a results file (after `discard` sweeps or fraction; of a population-annealing
+    file every step's walkers), or one Snapshots per frame of a structure file (one swap group of all atoms)."""
     path = Path(path)
     if path.is_file() and h5py.is_hdf5(path):
-        record = read_results(path)
+        record = read_record(path)
+        if isinstance(record, PopulationRecord):
+            yield from _walkers(record, path)
+            return
         sweeps = np.asarray(record.snapshot_sweeps)
         keep = np.flatnonzero(sweeps >= (discard_sweeps(discard, record.sweeps_done) if record.sweeps_done else 0))
         if not len(keep):
@@ -77,6 +80,14 @@ def read_snapshots(path: str | Path, discard: float | int) -> Iterator[Snapshots
         occupation = np.array([elements.index(s) for s in atoms.get_chemical_symbols()], np.int64)
         yield Snapshots(atoms, elements, np.zeros(len(atoms), np.int64), occupation[None],
                         [f"{path}:{k}" if len(frames) > 1 else str(path)])
+
+
+def _walkers(record: PopulationRecord, path: Path) -> Iterator[Snapshots]:
+    """Population annealing: every step's walkers (no equilibration period to discard)."""
+    atoms = Atoms(positions=record.positions, cell=record.cell, pbc=record.pbc)
+    for temperature, occupations in zip(record.temperatures, record.snapshots):
+        yield Snapshots(atoms, list(record.elements), np.asarray(record.group), np.asarray(occupations, np.int64),
+                        [f"{path}:{temperature:g}K:walker{j}" for j in range(len(occupations))])
 
 
 def select(potential: Potential, sources: Sequence[str | Path], n: int, pairs: bool = False, swaps: int = 8,

@@ -33,14 +33,14 @@ from scipy.special import logsumexp
 from .analysis.statistics import clustered_ratio_estimate
 from .hdf5io import open_checked, write_atomically
 from .mc.schedule import KB
-from .results import ResultsFileError
+from .mc.population import STATE_KEYS
+from .results import ResultsFileError, read_campaign, write_campaign
 
 FORMAT = "nanomc-pamc"
 FORMAT_VERSION = 1
 #: per-step datasets that thermodynamics() derives and the writer stores for readers of the raw file
 DERIVED = ("mean_energy", "energy_error", "heat_capacity", "ln_z", "ln_z_error", "free_energy", "entropy",
            "families", "family_fraction")
-STATE_KEYS = ("elements", "descriptors", "atomic_energies", "best_elements", "total", "best_total")
 
 
 @dataclass
@@ -135,15 +135,10 @@ def _ln_q_variance(record: PopulationRecord, step: int, beta: np.ndarray) -> flo
 def write_population(path: str | Path, rec: PopulationRecord) -> None:
     """Write the record atomically (temporary file, fsync, rename)."""
     with write_atomically(path, FORMAT, FORMAT_VERSION) as f:
-        f.attrs.update({
-            "parameters": rec.parameters, "potential_hash": rec.potential_hash, "seed": rec.seed,
-            "ensemble": rec.ensemble, "elements": rec.elements, "walkers": rec.walkers,
-            "resampling": rec.resampling, "sweeps_per_step": rec.sweeps_per_step, "ln_omega": rec.ln_omega,
-            "steps_done": rec.steps_done, "steps_total": rec.steps_total, "complete": rec.complete,
-        })
-        s = f.create_group("structure")
-        s["positions"], s["cell"], s["pbc"] = rec.positions, rec.cell, np.asarray(rec.pbc, bool)
-        s["initial_elements"], s["group"] = rec.initial_elements.astype(np.int8), rec.group
+        write_campaign(f, rec)
+        f.attrs.update({"walkers": rec.walkers, "resampling": rec.resampling, "sweeps_per_step": rec.sweeps_per_step,
+                        "ln_omega": rec.ln_omega, "steps_done": rec.steps_done, "steps_total": rec.steps_total,
+                        "complete": rec.complete})
         k, r, n = rec.steps_done, rec.walkers, len(rec.positions)
         f["steps/temperature"] = rec.temperatures
         f["steps/log_q"] = np.asarray(rec.log_q, float)
@@ -172,11 +167,7 @@ def read_population(path: str | Path) -> PopulationRecord:
     with open_checked(path, FORMAT, FORMAT_VERSION, ResultsFileError, "results") as f:
         a = f.attrs
         rec = PopulationRecord(
-            parameters=str(a["parameters"]), potential_hash=str(a["potential_hash"]), seed=int(a["seed"]),
-            elements=[str(e) for e in a["elements"]], positions=f["structure/positions"][()],
-            cell=f["structure/cell"][()], pbc=f["structure/pbc"][()],
-            initial_elements=f["structure/initial_elements"][()].astype(np.int64), group=f["structure/group"][()],
-            temperatures=f["steps/temperature"][()], walkers=int(a["walkers"]), resampling=str(a["resampling"]),
+            **read_campaign(f), temperatures=f["steps/temperature"][()], walkers=int(a["walkers"]), resampling=str(a["resampling"]),
             sweeps_per_step=int(a["sweeps_per_step"]), ln_omega=float(a["ln_omega"]),
             initial_energy=f["walkers/initial_energy"][()], complete=bool(a["complete"]),
         )

@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import h5py
 import numpy as np
 
 from .errors import NanomcError
@@ -73,17 +74,31 @@ class RunRecord:
         return len(self.temperatures)
 
 
+def write_campaign(f: h5py.File, rec) -> None:
+    """What every campaign's results file holds (a RunRecord or a PopulationRecord): the root attributes
+    parameters, potential_hash, seed, ensemble, elements, and /structure (positions Å, cell Å, pbc,
+    initial_elements, group)."""
+    f.attrs.update({"parameters": rec.parameters, "potential_hash": rec.potential_hash, "seed": rec.seed,
+                    "ensemble": rec.ensemble, "elements": rec.elements})
+    s = f.create_group("structure")
+    s["positions"], s["cell"], s["pbc"] = rec.positions, rec.cell, np.asarray(rec.pbc, bool)
+    s["initial_elements"], s["group"] = rec.initial_elements.astype(np.int8), rec.group
+
+
+def read_campaign(f: h5py.File) -> dict:
+    """What write_campaign wrote, as keyword arguments of RunRecord and PopulationRecord."""
+    a = f.attrs
+    return {"parameters": str(a["parameters"]), "potential_hash": str(a["potential_hash"]), "seed": int(a["seed"]),
+            "ensemble": str(a["ensemble"]), "elements": [str(e) for e in a["elements"]],
+            "positions": f["structure/positions"][()], "cell": f["structure/cell"][()], "pbc": f["structure/pbc"][()],
+            "initial_elements": f["structure/initial_elements"][()].astype(np.int64), "group": f["structure/group"][()]}
+
+
 def write_results(path: str | Path, rec: RunRecord) -> None:
     """Write the record atomically (temporary file, fsync, rename)."""
     with write_atomically(path, FORMAT, FORMAT_VERSION) as f:
-        f.attrs.update({
-            "parameters": rec.parameters, "potential_hash": rec.potential_hash, "seed": rec.seed,
-            "ensemble": rec.ensemble, "elements": rec.elements, "sweeps_done": rec.sweeps_done,
-            "sweeps_total": rec.sweeps_total, "complete": rec.complete,
-        })
-        s = f.create_group("structure")
-        s["positions"], s["cell"], s["pbc"] = rec.positions, rec.cell, np.asarray(rec.pbc, bool)
-        s["initial_elements"], s["group"] = rec.initial_elements.astype(np.int8), rec.group
+        write_campaign(f, rec)
+        f.attrs.update({"sweeps_done": rec.sweeps_done, "sweeps_total": rec.sweeps_total, "complete": rec.complete})
         f["chains/temperature"] = rec.temperatures
         n_c = rec.n_chains
         f["trace/energy"] = np.array(rec.energy, float).reshape(n_c, -1)
@@ -113,11 +128,7 @@ def read_results(path: str | Path) -> RunRecord:
     with open_checked(path, FORMAT, FORMAT_VERSION, ResultsFileError, "results") as f:
         a = f.attrs
         rec = RunRecord(
-            parameters=str(a["parameters"]), potential_hash=str(a["potential_hash"]), seed=int(a["seed"]),
-            ensemble=str(a["ensemble"]), elements=[str(e) for e in a["elements"]],
-            positions=f["structure/positions"][()], cell=f["structure/cell"][()], pbc=f["structure/pbc"][()],
-            initial_elements=f["structure/initial_elements"][()].astype(np.int64),
-            group=f["structure/group"][()], temperatures=f["chains/temperature"][()],
+            **read_campaign(f), temperatures=f["chains/temperature"][()],
             sweeps_total=int(a["sweeps_total"]), sweeps_done=int(a["sweeps_done"]), complete=bool(a["complete"]),
         )
         rec.energy = f["trace/energy"][()].tolist()

@@ -318,20 +318,8 @@ def _check_semantics(c: dict, fail) -> None:
         if mc["ensemble"] == "pamc":
             _check_population(mc, fail)
             return
-        ladder = [mc[k] is not None for k in ("t_min", "t_max", "n_temperatures")]
-        if mc["temperatures"] and any(ladder):
-            raise fail("mc", "temperatures", "give `temperatures` or `t_min`/`t_max`/`n_temperatures`, not both")
-        if any(ladder) and not all(ladder):
-            raise fail("mc", None, "a geometric ladder needs all of `t_min`, `t_max` and `n_temperatures`")
-        if all(ladder):
-            if mc["n_temperatures"] < 1 or not 0 < mc["t_min"] <= mc["t_max"]:
-                raise fail("mc", "t_min", "the ladder needs 0 < t_min <= t_max (K) and n_temperatures >= 1")
-            mc["temperatures"] = temperature_ladder(mc["t_min"], mc["t_max"], mc["n_temperatures"])
-        if not mc["temperatures"]:
-            raise fail("mc", None, f"ensemble = \"{mc['ensemble']}\" needs `temperatures` (K) in [mc]")
-        bad = [t for t in mc["temperatures"] if t <= 0]
-        if bad:
-            raise fail("mc", "temperatures", f"temperatures must be positive (K), got {bad[0]}")
+        _fill_temperatures(mc, fail, "geometric ladder", temperature_ladder,
+                           f"ensemble = \"{mc['ensemble']}\" needs `temperatures` (K) in [mc]")
         if mc["exchange_interval"] < 0:
             raise fail("mc", "exchange_interval", "`exchange_interval` must be 0 (off) or a number of sweeps")
         if mc["exchange_interval"] and len(mc["temperatures"]) < 2:
@@ -341,6 +329,27 @@ def _check_semantics(c: dict, fail) -> None:
     if mc["chemical_potentials"] and mc["ensemble"] != "sgc":
         raise fail("mc", "chemical_potentials", "`chemical_potentials` only applies to ensemble = \"sgc\"")
     _check_vacancies(part, mc, fail)
+
+
+def _fill_temperatures(mc: dict, fail, name: str, spacing: Callable[[float, float, int], list[float]],
+                       missing: str) -> None:
+    """mc["temperatures"] as given, or spacing(t_min, t_max, n_temperatures) (K) for a `name`
+    ("geometric ladder", "pamc schedule") given by its ends; ConfigError if both, part of the ends, neither
+    (message `missing`) or a temperature that is not positive is given."""
+    ends = [mc[k] is not None for k in ("t_min", "t_max", "n_temperatures")]
+    if mc["temperatures"] and any(ends):
+        raise fail("mc", "temperatures", "give `temperatures` or `t_min`/`t_max`/`n_temperatures`, not both")
+    if any(ends) and not all(ends):
+        raise fail("mc", None, f"a {name} needs all of `t_min`, `t_max` and `n_temperatures`")
+    if all(ends):
+        if mc["n_temperatures"] < 1 or not 0 < mc["t_min"] <= mc["t_max"]:
+            raise fail("mc", "t_min", f"a {name} needs 0 < t_min <= t_max (K) and n_temperatures >= 1")
+        mc["temperatures"] = spacing(mc["t_min"], mc["t_max"], mc["n_temperatures"])
+    if not mc["temperatures"]:
+        raise fail("mc", None, missing)
+    bad = [t for t in mc["temperatures"] if t <= 0]
+    if bad:
+        raise fail("mc", "temperatures", f"temperatures must be positive (K), got {bad[0]}")
 
 
 def _check_population(mc: dict, fail) -> None:
@@ -353,23 +362,13 @@ def _check_population(mc: dict, fail) -> None:
         if mc[key]:
             raise fail("mc", key, f"`{key}` does not apply to ensemble = \"pamc\" (canonical swaps, resampling "
                        "instead of exchanges)")
-    ladder = [mc[k] is not None for k in ("t_min", "t_max", "n_temperatures")]
-    if mc["temperatures"] and any(ladder):
-        raise fail("mc", "temperatures", "give `temperatures` or `t_min`/`t_max`/`n_temperatures`, not both")
-    if any(ladder) and not all(ladder):
-        raise fail("mc", None, "a pamc schedule needs all of `t_min`, `t_max` and `n_temperatures`")
-    if all(ladder):
-        if mc["n_temperatures"] < 1 or not 0 < mc["t_min"] <= mc["t_max"]:
-            raise fail("mc", "t_min", "the schedule needs 0 < t_min <= t_max (K) and n_temperatures >= 1")
-        mc["temperatures"] = [float(t) for t in temperature_schedule(mc["t_max"], mc["t_min"], mc["n_temperatures"],
-                                                                     mc["schedule"])]
-    if not mc["temperatures"]:
-        raise fail("mc", None, "ensemble = \"pamc\" needs `temperatures` (K, highest first) or `t_min`, `t_max` and "
-                   "`n_temperatures` in [mc]")
-    t = np.asarray(mc["temperatures"], float)
-    if (t <= 0).any():
-        raise fail("mc", "temperatures", f"temperatures must be positive (K), got {t[t <= 0][0]}")
-    if (np.diff(t) >= 0).any():
+
+    def cooling(t_min: float, t_max: float, count: int) -> list[float]:
+        return [float(t) for t in temperature_schedule(t_max, t_min, count, mc["schedule"])]
+
+    _fill_temperatures(mc, fail, "pamc schedule", cooling, "ensemble = \"pamc\" needs `temperatures` (K, highest first) "
+                       "or `t_min`, `t_max` and `n_temperatures` in [mc]")
+    if (np.diff(mc["temperatures"]) >= 0).any():
         raise fail("mc", "temperatures", "population annealing cools: list `temperatures` from highest to lowest, "
                    "each lower than the one before")
 

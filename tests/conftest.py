@@ -273,6 +273,12 @@ def campaign_potential_file(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def potential_bytes(campaign_potential_file):
+    """The bytes of campaign_potential_file, to write next to a test's parameter file."""
+    return campaign_potential_file.read_bytes()
+
+
+@pytest.fixture(scope="session")
 def enumerable_cluster():
     """(potential, 13-atom cuboctahedron, energy (eV) of each of its 2^13 Au/Cu occupations by bit
     pattern (bit i set: atom i is Cu), number of Cu of each pattern) for exact sampling tests."""

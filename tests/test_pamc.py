@@ -12,7 +12,6 @@ for ⟨E⟩ and three or more for ln Z (8000 walkers). Seeds 1–9 of an explora
 walkers gave |z| < 2.7 against the true values.
 """
 import math
-import os
 import signal
 import subprocess
 import sys
@@ -22,6 +21,8 @@ import numpy as np
 import pytest
 from ase.io import write
 from scipy.stats import norm
+from test_campaign import cli
+from test_replica_exchange import mpirun
 
 from nanomc.campaign import CampaignError, run_campaign
 from nanomc.config import ConfigError
@@ -32,7 +33,6 @@ from nanomc.mc.resampling import normalised_weights, resample
 from nanomc.population_results import read_population, thermodynamics
 from nanomc.results import ResultsFileError
 
-MPIRUN = os.path.join(os.path.dirname(sys.executable), "mpirun")
 Z_ALPHA = norm.isf(1e-3 / 2)  # 3.29: two-sided at 1e-3 per assertion
 Z_POWER = norm.isf(0.01)       # 2.33: power 0.99
 RULES = ("systematic", "residual", "multinomial")
@@ -211,27 +211,12 @@ directory = "out"
 """
 
 
-@pytest.fixture(scope="module")
-def potential_bytes(campaign_potential_file):
-    return campaign_potential_file.read_bytes()
-
-
 def campaign(directory, potential_bytes, extra=""):
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "pot.h5").write_bytes(potential_bytes)
     path = directory / "params.toml"
     path.write_text(textwrap.dedent(PARAMS).replace("{extra}", extra))
     return path
-
-
-def mpirun(n, *args):
-    return subprocess.run([MPIRUN, "-n", str(n), sys.executable, "-m", "nanomc.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=600)
-
-
-def cli(*args):
-    return subprocess.run([sys.executable, "-m", "nanomc.cli", *map(str, args)], capture_output=True, text=True,
-                          timeout=600)
 
 
 def assert_same_population(a, b):

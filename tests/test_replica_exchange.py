@@ -6,7 +6,6 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
-import pytest
 from test_campaign import run_killed_at
 
 from nanomc.campaign import run_campaign
@@ -37,11 +36,6 @@ checkpoint_interval = 10
 [output]
 directory = "out"
 """
-
-
-@pytest.fixture(scope="module")
-def potential_bytes(campaign_potential_file):
-    return campaign_potential_file.read_bytes()
 
 
 def campaign(directory, potential_bytes, ladder="t_min = 300.0\nt_max = 3000.0\nn_temperatures = 4"):

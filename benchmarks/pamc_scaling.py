@@ -5,7 +5,7 @@ octahedron (common.SIZES[--size]) with the benchmark potential, starts --walkers
 infinite temperature and runs --steps temperature steps (geometric, 3000 K to 600 K) of
 --sweeps sweeps each: reweight, resample (states move between ranks in one alltoall), sweep.
 It times the sweeps and the resampling separately and counts the walker states that moved
-between ranks and their pickled bytes. The parent prints per rank count: walker-sweeps/s,
+between ranks and the bytes of their arrays. The parent prints per rank count: walker-sweeps/s,
 trials/s, the parallel efficiency rate(2)/(2·rate(1)), and per step the resampling time,
 walkers moved and megabytes moved.
 

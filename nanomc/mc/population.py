@@ -18,7 +18,6 @@ bit on any number of ranks.
 """
 from __future__ import annotations
 
-import pickle
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,7 +45,7 @@ class Reweighting:
 
 @dataclass
 class Transfer:
-    """Walker states a resampling moved between ranks: how many, and their pickled size in bytes."""
+    """Walker states a resampling moved between ranks: how many, and the bytes of their arrays."""
 
     walkers: int
     bytes: int
@@ -115,7 +114,8 @@ class Population:
             if owner_of(p, self.walkers, size) == rank:
                 outgoing[owner_of(j, self.walkers, size)][int(p)] = self.states[int(p)]
         sent = [len(outgoing[r]) for r in range(size) if r != rank]
-        nbytes = sum(len(pickle.dumps(outgoing[r], protocol=pickle.HIGHEST_PROTOCOL)) for r in range(size) if r != rank)
+        nbytes = sum(np.asarray(value).nbytes for r in range(size) if r != rank
+                     for state in outgoing[r].values() for value in state.values())
         received: dict[int, dict] = {}
         for part in self.comm.alltoall(outgoing):
             received.update(part)

@@ -367,10 +367,11 @@ class Progress:
         eta = (now - self.t0) / done * (self.total - sweep) if done else float("nan")
         chains = f" ({n_chains} replicas, lowest T shown)" if n_chains > 1 else ""
         print(f"{self.unit} {sweep}/{self.total}  T {temperature:.0f} K  E {energy:.4f} eV  "
-              f"acceptance {acceptance:.3f}{extra}  ETA {_duration(eta)}{chains}", file=sys.stderr, flush=True)
+              f"acceptance {acceptance:.3f}{extra}  ETA {format_duration(eta)}{chains}", file=sys.stderr, flush=True)
 
 
-def _duration(seconds: float) -> str:
+def format_duration(seconds: float) -> str:
+    """Seconds as "1h02m" or "3m05s"; "?" if not finite."""
     if not np.isfinite(seconds):
         return "?"
     m, s = divmod(int(round(seconds)), 60)

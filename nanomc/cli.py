@@ -34,7 +34,18 @@ def _run(args: argparse.Namespace) -> int:
     from .campaign import describe, run_campaign
     from .population_campaign import describe_population
     from .population_results import PopulationRecord
+    from .scan import describe_scan, is_scan, load_scan, run_scan
 
+    if is_scan(args.params):
+        outcomes = run_scan(args.params, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet)
+        if outcomes is None:
+            return 0
+        if not args.quiet:
+            print(describe_scan(outcomes, load_scan(args.params).directory))
+        failed = [o for o in outcomes if o.status == "failed"]
+        for o in failed:
+            print(f"nanomc: error: scan point {o.name}: {o.error}", file=sys.stderr)
+        return 1 if failed else 0
     record = run_campaign(args.params, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet)
     if record is not None and not args.quiet:
         print(describe_population(record) if isinstance(record, PopulationRecord) else describe(record))
@@ -254,7 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"nanomc {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("info", help="version, compiled kernels, MPI").set_defaults(func=_info)
-    run = sub.add_parser("run", help="run (or resume) the Monte Carlo campaign of a parameter file")
+    run = sub.add_parser("run", help="run (or resume) the Monte Carlo campaign of a parameter file, or every "
+                                     "point of a scan (a file with [scan])")
     run.add_argument("params", help="TOML parameter file")
     run.add_argument("--resume", action="store_true", help="continue from the results file's last checkpoint")
     run.add_argument("--overwrite", action="store_true", help="replace an existing results file")

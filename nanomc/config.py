@@ -7,6 +7,7 @@ an annotated file and the README's parameter reference is this table.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 import tomllib
 from dataclasses import dataclass
@@ -193,6 +194,12 @@ def load_config(path: str | Path, schema: dict[str, dict[str, Param]] | None = N
 
     schema/check default to the campaign schema and its cross-key rules.
     """
+    raw, text = read_toml(path)
+    return validate(raw, text, str(path), schema, check), text
+
+
+def read_toml(path: str | Path) -> tuple[dict, str]:
+    """A parameter file's TOML as a dict, and its text; ConfigError if unreadable or not TOML."""
     path = Path(path)
     try:
         text = path.read_text()
@@ -201,10 +208,9 @@ def load_config(path: str | Path, schema: dict[str, dict[str, Param]] | None = N
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not a text (TOML) file; give the parameter file") from None
     try:
-        raw = tomllib.loads(text)
+        return tomllib.loads(text), text
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return validate(raw, text, str(path), schema, check), text
 
 
 def validate(raw: dict, text: str, name: str, schema: dict[str, dict[str, Param]] | None = None,
@@ -416,16 +422,31 @@ def template_text() -> str:
             elif p.default is None or p.default is REQUIRED:
                 out.append(f"# {key} =")
             else:
-                out.append(f"{key} = {_toml_value(p.default)}")
+                out.append(f"{key} = {toml_value(p.default)}")
         out.append("")
     return "\n".join(out)
 
 
-def _toml_value(value: Any) -> str:
+def toml_value(value: Any) -> str:
+    """A value of a parameter file (string, bool, number, list, table) as TOML text."""
     if isinstance(value, str):
-        return f'"{value}"'
+        return json.dumps(value, ensure_ascii=False)   # a JSON string is a TOML basic string
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict):
-        return "{ " + ", ".join(f"{k} = {v}" for k, v in value.items()) + " }"
+        return "{ " + ", ".join(f"{_toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
     return repr(value)
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
+
+
+def toml_text(raw: dict, header: str = "") -> str:
+    """A parameter file's text from its TOML dict (sections of tables of values), after `header` lines."""
+    lines = [header] if header else []
+    for section, values in raw.items():
+        lines += ["", f"[{section}]"] + [f"{_toml_key(key)} = {toml_value(v)}" for key, v in values.items()]
+    return "\n".join(lines).lstrip("\n") + "\n"

@@ -119,7 +119,7 @@ def read_frames(path: str | Path) -> list[Atoms]:
     if not path.is_file():
         raise ParticleError(f"{path}: structure file not found")
     try:
-        frames = read(path, ":")
+        frames = read(path, ":", parallel=False)
     except Exception as exc:  # ASE raises many kinds for unreadable files
         raise ParticleError(f"{path}: cannot read the structure ({type(exc).__name__}: {exc})") from None
     if not frames:
@@ -129,13 +129,14 @@ def read_frames(path: str | Path) -> list[Atoms]:
 
 def write_frames(path: str | Path, frames: Sequence[Atoms]) -> None:
     """Write structures as extxyz; the file is replaced only once complete. ParticleError with
-    one line if it cannot be written."""
+    one line if it cannot be written. Every process that calls it writes (not only MPI rank 0, as
+    ASE would by default: a scan's point runs on a group of ranks whose first may not be rank 0)."""
     from ase.io import write
 
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     try:
-        write(tmp, list(frames), format="extxyz")
+        write(tmp, list(frames), format="extxyz", parallel=False)
         tmp.replace(path)
     except OSError as exc:
         raise ParticleError(f"cannot write {path} ({exc.strerror or exc})") from None

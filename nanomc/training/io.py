@@ -149,7 +149,7 @@ def read_frames(path: Path, what: str = "reference file") -> list[Atoms]:
     if not path.exists():
         raise ReferenceDataError(f"{path}: {what} not found")
     try:
-        return read(path, ":")
+        return read(path, ":", parallel=False)
     except Exception as exc:  # ASE raises many kinds for unreadable files
         raise ReferenceDataError(f"{path}: cannot read ({type(exc).__name__}: {exc})") from None
 

@@ -26,6 +26,7 @@ from .local_energy import LocalEnergyModel
 from .mc import Chain, SwapGroups, temperature_schedule
 from .mc.driver import Driver
 from .mc.exchange import ExchangeLadder
+from .mc.ladder_tuning import Tuning, tune_ladder
 from .mc.groups import GroupError
 from .mc.parallel import SerialComm, owner_of, world
 from .fluorite import fluorite_particle, fluorite_size, oxide_lattice_constant
@@ -420,12 +421,15 @@ def _sweeps(config: dict, text: str, setup: Setup, results: Path, resume: bool, 
     driver = Driver(setup.chains, setup.ladder, comm, setup.schedule, mc["exchange_interval"])
     if resume:
         record = read_results(results)
+        _adopt_ladder(setup, record.temperatures)
         _restore(record, setup, config, results)
         record.parameters, record.sweeps_total = text, mc["sweeps"]
         record.complete = record.sweeps_done == mc["sweeps"]
         _checkpoint(record, setup, driver, results, comm)  # the file now names the new parameters
     else:
+        tuning = _tune(setup, driver, mc, quiet or not root) if mc["ladder"] == "tuned" else None
         record = new_record(text, config, setup)
+        record.tuning = tuning
         record.snapshot_sweeps.append(0)
         record.snapshots.append(_snapshot(driver))
         _checkpoint(record, setup, driver, results, comm)
@@ -458,6 +462,29 @@ def _sweeps(config: dict, text: str, setup: Setup, results: Path, resume: bool, 
     return record
 
 
+def _adopt_ladder(setup: Setup, temperatures: np.ndarray) -> None:
+    """Run at the ladder a results file was started with (a tuned ladder is not tuned again)."""
+    if len(temperatures) == len(setup.temperatures):
+        setup.temperatures = np.array(temperatures, float)
+        setup.ladder.temperatures = setup.temperatures.copy()
+
+
+def _tune(setup: Setup, driver: Driver, mc: dict, quiet: bool) -> Tuning:
+    """Tune the ladder with pilot runs (nanomc.mc.ladder_tuning), printing each round unless quiet."""
+    def report(k: int, acceptance: np.ndarray, temperatures: np.ndarray) -> None:
+        if not quiet:
+            print(f"ladder tuning {k + 1}/{mc['tune_rounds']}: pilot acceptance {_numbers(acceptance, '.2f')} -> "
+                  f"T {_numbers(temperatures, '.0f')} K", file=sys.stderr, flush=True)
+
+    tuning = tune_ladder(driver, mc["tune_rounds"], mc["tune_sweeps"], report)
+    setup.temperatures = setup.ladder.temperatures.copy()
+    return tuning
+
+
+def _numbers(values: np.ndarray, fmt: str) -> str:
+    return " ".join(format(v, fmt) for v in values)
+
+
 def describe(record: RunRecord) -> str:
     """A short summary: per temperature the final energy and acceptance; exchange statistics."""
     lines = [f"{record.sweeps_done}/{record.sweeps_total} sweeps, ensemble {record.ensemble}, "
@@ -466,9 +493,16 @@ def describe(record: RunRecord) -> str:
         acc = np.mean(record.acceptance[t]) if record.acceptance[t] else float("nan")
         lines.append(f"  T {record.temperatures[t]:7.1f} K  final E {record.final_energy[t]:.4f} eV  "
                      f"mean acceptance {acc:.3f}")
+    if record.tuning is not None:
+        first = record.tuning.acceptance[0]
+        lines.append(f"  ladder tuned in {len(record.tuning.acceptance)} pilot runs of {record.tuning.sweeps} sweeps: "
+                     f"from T {_numbers(record.tuning.ladders[0], '.0f')} K (pilot acceptance {_numbers(first, '.2f')})")
+        lines.append(f"  to T {_numbers(record.temperatures, '.0f')} K (last pilot "
+                     f"{_numbers(record.tuning.acceptance[-1], '.2f')}; predicted for every pair "
+                     f"{record.tuning.predicted:.2f})")
     attempts = np.asarray(record.exchange["attempts"])
     if attempts.sum():
         rates = np.asarray(record.exchange["accepted"]) / np.maximum(attempts, 1)
-        lines.append("  exchange acceptance per neighbouring pair: " + " ".join(f"{x:.2f}" for x in rates))
+        lines.append("  exchange acceptance per neighbouring pair: " + _numbers(rates, ".2f"))
         lines.append(f"  round trips: {int(np.sum(record.exchange['round_trips']))}")
     return os.linesep.join(lines)

@@ -103,6 +103,15 @@ SCHEMA: dict[str, dict[str, Param]] = {
                          "ranks"),
         "resampling": Param("str", "systematic", "pamc only: how walkers are copied in proportion to their "
                             "Boltzmann weights at each step", ("systematic", "residual", "multinomial")),
+        "ladder": Param("str", "fixed", "replica exchange: `fixed` runs at `temperatures` (or the geometric "
+                        "ladder of `t_min`, `t_max`, `n_temperatures`); `tuned` starts from it and moves the inner "
+                        "temperatures in `tune_rounds` pilot runs of `tune_sweeps` sweeps until neighbouring exchange "
+                        "acceptances are equal (the ends stay; the tuned ladder is stored and kept on --resume)",
+                        ("fixed", "tuned")),
+        "tune_rounds": Param("int", 4, "`ladder = \"tuned\"`: number of pilot runs, each followed by a move of the "
+                             "inner temperatures"),
+        "tune_sweeps": Param("int", 50, "`ladder = \"tuned\"`: sweeps per pilot run (the second half measures "
+                             "the acceptances); pilot sweeps come before and on top of `sweeps`"),
         "exchange_interval": Param("int", 0, "sweeps between replica-exchange rounds (neighbouring "
                                    "temperatures, alternating even/odd pairs); 0 = independent replicas"),
         "sweeps": Param("int", REQUIRED, "sweeps per replica (pamc: per walker at each temperature step); a "
@@ -305,6 +314,9 @@ def _check_semantics(c: dict, fail) -> None:
     for key in ("snapshot_interval", "checkpoint_interval"):
         if mc[key] < 1:
             raise fail("mc", key, f"`{key}` must be at least 1, got {mc[key]}")
+    if mc["ladder"] == "tuned" and mc["ensemble"] in ("anneal", "pamc"):
+        raise fail("mc", "ladder", f"ladder = \"tuned\" applies to replica exchange (canonical, sgc), not to "
+                   f"ensemble = \"{mc['ensemble']}\"")
     if mc["ensemble"] == "anneal":
         for key in ("temperatures", "t_min", "t_max", "n_temperatures"):
             if mc[key] is not None:
@@ -330,6 +342,7 @@ def _check_semantics(c: dict, fail) -> None:
             raise fail("mc", "exchange_interval", "`exchange_interval` must be 0 (off) or a number of sweeps")
         if mc["exchange_interval"] and len(mc["temperatures"]) < 2:
             raise fail("mc", "exchange_interval", "replica exchange needs at least two temperatures")
+        _check_tuning(mc, fail)
     if mc["walkers"] is not None:
         raise fail("mc", "walkers", "`walkers` only applies to ensemble = \"pamc\"")
     if mc["chemical_potentials"] and mc["ensemble"] != "sgc":
@@ -356,6 +369,24 @@ def _fill_temperatures(mc: dict, fail, name: str, spacing: Callable[[float, floa
     bad = [t for t in mc["temperatures"] if t <= 0]
     if bad:
         raise fail("mc", "temperatures", f"temperatures must be positive (K), got {bad[0]}")
+
+
+def _check_tuning(mc: dict, fail) -> None:
+    """ladder = "tuned": replica exchange over at least three ascending temperatures, pilots of >= 2 sweeps."""
+    if mc["ladder"] != "tuned":
+        return
+    if not mc["exchange_interval"]:
+        raise fail("mc", "ladder", "ladder = \"tuned\" tunes a replica-exchange ladder: set `exchange_interval` "
+                   "(sweeps between exchanges) in [mc]")
+    if len(mc["temperatures"]) < 3:
+        raise fail("mc", "ladder", "ladder = \"tuned\" moves the inner temperatures: give at least three")
+    if (np.diff(mc["temperatures"]) <= 0).any():
+        raise fail("mc", "temperatures", "ladder = \"tuned\" needs `temperatures` from lowest to highest")
+    if mc["tune_rounds"] < 1:
+        raise fail("mc", "tune_rounds", f"`tune_rounds` must be at least 1, got {mc['tune_rounds']}")
+    if mc["tune_sweeps"] < 2 * mc["exchange_interval"]:
+        raise fail("mc", "tune_sweeps", f"`tune_sweeps` must be at least 2 exchange intervals "
+                   f"({2 * mc['exchange_interval']} sweeps), got {mc['tune_sweeps']}")
 
 
 def _check_population(mc: dict, fail) -> None:

@@ -14,6 +14,10 @@ Layout (format "nanomc-results", version 1):
     /exchange         replica_temperature (R, S) temperature index of each replica in each sweep;
                       attempts, accepted (T−1,) per neighbouring pair; round_trips (R,);
                       replica_at (T,), last_end (R,); attrs rounds, rng (JSON)
+    /tuning           ladder = "tuned" only: ladders (rounds + 1, T) K, the starting ladder and the one
+                      after each pilot round (the last is /chains/temperature); acceptance
+                      (rounds, T−1) expected exchange acceptance each pilot measured; attrs sweeps, predicted
+                      (the acceptance predicted for every pair of the tuned ladder)
     /checkpoint/chain_<r>   per replica: elements, descriptors, atomic_energies, best_elements;
                             attrs total, best_total, rng (JSON) — the exact state to continue from
 The whole file is written to a temporary name and renamed, so a kill at any moment leaves
@@ -29,6 +33,7 @@ import numpy as np
 
 from .errors import NanomcError
 from .hdf5io import open_checked, write_atomically
+from .mc.ladder_tuning import Tuning
 
 FORMAT = "nanomc-results"
 FORMAT_VERSION = 1
@@ -68,6 +73,7 @@ class RunRecord:
     exchange: dict = field(default_factory=dict)
     sweeps_done: int = 0
     complete: bool = False
+    tuning: Tuning | None = None     # ladder = "tuned": the pilots that made `temperatures`
 
     @property
     def n_chains(self) -> int:
@@ -116,6 +122,9 @@ def write_results(path: str | Path, rec: RunRecord) -> None:
         for key in ("attempts", "accepted", "round_trips", "replica_at", "last_end"):
             f[f"exchange/{key}"] = np.asarray(rec.exchange[key], np.int64)
         f["exchange"].attrs.update({"rounds": rec.exchange["rounds"], "rng": rec.exchange["rng"]})
+        if rec.tuning is not None:
+            f["tuning/ladders"], f["tuning/acceptance"] = rec.tuning.ladders, rec.tuning.acceptance
+            f["tuning"].attrs.update({"sweeps": rec.tuning.sweeps, "predicted": rec.tuning.predicted})
         for c, state in enumerate(rec.chain_states):
             g = f.create_group(f"checkpoint/chain_{c}")
             for key in ("elements", "descriptors", "atomic_energies", "best_elements"):
@@ -144,6 +153,10 @@ def read_results(path: str | Path) -> RunRecord:
         rec.exchange = {key: f[f"exchange/{key}"][()]
                         for key in ("attempts", "accepted", "round_trips", "replica_at", "last_end")}
         rec.exchange.update({"rounds": int(f["exchange"].attrs["rounds"]), "rng": str(f["exchange"].attrs["rng"])})
+        if "tuning" in f:
+            a = f["tuning"].attrs
+            rec.tuning = Tuning(f["tuning/ladders"][()], f["tuning/acceptance"][()], int(a["sweeps"]),
+                                float(a["predicted"]))
         for c in range(rec.n_chains):
             g = f.get(f"checkpoint/chain_{c}")
             if g is None:

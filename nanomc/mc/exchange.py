@@ -15,6 +15,12 @@ import numpy as np
 from .schedule import KB
 
 
+def exchange_log_probability(beta_a, beta_b, energy_a, energy_b):
+    """ln of the exchange probability (before min with 0) of the replicas at β_a and β_b (1/eV)
+    with energies E_a and E_b (eV): (β_a − β_b)(E_a − E_b); numbers or arrays."""
+    return (beta_a - beta_b) * (energy_a - energy_b)
+
+
 class ExchangeLadder:
     """State of the temperature ladder: replica_at[t], temperature_of[r], statistics, RNG."""
 
@@ -24,6 +30,12 @@ class ExchangeLadder:
         self.rng = rng
         self.replica_at = np.arange(n)          # replica at temperature index t
         self.temperature_of = np.arange(n)      # temperature index of replica r
+        self.reset_statistics()
+
+    def reset_statistics(self) -> None:
+        """Start counting attempts, acceptances, rounds and round trips afresh (after a tuning);
+        which replica is at which temperature is kept."""
+        n = len(self.temperatures)
         self.attempts = np.zeros(max(n - 1, 0), np.int64)
         self.accepted = np.zeros(max(n - 1, 0), np.int64)
         self.rounds = 0
@@ -50,7 +62,7 @@ class ExchangeLadder:
         beta = 1.0 / (KB * self.temperatures)
         for t in range(self.rounds % 2, n - 1, 2):
             a, b = self.replica_at[t], self.replica_at[t + 1]
-            log_p = (beta[t] - beta[t + 1]) * (energies[a] - energies[b])
+            log_p = exchange_log_probability(beta[t], beta[t + 1], energies[a], energies[b])
             u = self.rng.random()
             self.attempts[t] += 1
             if log_p >= 0 or u < np.exp(log_p):

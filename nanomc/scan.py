@@ -309,6 +309,9 @@ def run_scan(path: str | Path, resume: bool = False, overwrite: bool = False, qu
     outcomes = []
     for k in mine:
         point = scan.points[k]
+        if talk and n_groups > 1:
+            print(f"scan point {k + 1}/{len(scan.points)} {point.name}: rank group {group} starts it", file=sys.stderr,
+                  flush=True)
         outcomes.append(_run_point(scan, point, resume, overwrite, quiet or n_groups > 1, sub))
         if talk:
             o = outcomes[-1]

@@ -15,9 +15,11 @@ scanned too (`particle.composition = [{ Au = 0.3, Cu = 0.7 }, ...]`).
 Each point is written as `<output directory>/<name>/params.toml` (an ordinary parameter file
 whose results go next to it, so it can be run, resumed or analysed on its own) and listed in
 `<output directory>/scan.json`. `nanomc run scan.toml` runs the points in turn; under
-`mpirun -n K` the ranks form K / ranks_per_point groups and each group runs whole points, the
-costliest first (replica exchange and pamc points spread their replicas or walkers over the
-group's ranks). Every point's results are the same bit for bit as running it alone.
+`mpirun -n K` the ranks form K / ranks_per_point groups and each group runs whole points, in
+scan order (replica exchange and pamc points spread their replicas or walkers over the group's
+ranks). Points are dealt to groups before the run so that their estimated costs balance: the
+costliest first, each to the least loaded group. Every point's results are the same bit for
+bit as running it alone.
 """
 from __future__ import annotations
 
@@ -234,7 +236,8 @@ def _finished(results: Path, text: str) -> bool:
 
 
 def _groups(points: list[Point], n_groups: int) -> list[list[int]]:
-    """Point indices per rank group: costliest first, each to the least loaded group (ties: lowest)."""
+    """Point indices (ascending) per rank group: dealt costliest first, each to the least loaded group
+    (ties: the lowest), by Point.cost."""
     load = [0.0] * n_groups
     assigned: list[list[int]] = [[] for _ in range(n_groups)]
     for k in sorted(range(len(points)), key=lambda k: -points[k].cost()):

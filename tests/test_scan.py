@@ -206,3 +206,14 @@ def test_scan_under_mpirun_equals_points_run_one_by_one(tmp_path, potential_byte
     stored = tomllib.loads((scan.directory / scan.points[0].name / "params.toml").read_text())
     assert "scan" not in stored and stored["particle"]["atoms"] == 55
     assert np.isfinite(read_results(scan.directory / scan.points[0].name / "results.h5").final_energy).all()
+
+
+def test_points_are_dealt_to_rank_groups_by_cost(tmp_path, potential_bytes):
+    from nanomc.scan import _groups
+    text = SCAN[:SCAN.index("[scan]")]
+    scan = load_scan(write_scan(tmp_path, potential_bytes, text, "[scan]\nparticle.atoms = [1000, 100, 200, 300, 400]\n"))
+    costs = [p.cost() for p in scan.points]
+    assert np.allclose(np.array(costs) / costs[1], [10, 1, 2, 3, 4])     # in proportion to the atoms
+    assert _groups(scan.points, 2) == [[0], [1, 2, 3, 4]]        # 1000 against 100 + 200 + 300 + 400
+    assert _groups(scan.points, 3) == [[0], [1, 4], [2, 3]]
+    assert _groups(scan.points, 1) == [[0, 1, 2, 3, 4]]

@@ -67,7 +67,8 @@ class Point:
         return 1 if mc["ensemble"] == "anneal" else len(mc["temperatures"])
 
     def cost(self) -> float:
-        """A relative cost for ordering points: chains × sweeps × steps × atoms (when given)."""
+        """A relative cost for dealing points to rank groups: chains × sweeps × steps × atoms (or the
+        cube of `size`)."""
         p, mc = self.config["particle"], self.config["mc"]
         size = p["atoms"] or (3 * p["cations"] if p["cations"] else None) or (p["size"] or 1) ** 3
         steps = len(mc["temperatures"]) if mc["ensemble"] == "pamc" else 1
@@ -109,6 +110,9 @@ def load_scan(path: str | Path) -> Scan:
 
     if not isinstance(scan, dict):
         raise ConfigError(f"{name}: a scan needs a [scan] table of keys and their values")
+    for section, value in raw.items():
+        if not isinstance(value, dict):
+            raise ConfigError(f"{name}: `{section}` must be a [{section}] table")
     options = {k: scan.pop(k) for k in list(scan) if k in OPTIONS}
     for key, kind in OPTIONS.items():
         if key in options and type(options[key]) is not kind:
@@ -128,7 +132,8 @@ def load_scan(path: str | Path) -> Scan:
         combos = list(zip(*lists))
     else:
         combos = list(itertools.product(*lists))
-    output = raw.get("output", {}).get("directory", SCHEMA["output"]["directory"].default)
+    output = raw.get("output", {})
+    output = output.get("directory", SCHEMA["output"]["directory"].default) if isinstance(output, dict) else None
     if not isinstance(output, str):
         raise ConfigError(f"{locate(name, text, 'output', 'directory')}: `directory` in [output] must be a string")
     base, labels = path.parent, _short_labels(keys)

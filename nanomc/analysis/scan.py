@@ -196,7 +196,8 @@ def read_scan(path: str | Path) -> Scan:
                 raise fail(f"points[{k}]: `{key}` must be a non-empty string")
         values = entry.get("values")
         if not isinstance(values, dict) or set(values) != set(variables):
-            raise fail(f"points[{k}] ({entry['name']}): `values` must give exactly the variables {', '.join(variables)}")
+            raise fail(f"points[{k}] ({entry['name']}): `values` must give exactly the variables "
+                       f"{', '.join(variables)}")
         points.append(ScanPoint(entry["name"], path.parent / entry["directory"], {v: values[v] for v in variables}))
     names = Counter(p.name for p in points)
     if max(names.values()) > 1:

@@ -63,8 +63,8 @@ def markdown(sa: ScanAnalysis) -> str:
     if sa.incomplete:
         out.append(f"Incomplete runs, analysed as far as they got (marked *): {', '.join(sa.incomplete)}.")
     out.append("Values: mean ± standard error (1σ) of each point's own analysis (blocking; population annealing: "
-               "clustered by walker family); † = an error of the row has no plateau (a lower bound). "
-               "Columns as in scan.csv (see the README, section Analysing a scan).")
+               "clustered by walker family); † = an error of the row has no plateau (a lower bound); "
+               "scan.csv holds the same columns, each error as `<name>_err`.")
     shown = {name: set(shown_temperatures(a.temperatures).tolist()) for name, a in sa.analyses.items()}
     if any(len(s) < len(a.temperatures) for s, a in zip(shown.values(), sa.analyses.values())):
         out.append("Points with many temperatures show an evenly spaced subset of them; scan.csv holds all.")
@@ -81,6 +81,7 @@ def markdown(sa: ScanAnalysis) -> str:
                       format_temperature(row["T_K"]), *cells])
     align = ["---"] + ["---:"] * (len(header) - 1)
     out += ["", f"| {' | '.join(header)} |", f"|{'|'.join(align)}|", *(f"| {' | '.join(r)} |" for r in lines)]
+    out += ["", "Columns:", *(f"- `{m}`: {table.meanings[m]}" for m in measures if m in table.meanings)]
     return "\n".join(out)
 
 

@@ -176,7 +176,11 @@ def _analyze(args: argparse.Namespace) -> int:
 
     from .analysis import load
     from .analysis.report import markdown, write_report
+    from .analysis.scan import scan_file
 
+    found = scan_file(args.results)
+    if found is not None:
+        return _analyze_scan(args, found)
     committee = _committee(args) if args.swaps else None
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -189,6 +193,34 @@ def _analyze(args: argparse.Namespace) -> int:
         written = write_report(analysis, out)
     except OSError as exc:
         raise NanomcError(f"cannot write the analysis to {out} ({exc.strerror or exc})") from None
+    if not args.quiet:
+        print(markdown(analysis))
+        print(f"wrote {', '.join(p.name for p in written)} to {out}", file=sys.stderr)
+    return 0
+
+
+def _analyze_scan(args: argparse.Namespace, path) -> int:
+    """analyze on a scan: every point's analysis gathered into scan.md, scan.csv and plots."""
+    import warnings
+    from pathlib import Path
+
+    from .analysis.scan import analyze_scan, read_scan
+    from .analysis.scan_report import markdown, write_scan_report
+
+    if args.potential:
+        raise NanomcError("--potential: the committee report is per results file; run `nanomc analyze` on a "
+                          "point's results.h5")
+    scan = read_scan(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        analysis = analyze_scan(scan, element=args.element, discard=args.discard, radial_width=args.radial_width)
+    for w in caught:
+        print(f"nanomc: warning: {w.message}", file=sys.stderr)
+    out = Path(args.out) if args.out else scan.directory / "analysis"
+    try:
+        written = write_scan_report(analysis, out)
+    except OSError as exc:
+        raise NanomcError(f"cannot write the scan analysis to {out} ({exc.strerror or exc})") from None
     if not args.quiet:
         print(markdown(analysis))
         print(f"wrote {', '.join(p.name for p in written)} to {out}", file=sys.stderr)
@@ -273,8 +305,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-q", "--quiet", action="store_true", help="no progress lines or summary")
     run.set_defaults(func=_run)
     analyze = sub.add_parser("analyze", help="segregation, site compositions, pair and dopant statistics and particle "
-                                                  "renders of a results file")
-    analyze.add_argument("results", help="results.h5 of a campaign")
+                                                  "renders of a results file; one table and plots of a scan")
+    analyze.add_argument("results", help="results.h5 of a campaign, or a scan directory (or its scan.json): one row "
+                                         "per point and temperature in scan.csv and scan.md, plots against the "
+                                         "scanned variables")
     analyze.add_argument("--element", help="pair element X, for an oxide the dopant whose measures are reported "
                                            "(default: the minority element of the swappable sites)")
     analyze.add_argument("--discard", type=_discard, default=0.2,
@@ -282,7 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
                               "not used for population annealing")
     analyze.add_argument("--radial-width", type=_positive_length, default=None,
                          help="radial shell width in Å (default: the nearest-neighbour distance)")
-    analyze.add_argument("--out", help="output directory (default: analysis/ next to the results file)")
+    analyze.add_argument("--out", help="output directory (default: analysis/ next to the results file, or in the "
+                                       "scan directory)")
     analyze.add_argument("--potential", help="a committee potential whose spread of swap energies on the snapshots "
                                              "is reported (default: the campaign's potential, if it is a committee "
                                              "and is found where the parameter file names it)")

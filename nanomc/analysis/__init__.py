@@ -12,10 +12,13 @@ theirs) each group's geometry is its own sublattice's (`sublattice`), X marks a 
 the dopant measures of the pair element are added. A population-annealing results file
 ("nanomc-pamc") gives one state per temperature step (its walkers), errors clustered by walker
 family, and the free energy, entropy, heat capacity and ln Z per step (`population`).
+`analyze_scan("runs/scan")` gathers every point of a parameter scan into one table, a row per
+(point, temperature) (`scan`; `scan_report.write_scan_report` writes scan.csv, scan.md and plots).
 """
 from .analyze import DEFAULT_DISCARD, Analysis, Series, State, load, load_snapshots
 from .errors import AnalysisError, AnalysisWarning, DriftWarning
 from .report import markdown, write_report
+from .scan import ScanAnalysis, analyze_scan, read_scan
 from .sites import Labels, Shells, SiteGeometry, neighbour_shells, site_geometry
 from .statistics import Estimate, blocking, blocking_levels, drift_z, ratio_estimate
 from .table import COLUMNS, Table
@@ -24,4 +27,5 @@ __all__ = [
     "DEFAULT_DISCARD", "Analysis", "Series", "State", "load", "load_snapshots", "AnalysisError", "AnalysisWarning", "DriftWarning",
     "Labels", "Shells", "SiteGeometry", "neighbour_shells", "site_geometry", "Estimate", "blocking",
     "blocking_levels", "drift_z", "ratio_estimate", "COLUMNS", "Table", "markdown", "write_report",
+    "ScanAnalysis", "analyze_scan", "read_scan",
 ]

@@ -171,7 +171,6 @@ def _positive_length(text: str) -> float:
 
 
 def _analyze(args: argparse.Namespace) -> int:
-    import warnings
     from pathlib import Path
 
     from .analysis import load
@@ -182,26 +181,15 @@ def _analyze(args: argparse.Namespace) -> int:
     if found is not None:
         return _analyze_scan(args, found)
     committee = _committee(args) if args.swaps else None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        analysis = load(args.results, element=args.element, discard=args.discard, radial_width=args.radial_width,
-                        committee=committee, swaps=args.swaps)
-    for w in caught:
-        print(f"nanomc: warning: {w.message}", file=sys.stderr)
+    analysis = _warnings_printed(load, args.results, element=args.element, discard=args.discard,
+                                 radial_width=args.radial_width, committee=committee, swaps=args.swaps)
     out = Path(args.out) if args.out else Path(args.results).parent / "analysis"
-    try:
-        written = write_report(analysis, out)
-    except OSError as exc:
-        raise NanomcError(f"cannot write the analysis to {out} ({exc.strerror or exc})") from None
-    if not args.quiet:
-        print(markdown(analysis))
-        print(f"wrote {', '.join(p.name for p in written)} to {out}", file=sys.stderr)
+    _report(args, analysis, out, write_report, markdown)
     return 0
 
 
 def _analyze_scan(args: argparse.Namespace, path) -> int:
     """analyze on a scan: every point's analysis gathered into scan.md, scan.csv and plots."""
-    import warnings
     from pathlib import Path
 
     from .analysis.scan import analyze_scan, read_scan
@@ -211,20 +199,33 @@ def _analyze_scan(args: argparse.Namespace, path) -> int:
         raise NanomcError("--potential: the committee report is per results file; run `nanomc analyze` on a "
                           "point's results.h5")
     scan = read_scan(path)
+    analysis = _warnings_printed(analyze_scan, scan, element=args.element, discard=args.discard,
+                                 radial_width=args.radial_width)
+    _report(args, analysis, Path(args.out) if args.out else scan.directory / "analysis", write_scan_report, markdown)
+    return 0
+
+
+def _warnings_printed(fn, *args, **kwargs):
+    """fn(*args, **kwargs), its warnings printed as one `nanomc: warning:` line each on stderr."""
+    import warnings
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        analysis = analyze_scan(scan, element=args.element, discard=args.discard, radial_width=args.radial_width)
+        result = fn(*args, **kwargs)
     for w in caught:
         print(f"nanomc: warning: {w.message}", file=sys.stderr)
-    out = Path(args.out) if args.out else scan.directory / "analysis"
+    return result
+
+
+def _report(args: argparse.Namespace, analysis, out, write, markdown) -> None:
+    """Write an analysis's files to `out` (NanomcError if not writable) and print its Markdown unless --quiet."""
     try:
-        written = write_scan_report(analysis, out)
+        written = write(analysis, out)
     except OSError as exc:
-        raise NanomcError(f"cannot write the scan analysis to {out} ({exc.strerror or exc})") from None
+        raise NanomcError(f"cannot write the analysis to {out} ({exc.strerror or exc})") from None
     if not args.quiet:
         print(markdown(analysis))
         print(f"wrote {', '.join(p.name for p in written)} to {out}", file=sys.stderr)
-    return 0
 
 
 def _committee(args: argparse.Namespace):

@@ -24,9 +24,9 @@ from typing import Iterator, Sequence
 import numpy as np
 from ase import Atoms
 
+from ..calculator import Calculator as NanomcCalculator
 from ..errors import NanomcError
 from ..structure import without_vacancies
-from ..calculator import Calculator as NanomcCalculator
 from .calculators import CalculatorSpec
 from .labelfile import LabelWriter, check_identity, label_frame, read_labels, structure_hash
 from .relaxed import RELAXATION_KEY, RelaxSettings, Unmapped, UnmappedFile, relax_and_label, relaxer_name

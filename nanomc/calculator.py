@@ -24,6 +24,7 @@ class Calculator(ASECalculator):
     move freely. An element the potential does not know raises nanomc.StructureError, and so does
     a vacancy (an X atom): MD or an optimiser would move it, so remove vacancies first
     (`del atoms[atoms.numbers == 0]`; Potential.energy_forces gives them zero energy and force).
+    A relaxed-lattice potential (Potential.energies) raises nanomc.PotentialError: its forces mean nothing.
     Stress of a structure that is not periodic in all three directions raises ASE's
     PropertyNotImplementedError.
     """
@@ -34,6 +35,7 @@ class Calculator(ASECalculator):
         super().__init__(**kwargs)
         if not isinstance(potential, Potential):
             potential = Potential.load(default_potential_path() if potential is None else potential)
+        potential.refuse_forces("the nanomc ASE calculator (molecular dynamics, relaxation)")
         self.potential = potential
 
     def calculate(self, atoms: Atoms | None = None, properties: Sequence[str] = ("energy",),

@@ -236,6 +236,7 @@ def new_record(config_text: str, config: dict, setup: Setup) -> RunRecord:
         sweeps_total=config["mc"]["sweeps"],
         energy=[[] for _ in range(n_t)], acceptance=[[] for _ in range(n_t)],
         temperature_trace=[[] for _ in range(n_t)], replica_temperature=[[] for _ in range(n_t)],
+        potential_energies=setup.potential.energies,
     )
 
 
@@ -485,9 +486,17 @@ def _numbers(values: np.ndarray, fmt: str) -> str:
     return " ".join(format(v, fmt) for v in values)
 
 
+def energies_note(record) -> list[str]:
+    """A line saying that the energies are relaxed-lattice energies, if they are (else none)."""
+    if record.potential_energies != "relaxed-lattice":
+        return []
+    return ["energies: relaxed-lattice (the potential maps occupations of the ideal lattice to relaxed energies)"]
+
+
 def describe(record: RunRecord) -> str:
     """A short summary: per temperature the final energy and acceptance; exchange statistics."""
-    lines = [f"{record.sweeps_done}/{record.sweeps_total} sweeps, ensemble {record.ensemble}, "
+    lines = [*energies_note(record),
+             f"{record.sweeps_done}/{record.sweeps_total} sweeps, ensemble {record.ensemble}, "
              f"lowest energy seen {np.min(record.best_energy):.4f} eV"]
     for t in range(record.n_chains):
         acc = np.mean(record.acceptance[t]) if record.acceptance[t] else float("nan")

@@ -64,11 +64,30 @@ def _label(args: argparse.Namespace) -> int:
     from .training.label import label_files
 
     spec = CalculatorSpec.parse(args.calculator, dict(parse_calc_arg(a) for a in args.calc_arg))
-    summary = label_files(args.structures, args.output, spec, workers=args.workers, quiet=args.quiet)
+    summary = label_files(args.structures, args.output, spec, workers=args.workers, quiet=args.quiet,
+                          relax=_relax_settings(args))
     if not args.quiet:
+        left_out = (f"; {summary.unmapped} left out (they do not map back to their lattice, "
+                    f"{summary.unmapped_now} in this run: see {summary.output}.unmapped)") if summary.unmapped else ""
         print(f"{summary.output}: {summary.labelled} structures labelled with {spec.name} in {summary.seconds:.0f} s "
-              f"({summary.before} were already there); {summary.before + summary.labelled} of {summary.total}")
+              f"({summary.before} were already there); {summary.before + summary.labelled} of {summary.total}"
+              f"{left_out}")
     return 0
+
+
+def _relax_settings(args: argparse.Namespace):
+    """The RelaxSettings of `nanomc label --relax ...`, None without --relax (then no relaxation option may be given)."""
+    from .training.relaxed import RelaxedLabelError, RelaxSettings
+
+    given = {name: getattr(args, name) for name in ("relax_with", "fmax", "relax_steps", "relax_cell",
+                                                    "max_displacement", "relax_optimizer")
+             if getattr(args, name) not in (None, False)}
+    if not args.relax:
+        if given:
+            raise RelaxedLabelError(f"--{next(iter(given)).replace('_', '-')} needs --relax")
+        return None
+    names = {"relax_steps": "steps", "relax_cell": "cell", "relax_optimizer": "optimizer"}
+    return RelaxSettings(**{names.get(k, k): v for k, v in given.items()})
 
 
 def _select(args: argparse.Namespace) -> int:
@@ -359,6 +378,21 @@ def build_parser() -> argparse.ArgumentParser:
                        help="processes labelling in parallel, one calculator each (default 1; under mpirun use "
                             "ranks instead)")
     label.add_argument("-q", "--quiet", action="store_true", help="no progress lines or summary")
+    relaxed = label.add_argument_group(
+        "relaxed-lattice labels", "relax every structure and label it with the reference energy after relaxation, "
+        "stored on its ideal (input) positions without forces; structures that do not map back to their lattice "
+        "are left out and listed in LABELS.unmapped")
+    relaxed.add_argument("--relax", action="store_true", help="relaxed-lattice labels")
+    relaxed.add_argument("--relax-with", metavar="reference|POTENTIAL.h5",
+                         help="relax with the reference calculator (default) or with a nanomc potential file "
+                              "followed by one reference single point at the relaxed geometry")
+    relaxed.add_argument("--fmax", type=float, help="relax until every force is below this (eV/Å; default 0.05)")
+    relaxed.add_argument("--relax-steps", type=int, help="at most this many optimiser steps (default 500)")
+    relaxed.add_argument("--relax-cell", action="store_true",
+                         help="relax the cell too, for structures periodic in all three directions")
+    relaxed.add_argument("--max-displacement", type=float,
+                         help="leave out structures in which an atom moved more than this (Å; default 0.8)")
+    relaxed.add_argument("--relax-optimizer", choices=("FIRE", "BFGS"), help="ASE optimiser (default FIRE)")
     label.set_defaults(func=_label, interrupted="rerun the same `nanomc label` command to continue")
     train = sub.add_parser("train", help="train a potential from a TOML training file")
     train.add_argument("training_file")

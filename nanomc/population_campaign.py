@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .campaign import (CampaignError, DirectoryLock, Progress, _open_output, _on_root, build_particle, load_potential,
-                       occupation_elements, same_parameters)
+from .campaign import (CampaignError, DirectoryLock, Progress, _open_output, _on_root, build_particle, energies_note,
+                       load_potential, occupation_elements, same_parameters)
 from .local_energy import LocalEnergyModel
 from .mc.population import Population, log_occupation_count, reweight, walker_rng
 from .mc.schedule import KB
@@ -56,7 +56,7 @@ def run_population(path: Path, config: dict, text: str, resume: bool = False, ov
                 cell=atoms.cell.array, pbc=np.array(atoms.pbc), initial_elements=z, group=groups.group,
                 temperatures=np.array(mc["temperatures"], float), walkers=walkers, resampling=mc["resampling"],
                 sweeps_per_step=mc["sweeps"], ln_omega=log_occupation_count(z, groups),
-                initial_energy=population.start(z))
+                initial_energy=population.start(z), potential_energies=potential.energies)
             _checkpoint(record, population, results, comm)
         steps = record.steps_total if stop_after is None else min(record.steps_total, stop_after)
         _steps(record, population, steps, results, comm, quiet or comm.rank != 0)
@@ -159,7 +159,8 @@ def _write_structures(record: PopulationRecord, directory: Path) -> None:
 
 def describe_population(record: PopulationRecord) -> str:
     """A short summary: per temperature step ⟨E⟩ with its error, C, F, S, and the population's health."""
-    lines = [f"{record.steps_done}/{record.steps_total} temperature steps, {record.walkers} walkers "
+    lines = [*energies_note(record),
+             f"{record.steps_done}/{record.steps_total} temperature steps, {record.walkers} walkers "
              f"({record.resampling} resampling), {record.sweeps_per_step} sweeps per step; lowest energy seen "
              f"{record.best_energy:.4f} eV",
              "        T (K)    <E> (eV)   ± error   C/k_B    F (eV)    S/k_B   R_eff/R  families"]

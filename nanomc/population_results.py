@@ -3,7 +3,7 @@
 Layout (format "nanomc-pamc", version 1):
     /  attrs: format, format_version, nanomc_version, parameters (the file text), potential_hash,
               seed, ensemble ("pamc"), elements, walkers, resampling, sweeps_per_step, ln_omega,
-              steps_done, steps_total, complete
+              steps_done, steps_total, complete, potential_energies (as in nanomc.results)
     /structure        positions (N, 3) Å, cell (3, 3) Å, pbc (3,), initial_elements (N,), group (N,)
     /steps            temperature (K,) K — the schedule, highest first
                       per completed step k (first axis k < steps_done):
@@ -74,6 +74,7 @@ class PopulationRecord:
     checkpoint: dict = field(default_factory=dict)
     complete: bool = False
     ensemble: str = "pamc"
+    potential_energies: str = "lattice"  # Potential.energies: "relaxed-lattice" or "lattice"
 
     @property
     def steps_done(self) -> int:

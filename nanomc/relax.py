@@ -40,9 +40,11 @@ def relax(atoms: Atoms, potential: Potential, fmax: float = 0.05, steps: int = 1
           optimizer: str = "FIRE", label: str = "") -> Relaxation:
     """Relax a copy of `atoms` (positions only, the cell stays) until every force is below
     `fmax` eV/Å or `steps` optimiser steps are done. Vacancies (X atoms) are left out: the
-    relaxed structure holds the real atoms only, and info["vacancies_removed"] says how many."""
+    relaxed structure holds the real atoms only, and info["vacancies_removed"] says how many.
+    A relaxed-lattice potential (its forces mean nothing) raises PotentialError."""
     from ase.optimize import BFGS, FIRE
 
+    potential.refuse_forces("nanomc relax")
     if optimizer not in OPTIMIZERS:
         raise RelaxError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
     if not (fmax > 0 and steps >= 0):

@@ -2,7 +2,9 @@
 
 Layout (format "nanomc-results", version 1):
     /  attrs: format, format_version, nanomc_version, parameters (the file text), potential_hash,
-              seed, ensemble, elements, sweeps_done, sweeps_total, complete
+              seed, ensemble, elements, sweeps_done, sweeps_total, complete, potential_energies
+              ("relaxed-lattice" for a potential trained on relaxed-lattice labels, else "lattice";
+              absent in older files: "lattice")
     /structure        positions (N, 3) Å, cell (3, 3) Å, pbc (3,), initial_elements (N,),
                       group (N,) swap group per site (−1 frozen)
     /chains           temperature (T,) K: the ladder (the last temperature for anneal)
@@ -74,6 +76,7 @@ class RunRecord:
     sweeps_done: int = 0
     complete: bool = False
     tuning: Tuning | None = None     # ladder = "tuned": the pilots that made `temperatures`
+    potential_energies: str = "lattice"  # Potential.energies: "relaxed-lattice" or "lattice"
 
     @property
     def n_chains(self) -> int:
@@ -82,10 +85,10 @@ class RunRecord:
 
 def write_campaign(f: h5py.File, rec) -> None:
     """What every campaign's results file holds (a RunRecord or a PopulationRecord): the root attributes
-    parameters, potential_hash, seed, ensemble, elements, and /structure (positions Å, cell Å, pbc,
+    parameters, potential_hash, seed, ensemble, elements, potential_energies, and /structure (positions Å, cell Å, pbc,
     initial_elements, group)."""
     f.attrs.update({"parameters": rec.parameters, "potential_hash": rec.potential_hash, "seed": rec.seed,
-                    "ensemble": rec.ensemble, "elements": rec.elements})
+                    "ensemble": rec.ensemble, "elements": rec.elements, "potential_energies": rec.potential_energies})
     s = f.create_group("structure")
     s["positions"], s["cell"], s["pbc"] = rec.positions, rec.cell, np.asarray(rec.pbc, bool)
     s["initial_elements"], s["group"] = rec.initial_elements.astype(np.int8), rec.group
@@ -96,6 +99,7 @@ def read_campaign(f: h5py.File) -> dict:
     a = f.attrs
     return {"parameters": str(a["parameters"]), "potential_hash": str(a["potential_hash"]), "seed": int(a["seed"]),
             "ensemble": str(a["ensemble"]), "elements": [str(e) for e in a["elements"]],
+            "potential_energies": str(a.get("potential_energies", "lattice")),
             "positions": f["structure/positions"][()], "cell": f["structure/cell"][()], "pbc": f["structure/pbc"][()],
             "initial_elements": f["structure/initial_elements"][()].astype(np.int64), "group": f["structure/group"][()]}
 

@@ -282,6 +282,19 @@ class Potential:
                    first.provenance, members=[pot.networks for pot in potentials])
 
     @property
+    def energies(self) -> str:
+        """What its energies are: "relaxed-lattice" (trained on relaxed energies of structures on their ideal
+        lattice: on-lattice energies only, forces meaningless; provenance attr `energies`) or "lattice"."""
+        return str(self.provenance.get("energies", "lattice"))
+
+    def refuse_forces(self, what: str) -> None:
+        """PotentialError (one line) naming `what` if this is a relaxed-lattice potential, whose forces mean nothing."""
+        if self.energies == "relaxed-lattice":
+            raise PotentialError(f"{what} needs forces, and this potential was trained on relaxed-lattice energies "
+                                 f"(energies of relaxed structures on their ideal lattice): its forces mean nothing; "
+                                 f"use it for Monte Carlo on the lattice only")
+
+    @property
     def committee_size(self) -> int:
         """Number of committee members (1 for a plain potential)."""
         return max(1, len(self.members))

@@ -1,7 +1,8 @@
 """Reference structures with energies (and forces): aenet XSF, extxyz/xyz and ASE databases.
 
 Every reader returns ase.Atoms with the reference energy (eV) in atoms.info["energy"] and,
-when present, forces (eV/Å) in atoms.arrays["forces"].
+when present, forces (eV/Å) in atoms.arrays["forces"]; relaxed-lattice labels (`nanomc label
+--relax`) keep info["label_energies"] = "relaxed-lattice".
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ase.data import atomic_numbers, chemical_symbols
 
 from ..errors import NanomcError
 from ..structure import without_vacancies
+from .relaxed import KIND_KEY
 
 
 class ReferenceDataError(NanomcError, ValueError):
@@ -126,6 +128,8 @@ def _with_energy(atoms: Atoms, energy_key: str, origin: str, require: bool = Tru
             raise ReferenceDataError(f"{origin}: no energy under info key {energy_key!r}")
         raise ReferenceDataError(f"{origin}: no energy (looked for info key 'energy' and calculator results)")
     clean = Atoms(atoms.numbers, positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
+    if KIND_KEY in atoms.info:
+        clean.info[KIND_KEY] = str(atoms.info[KIND_KEY])
     if energy is not None:
         clean.info["energy"] = float(energy)
     if forces is None and "forces" in atoms.arrays:

@@ -5,6 +5,10 @@ input files, skips every structure whose hash the labels file already holds (and
 within the inputs), labels the rest in input order and appends each label as soon as it and
 all before it are done, so the labels file is the same for any number of workers or ranks.
 
+With relaxation settings (`--relax`), every structure is relaxed first and labelled with its
+relaxed energy on its ideal lattice (nanomc.training.relaxed); structures that do not map back
+to their lattice are recorded in `<labels>.unmapped` instead, and count as done.
+
 Parallelism: `workers` processes (multiprocessing, one calculator each), or the ranks of an
 MPI run (mpirun -n N nanomc label ...): in rounds of N structures, rank r labels the r-th,
 every rank receives the round's labels and rank 0 writes them. Not both at once.
@@ -20,10 +24,12 @@ from typing import Iterator, Sequence
 import numpy as np
 from ase import Atoms
 
+from ..calculator import Calculator as NanomcCalculator
 from ..errors import NanomcError
 from ..structure import without_vacancies
 from .calculators import CalculatorSpec
 from .labelfile import LabelWriter, check_identity, label_frame, read_labels, structure_hash
+from .relaxed import RELAXATION_KEY, RelaxSettings, Unmapped, UnmappedFile, relax_and_label, relaxer_name
 
 
 class LabelError(NanomcError, RuntimeError):
@@ -41,13 +47,16 @@ class Job:
 
 @dataclass
 class LabelSummary:
-    """What a run did: distinct input structures, labelled before it, labelled by it, wall time (s)."""
+    """What a run did: distinct input structures, done before it (labelled or left out), labelled by it,
+    wall time (s), and of relaxed structures those left out (not mapping to their lattice) in all and in it."""
 
     output: Path
     total: int
     before: int
     labelled: int
     seconds: float
+    unmapped: int = 0
+    unmapped_now: int = 0
 
 
 def compute_label(atoms: Atoms, calc) -> tuple[float, np.ndarray]:
@@ -59,6 +68,48 @@ def compute_label(atoms: Atoms, calc) -> tuple[float, np.ndarray]:
     if not np.isfinite(energy) or not np.all(np.isfinite(forces)):
         raise ValueError("non-finite energy or forces")
     return energy, forces
+
+
+#: what labelling one structure gives: (energy eV, forces eV/Å or None, provenance info), a structure
+#: that does not map back to its lattice, or the calculator's exception as one line
+Result = tuple[float, np.ndarray | None, dict] | Unmapped | str
+
+
+@dataclass(frozen=True)
+class Labeller:
+    """The reference calculator and, for relaxed-lattice labels, the relaxation settings; built once per
+    process (build) into a function atoms -> Result."""
+
+    spec: CalculatorSpec
+    relax: RelaxSettings | None = None
+
+    def build(self):
+        """A labelling function with its own calculator (and relaxing nanomc Calculator)."""
+        calc = self.spec.build()
+        if self.relax is None:
+            return lambda atoms: _or_message(lambda: (*compute_label(atoms, calc), {}))
+        potential = self.relax.relaxer_potential()
+        relaxer = None if potential is None else NanomcCalculator(potential)
+        return lambda atoms: _or_message(lambda: _relaxed(relax_and_label(atoms, calc, relaxer, self.relax)))
+
+    def identity(self) -> dict[str, str]:
+        """The labels file's identity: the calculator's, and `relaxation` (the settings) for relaxed labels."""
+        identity = self.spec.identity()
+        if self.relax is not None:
+            identity[RELAXATION_KEY] = self.relax.identity(relaxer_name(self.relax.relaxer_potential()))
+        return identity
+
+
+def _relaxed(result: tuple[float, dict] | Unmapped) -> Result:
+    return result if isinstance(result, Unmapped) else (result[0], None, result[1])
+
+
+def _or_message(work) -> Result:
+    """work(), or its exception as one line (it crosses process boundaries)."""
+    try:
+        return work()
+    except Exception as exc:  # whatever the calculator raises stops the run with one line
+        return f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 
 def read_jobs(paths: Sequence[str | Path]) -> list[Job]:
@@ -78,40 +129,32 @@ def read_jobs(paths: Sequence[str | Path]) -> list[Job]:
     return jobs
 
 
-# --- one calculator per worker process -------------------------------------------------------------
-_WORKER_CALC = None
+# --- one labeller per worker process ---------------------------------------------------------------
+_WORKER_LABEL = None
 
 
-def _init_worker(spec: CalculatorSpec) -> None:
-    global _WORKER_CALC
-    _WORKER_CALC = spec.build()
+def _init_worker(labeller: Labeller) -> None:
+    global _WORKER_LABEL
+    _WORKER_LABEL = labeller.build()
 
 
-def _label_or_message(atoms: Atoms, calc) -> tuple[float, np.ndarray] | str:
-    """compute_label, or the calculator's exception as one line (it crosses process boundaries)."""
-    try:
-        return compute_label(atoms, calc)
-    except Exception as exc:  # whatever the calculator raises stops the run with one line
-        return f"{type(exc).__name__}: {exc}".splitlines()[0]
+def _worker_label(atoms: Atoms) -> Result:
+    return _WORKER_LABEL(atoms)
 
 
-def _worker_label(atoms: Atoms) -> tuple[float, np.ndarray] | str:
-    return _label_or_message(atoms, _WORKER_CALC)
-
-
-def _in_pool(spec: CalculatorSpec, jobs: list[Job], workers: int) -> Iterator:
+def _in_pool(labeller: Labeller, jobs: list[Job], workers: int) -> Iterator:
     """Labels in job order from a pool of worker processes."""
     import multiprocessing
 
-    with multiprocessing.Pool(workers, initializer=_init_worker, initargs=(spec,)) as pool:
+    with multiprocessing.Pool(workers, initializer=_init_worker, initargs=(labeller,)) as pool:
         yield from pool.imap(_worker_label, (job.atoms for job in jobs), chunksize=1)
 
 
-def _over_ranks(comm, calc, jobs: list[Job]) -> Iterator:
+def _over_ranks(comm, label, jobs: list[Job]) -> Iterator:
     """Labels in job order on every rank of comm: in rounds of comm.size jobs, rank r labels the r-th."""
     for start in range(0, len(jobs), comm.size):
         mine = start + comm.rank
-        result = _label_or_message(jobs[mine].atoms, calc) if mine < len(jobs) else None
+        result = label(jobs[mine].atoms) if mine < len(jobs) else None
         yield from comm.allgather(result)[:len(jobs) - start]
 
 
@@ -144,9 +187,12 @@ def _clock(seconds: float) -> str:
 
 
 def label_files(inputs: Sequence[str | Path], output: str | Path, spec: CalculatorSpec, workers: int = 1,
-                quiet: bool = False, progress_every: float = 10.0) -> LabelSummary:
+                quiet: bool = False, progress_every: float = 10.0,
+                relax: RelaxSettings | None = None) -> LabelSummary:
     """Label every structure of `inputs` not yet in `output` with the calculator of `spec`, appending
-    to `output` (extxyz; see labelfile). Resumable: rerun after a kill or after appending inputs."""
+    to `output` (extxyz; see labelfile). Resumable: rerun after a kill or after appending inputs.
+    With `relax`, relaxed-lattice labels (nanomc.training.relaxed): structures that do not map back to
+    their lattice are reported on stderr and recorded in `<output>.unmapped`, not labelled."""
     from ..mc.parallel import world
     from ..outputs import check_output_file
 
@@ -158,41 +204,57 @@ def label_files(inputs: Sequence[str | Path], output: str | Path, spec: Calculat
     output = Path(output)
     if any(Path(p).resolve() == output.resolve() for p in inputs):
         raise LabelError(f"{output} is both an input and the labels file")
+    if relax is not None:
+        relax.check()
     jobs = read_jobs(inputs)
-    calc = spec.build()
-    identity = spec.identity()
-    todo, failure = None, None
+    labeller = Labeller(spec, relax)
+    label = labeller.build()
+    identity = labeller.identity()
+    unmapped_file = UnmappedFile(output) if relax is not None else None
+    todo, failure, unmapped_before = None, None, 0
     if comm.rank == 0:
         try:
             check_output_file(output)
             labelled = read_labels(output, repair=True)
             check_identity(output, labelled, identity)
             done = {str(a.info["structure_hash"]) for a in labelled}
+            if unmapped_file is not None:
+                unmapped_file.repair()
+                recorded = unmapped_file.read(identity)
+                unmapped_before = sum(job.key in recorded for job in jobs)
+                done |= set(recorded)
             todo = [k for k, job in enumerate(jobs) if job.key not in done]
         except NanomcError as exc:
             failure = str(exc)
-    todo, failure = comm.bcast((todo, failure), root=0)
+    todo, failure, unmapped_before = comm.bcast((todo, failure, unmapped_before), root=0)
     if failure:
         raise LabelError(failure)
     pending = [jobs[k] for k in todo]
     before = len(jobs) - len(pending)
     t0 = time.monotonic()
     if comm.size > 1:
-        results = _over_ranks(comm, calc, pending)
+        results = _over_ranks(comm, label, pending)
     elif workers > 1 and len(pending) > 1:
-        results = _in_pool(spec, pending, workers)
+        results = _in_pool(labeller, pending, workers)
     else:
-        results = (_label_or_message(job.atoms, calc) for job in pending)
+        results = (label(job.atoms) for job in pending)
     progress = Progress(pending, before, len(jobs), progress_every, enabled=not quiet and comm.rank == 0)
-    count = 0
+    count, unmapped = 0, 0
     writer = LabelWriter(output) if comm.rank == 0 else None
     try:
         for job, result in zip(pending, results):
             if isinstance(result, str):
                 raise LabelError(f"{job.origin}: calculator {spec.name!r} failed ({result}); {before + count} "
                                  f"labels are in {output}, rerun to continue")
-            if writer is not None:
-                writer.append(label_frame(job.atoms, *result, job.key, identity))
+            if isinstance(result, Unmapped):
+                unmapped += 1
+                if writer is not None:
+                    unmapped_file.append(job.key, job.origin, result.reason, identity)
+                    if not quiet:
+                        print(f"nanomc label: {job.origin}: left out, does not map back to its lattice: "
+                              f"{result.reason}", file=sys.stderr, flush=True)
+            elif writer is not None:
+                writer.append(label_frame(job.atoms, result[0], result[1], job.key, identity, result[2]))
             count += 1
             progress.step(len(job.atoms))
     finally:
@@ -200,4 +262,7 @@ def label_files(inputs: Sequence[str | Path], output: str | Path, spec: Calculat
             results.close()
         if writer is not None:
             writer.close()
-    return LabelSummary(output, len(jobs), before, count, time.monotonic() - t0)
+            if unmapped_file is not None:
+                unmapped_file.close()
+    return LabelSummary(output, len(jobs), before, count - unmapped, time.monotonic() - t0,
+                        unmapped_before + unmapped, unmapped)

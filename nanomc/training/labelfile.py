@@ -3,7 +3,10 @@
 Each frame is an ordinary extxyz frame that `nanomc train` and ASE read: positions, cell,
 pbc, the energy (eV) and per-atom forces (eV/Å), the input frame's scalar info keys, the
 structure's content hash (`structure_hash`) and the calculator's identity (`calculator`,
-`calculator_class`, `calculator_version`, `calculator_model`, `calculator_args`). A frame is
+`calculator_class`, `calculator_version`, `calculator_model`, `calculator_args`). Relaxed-lattice
+labels (`--relax`, nanomc.training.relaxed) have no forces, `label_energies = "relaxed-lattice"`,
+the relaxation's provenance and the identity key `relaxation` (absent, i.e. "none", in ordinary
+labels). A frame is
 appended with one write and fsync'd, so a killed run leaves whole frames and at most one torn
 last frame, which the next run removes before it continues.
 """
@@ -19,11 +22,12 @@ import numpy as np
 from ase import Atoms
 
 from ..errors import NanomcError
+from .relaxed import KIND_KEY, PROVENANCE_KEYS, RELAXATION_KEY, RELAXED
 
 HASH_KEY = "structure_hash"
 IDENTITY_KEYS = ("calculator", "calculator_class", "calculator_version", "calculator_model", "calculator_args")
 #: info keys of an input frame that are not carried into its label (they would be stale or clash)
-_NOT_CARRIED = {"energy", "free_energy", "forces", "stress", HASH_KEY, *IDENTITY_KEYS}
+_NOT_CARRIED = {"energy", "free_energy", "forces", "stress", HASH_KEY, *IDENTITY_KEYS, RELAXATION_KEY, *PROVENANCE_KEYS}
 
 
 class LabelFileError(NanomcError, ValueError):
@@ -42,16 +46,18 @@ def structure_hash(atoms: Atoms) -> str:
     return "sha256:" + h.hexdigest()[:16]
 
 
-def label_frame(atoms: Atoms, energy: float, forces: np.ndarray, key: str, identity: dict[str, str]) -> str:
-    """The extxyz text of one label: `atoms` (its scalar info keys kept) with energy (eV), forces (eV/Å),
-    its hash `key` and the calculator identity."""
+def label_frame(atoms: Atoms, energy: float, forces: np.ndarray | None, key: str, identity: dict[str, str],
+                info: dict | None = None) -> str:
+    """The extxyz text of one label: `atoms` (its scalar info keys kept) with energy (eV), forces (eV/Å; None:
+    no forces), its hash `key`, the calculator identity and further `info` (a relaxation's provenance)."""
     from ase.io import write
 
     frame = Atoms(atoms.numbers, positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
     frame.info.update({k: v for k, v in atoms.info.items()
                        if k not in _NOT_CARRIED and isinstance(v, (str, int, float, bool, np.integer, np.floating))})
-    frame.info.update({"energy": float(energy), HASH_KEY: key, **identity})
-    frame.arrays["forces"] = np.asarray(forces, dtype=float)
+    frame.info.update({"energy": float(energy), HASH_KEY: key, **identity, **(info or {})})
+    if forces is not None:
+        frame.arrays["forces"] = np.asarray(forces, dtype=float)
     text = io.StringIO()
     write(text, frame, format="extxyz")
     return text.getvalue()
@@ -105,7 +111,8 @@ def read_labels(path: str | Path, repair: bool = False) -> list[Atoms]:
             raise LabelFileError(f"{origin}: not an extxyz frame ({type(exc).__name__}: {exc})") from None
         results = atoms.calc.results if atoms.calc is not None else {}
         missing = [k for k in (HASH_KEY, *IDENTITY_KEYS) if k not in atoms.info]
-        missing += [k for k in ("energy", "forces") if k not in results]
+        missing += [k for k in ("energy", "forces") if k not in results
+                    and not (k == "forces" and atoms.info.get(KIND_KEY) == RELAXED)]
         if missing:
             raise LabelFileError(f"{origin}: no {', '.join(missing)}; not a label of `nanomc label`")
         frames.append(atoms)
@@ -113,13 +120,16 @@ def read_labels(path: str | Path, repair: bool = False) -> list[Atoms]:
 
 
 def check_identity(path: Path, frames: list[Atoms], identity: dict[str, str]) -> None:
-    """LabelFileError if a frame was labelled by another calculator (class, version, model or arguments)."""
+    """LabelFileError if a frame was labelled by another calculator (class, version, model or arguments)
+    or with other relaxation settings (`relaxation`, "none" when absent: ordinary labels)."""
+    keys = (*IDENTITY_KEYS, RELAXATION_KEY)
+    ours = {k: identity.get(k, "none") for k in keys}
     for number, atoms in enumerate(frames):
-        theirs = {k: str(atoms.info[k]) for k in IDENTITY_KEYS}
-        if theirs != identity:
-            diff = ", ".join(f"{k} {theirs[k]!r} (now {identity[k]!r})" for k in IDENTITY_KEYS
-                             if theirs[k] != identity[k])
-            raise LabelFileError(f"{path} frame {number} has another calculator: {diff}; label into another file")
+        theirs = {k: str(atoms.info.get(k, "none")) for k in keys}
+        if theirs != ours:
+            diff = ", ".join(f"{k} {theirs[k]!r} (now {ours[k]!r})" for k in keys if theirs[k] != ours[k])
+            what = "other relaxation settings" if theirs[RELAXATION_KEY] != ours[RELAXATION_KEY] else "another calculator"
+            raise LabelFileError(f"{path} frame {number} has {what}: {diff}; label into another file")
 
 
 class LabelWriter:

@@ -28,6 +28,7 @@ from .io import read_reference
 from .model import TRAINABLE_ACTIVATIONS, Batch, NetworkStack
 from .optimizers import OPTIMIZERS
 from .pairs import PairSet, PairTerm, featurize_pairs, read_pairs
+from .relaxed import KIND_KEY, RELAXED
 
 TRAIN_SCHEMA: dict[str, dict[str, Param]] = {
     "data": {
@@ -268,6 +269,7 @@ def train_from_file(path: str | Path, quiet: bool = False) -> TrainingResult:
     elements = sorted({s for a in structures for s in a.get_chemical_symbols()}, key=atomic_numbers.__getitem__)
     if len(structures) < 2:
         raise ConfigError(f"{path}: the reference files hold {len(structures)} structure(s); training needs more")
+    relaxed = _relaxed_lattice(structures, config, path, text)
     if config["training"]["force_weight"] > 0 and not any("forces" in a.arrays for a in structures):
         raise ConfigError(f"{locate(str(path), text, 'training', 'force_weight')}: `force_weight` is set but no "
                           f"reference structure has forces (see `forces_key` in [data])")
@@ -295,9 +297,25 @@ def train_from_file(path: str | Path, quiet: bool = False) -> TrainingResult:
         result = train(potential, features, train_idx, test_idx, config["training"], log, say, pairs, pair_split)
     else:
         result = train_committee(config, potential, features, train_idx, test_idx, log, say, pairs, pair_split)
+    if relaxed:
+        result.potential.provenance["energies"] = RELAXED
     result.potential.save(base / config["output"]["potential"])
     say(f"wrote {base / config['output']['potential']}")
     return result
+
+
+def _relaxed_lattice(structures, config: dict, path: Path, text: str) -> bool:
+    """True if the reference structures are relaxed-lattice labels (`nanomc label --relax`), False if none is;
+    ConfigError (one line) for a mixture, or for a force term on relaxed labels (their forces are unknown)."""
+    relaxed = [a.info.get(KIND_KEY) == RELAXED for a in structures]
+    if any(relaxed) and not all(relaxed):
+        raise ConfigError(f"{locate(str(path), text, 'data', 'files')}: {sum(relaxed)} of the {len(relaxed)} "
+                          f"reference structures are relaxed-lattice labels (`nanomc label --relax`) and the others "
+                          f"are not; train on one kind of energies")
+    if all(relaxed) and config["training"]["force_weight"] > 0:
+        raise ConfigError(f"{locate(str(path), text, 'training', 'force_weight')}: relaxed-lattice labels have no "
+                          f"forces (their structures are not where the energy was computed); set `force_weight` = 0")
+    return bool(relaxed) and all(relaxed)
 
 
 def member_logs(log_path: Path, n_members: int) -> list[Path]:

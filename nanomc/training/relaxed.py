@@ -1,0 +1,206 @@
+"""Relaxed-lattice labels (`nanomc label --relax`): the energy after relaxation, the structure on its lattice.
+
+The cluster-expansion (abICS) remedy for on-lattice Monte Carlo: a structure is relaxed with
+the reference calculator, or with a nanomc potential followed by one reference single point at
+the relaxed geometry, and labelled with that relaxed reference energy, while the label keeps
+the ideal (input) positions, cell and occupation and no forces. A potential trained on such
+labels maps occupations on the ideal lattice to relaxed energies; its forces mean nothing.
+
+A relaxed structure maps back to its lattice if every atom is still nearer its own ideal site
+than any other (minimum image in periodic directions; after a cell relaxation the relaxed
+fractional coordinates are placed in the ideal cell first) and no atom moved more than
+`max_displacement` Å. Structures that do not map are left out of the labels and recorded,
+with the reason, in the side file `<labels>.unmapped` (JSON lines), so a resumed run does not
+relax them again.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+
+from ..errors import NanomcError
+
+#: the info key (label frames) and provenance value (potential files) of relaxed-lattice energies
+KIND_KEY = "label_energies"
+RELAXED = "relaxed-lattice"
+#: the labels-file identity key of the relaxation settings ("none" for ordinary labels)
+RELAXATION_KEY = "relaxation"
+#: the info keys of a relaxed-lattice label's provenance
+PROVENANCE_KEYS = (KIND_KEY, "relaxed_by", "relax_fmax", "relax_steps", "relax_converged", "relax_max_displacement",
+                   "relax_cell")
+OPTIMIZERS = ("FIRE", "BFGS")
+#: default --max-displacement (Å): about a third of the nearest-neighbour distance of fcc metals (2.5–2.9 Å)
+#: and oxides (Ce–O 2.34 Å), well past the 0.1–0.4 Å that vacancy and size-mismatch relaxations move atoms
+#: and short of the midpoint to the next site (1.2–1.4 Å) that the nearest-site rule catches anyway
+MAX_DISPLACEMENT = 0.8
+
+
+class RelaxedLabelError(NanomcError, ValueError):
+    """Relaxation settings that cannot work, or an unmapped-structures file that is not ours."""
+
+
+@dataclass(frozen=True)
+class RelaxSettings:
+    """How `nanomc label --relax` relaxes: with the reference ("reference") or a nanomc potential file,
+    to forces below fmax (eV/Å) in at most `steps` optimiser steps, the cell too (periodic structures
+    only) if `cell`; structures moving an atom more than max_displacement (Å) are left out."""
+
+    relax_with: str = "reference"
+    fmax: float = 0.05
+    steps: int = 500
+    cell: bool = False
+    max_displacement: float = MAX_DISPLACEMENT
+    optimizer: str = "FIRE"
+
+    def check(self) -> None:
+        """RelaxedLabelError (one line) for settings that cannot work."""
+        if not self.fmax > 0:
+            raise RelaxedLabelError(f"--fmax must be positive (eV/Å), got {self.fmax}")
+        if self.steps < 1:
+            raise RelaxedLabelError(f"--relax-steps must be at least 1, got {self.steps}")
+        if not self.max_displacement > 0:
+            raise RelaxedLabelError(f"--max-displacement must be positive (Å), got {self.max_displacement}")
+        if self.optimizer not in OPTIMIZERS:
+            raise RelaxedLabelError(f"--relax-optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+
+    def relaxer_potential(self):
+        """The nanomc Potential that relaxes, or None for the reference; one-line errors for a bad file."""
+        if self.relax_with == "reference":
+            return None
+        from ..potential import Potential
+
+        potential = Potential.load(self.relax_with)
+        potential.refuse_forces(f"--relax-with {self.relax_with}")
+        return potential
+
+    def identity(self, relaxer: str) -> str:
+        """The settings as one line (the labels file's `relaxation` identity); relaxer: "reference" or
+        "nanomc:<content hash>"."""
+        return (f"relaxed by {relaxer}; {self.optimizer} to fmax {self.fmax:g} eV/A in at most {self.steps} steps; "
+                f"{'positions and cell' if self.cell else 'positions'}; max displacement {self.max_displacement:g} A")
+
+
+def relaxer_name(potential) -> str:
+    """"reference", or "nanomc:" and the first 16 hex digits of the relaxing potential's content hash."""
+    return "reference" if potential is None else f"nanomc:{potential.content_hash()[:16]}"
+
+
+@dataclass
+class Unmapped:
+    """A relaxed structure that does not map back to its lattice, and why."""
+
+    reason: str
+
+
+def lattice_displacements(ideal: Atoms, relaxed: Atoms) -> tuple[np.ndarray, np.ndarray]:
+    """(displacement of every atom from its own ideal site (Å), distance to the nearest other site (Å)).
+    Relaxed positions are taken in the ideal cell through their fractional coordinates (so a relaxed
+    cell's strain does not count) and distances are minimum-image in the periodic directions."""
+    from ase.geometry import get_distances
+
+    positions = relaxed.positions
+    if not np.allclose(relaxed.cell.array, ideal.cell.array):  # a relaxed cell (periodic in all directions)
+        positions = relaxed.cell.scaled_positions(positions) @ ideal.cell.array
+    _, distances = get_distances(positions, ideal.positions, cell=ideal.cell, pbc=ideal.pbc)
+    own = distances.diagonal().copy()
+    np.fill_diagonal(distances, np.inf)
+    other = distances.min(axis=1) if len(ideal) > 1 else np.full(len(ideal), np.inf)
+    return own, other
+
+
+def map_to_lattice(ideal: Atoms, relaxed: Atoms, max_displacement: float) -> tuple[float, str | None]:
+    """(largest displacement (Å), None) if `relaxed` maps back to `ideal`'s sites, else (.., the reason)."""
+    own, other = lattice_displacements(ideal, relaxed)
+    largest = float(own.max()) if len(own) else 0.0
+    hopped = np.flatnonzero(other < own)
+    if len(hopped):
+        i = int(hopped[0])
+        return largest, (f"{len(hopped)} atom(s) nearer another site than their own after relaxation (atom {i} "
+                         f"moved {own[i]:.2f} Å)")
+    if largest > max_displacement:
+        return largest, (f"atom {int(own.argmax())} moved {largest:.2f} Å, more than --max-displacement "
+                         f"{max_displacement:g} Å")
+    return largest, None
+
+
+def relax_and_label(atoms: Atoms, calc, relaxer, settings: RelaxSettings) -> tuple[float, dict] | Unmapped:
+    """Relax a copy of `atoms` with the reference `calc` (relaxer None) or the nanomc Calculator `relaxer`
+    and return (reference energy at the relaxed geometry (eV), provenance info), or Unmapped."""
+    from ase.filters import FrechetCellFilter
+    from ase.optimize import BFGS, FIRE
+
+    moved = atoms.copy()
+    moved.calc = calc if relaxer is None else relaxer
+    cell = settings.cell and bool(atoms.pbc.all())
+    target = FrechetCellFilter(moved) if cell else moved
+    optimizer = {"FIRE": FIRE, "BFGS": BFGS}[settings.optimizer](target, logfile=None)
+    converged = bool(optimizer.run(fmax=settings.fmax, steps=settings.steps))
+    largest, reason = map_to_lattice(atoms, moved, settings.max_displacement)
+    if reason is not None:
+        return Unmapped(reason)
+    if relaxer is not None:
+        moved.calc = calc
+    energy = float(moved.get_potential_energy())
+    if not np.isfinite(energy):
+        raise ValueError("non-finite energy at the relaxed geometry")
+    return energy, {KIND_KEY: RELAXED, "relaxed_by": relaxer_name(getattr(relaxer, "potential", None)),
+                    "relax_fmax": settings.fmax, "relax_steps": int(optimizer.nsteps), "relax_converged": converged,
+                    "relax_max_displacement": round(largest, 6), "relax_cell": cell}
+
+
+class UnmappedFile:
+    """The side file `<labels>.unmapped` of structures left out: one JSON line each (structure_hash,
+    origin, reason and the labels' identity), appended and fsync'd; a torn last line is dropped."""
+
+    def __init__(self, labels: Path):
+        from .labelfile import LabelWriter
+
+        self.path = Path(f"{labels}.unmapped")
+        self._writer = LabelWriter(self.path)
+
+    def read(self, identity: dict[str, str]) -> dict[str, str]:
+        """hash -> reason of the recorded structures; RelaxedLabelError if a line is not ours or was written
+        with another calculator or other relaxation settings."""
+        if not self.path.exists():
+            return {}
+        recorded = {}
+        for number, line in enumerate(self.path.read_text().splitlines(keepends=True), 1):
+            if not line.endswith("\n"):
+                break  # a write interrupted by a kill; rewritten below if it is the same structure again
+            try:
+                entry = json.loads(line)
+                key, reason = entry["structure_hash"], entry["reason"]
+            except (ValueError, KeyError, TypeError):
+                raise RelaxedLabelError(f"{self.path}:{number}: not a line of `nanomc label --relax`") from None
+            theirs = {k: entry.get(k) for k in identity}
+            if theirs != identity:
+                diff = ", ".join(f"{k} {theirs[k]!r} (now {identity[k]!r})" for k in identity if theirs[k] != identity[k])
+                raise RelaxedLabelError(f"{self.path}:{number} was written with other settings: {diff}; label into "
+                                        f"another file")
+            recorded[key] = reason
+        return recorded
+
+    def repair(self) -> None:
+        """Cut a torn last line (a killed write) off the file."""
+        if self.path.exists():
+            data = self.path.read_bytes()
+            complete = data.rfind(b"\n") + 1
+            if complete < len(data):
+                with open(self.path, "r+b") as f:
+                    f.truncate(complete)
+                    os.fsync(f.fileno())
+                print(f"nanomc: {self.path}: removed a torn last line (a write interrupted by a kill)", file=sys.stderr)
+
+    def append(self, key: str, origin: str, reason: str, identity: dict[str, str]) -> None:
+        """Record one structure that does not map; on disk when this returns."""
+        self._writer.append(json.dumps({"structure_hash": key, "origin": origin, "reason": reason, **identity}) + "\n")
+
+    def close(self) -> None:
+        """Close the file."""
+        self._writer.close()

@@ -1,0 +1,326 @@
+"""Relaxed-lattice labels (`nanomc label --relax`), their training, and what refuses their potentials."""
+from __future__ import annotations
+
+import json
+import textwrap
+
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.build import bulk
+from ase.calculators.calculator import Calculator, all_changes
+from ase.calculators.emt import EMT
+from ase.cluster import Octahedron
+from ase.filters import FrechetCellFilter
+from ase.io import read, write
+from ase.optimize import BFGS
+
+import nanomc
+from nanomc.calculator import Calculator as NanomcCalculator
+from nanomc.campaign import describe, run_campaign
+from nanomc.cli import main
+from nanomc.config import ConfigError
+from nanomc.population_campaign import describe_population
+from nanomc.potential.store import default_potential_path
+from nanomc.relax import relax
+from nanomc.training.calculators import CalculatorSpec
+from nanomc.training.label import LabelError, label_files
+from nanomc.training.labelfile import read_labels
+from nanomc.training.relaxed import RelaxSettings, map_to_lattice
+from nanomc.training.trainer import train_from_file
+
+BFGS_SETTINGS = RelaxSettings(optimizer="BFGS", fmax=0.05, steps=200)
+
+
+class Well(Calculator):
+    """Atom 0 in a harmonic well k/2 |r − centre|² (k in eV/Å², centre in Å; class attributes set by a test),
+    every other atom free; plus a constant energy per Cu atom (eV) so that occupations differ."""
+
+    implemented_properties = ["energy", "forces"]
+    centre = np.zeros(3)
+    k = 1.0
+    per_cu = -0.3
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        d = self.atoms.positions[0] - self.centre
+        forces = np.zeros((len(self.atoms), 3))
+        forces[0] = -self.k * d
+        energy = 0.5 * self.k * d @ d + self.per_cu * np.sum(self.atoms.numbers == 29)
+        self.results = {"energy": energy, "forces": forces}
+
+
+WELL = CalculatorSpec.parse(f"{__name__}:Well")
+
+
+@pytest.fixture(autouse=True)
+def _well():
+    Well.centre, Well.k, Well.per_cu = np.zeros(3), 1.0, -0.3
+
+
+def cluster(seed: int, n: int = 3) -> Atoms:
+    """A 13-atom (n = 3) Au–Cu cuboctahedron with a random occupation, centred in a box."""
+    atoms = Octahedron("Au", n, 1, latticeconstant=3.9)
+    atoms.symbols[np.random.default_rng(seed).random(len(atoms)) < 0.5] = "Cu"
+    atoms.center(vacuum=5.0)
+    return atoms
+
+
+def test_a_relaxed_label_is_the_relaxed_energy_on_the_ideal_positions(tmp_path):
+    inputs = [cluster(1), cluster(2)]
+    write(tmp_path / "in.extxyz", inputs)
+    label_files([tmp_path / "in.extxyz"], tmp_path / "labels.extxyz", CalculatorSpec.parse("emt"), quiet=True,
+                relax=BFGS_SETTINGS)
+    labels = read_labels(tmp_path / "labels.extxyz")
+    assert len(labels) == 2
+    for atoms, label in zip(inputs, labels):
+        by_hand = atoms.copy()
+        by_hand.calc = EMT()
+        unrelaxed = by_hand.get_potential_energy()
+        assert BFGS(by_hand, logfile=None).run(fmax=0.05, steps=200)
+        assert label.get_potential_energy() == pytest.approx(by_hand.get_potential_energy(), abs=1e-9)
+        assert label.get_potential_energy() < unrelaxed - 1e-3  # it did relax
+        assert np.allclose(label.positions, atoms.positions, atol=1e-7) and np.array_equal(label.numbers, atoms.numbers)
+        assert "forces" not in label.calc.results and "forces" not in label.arrays
+        moved = np.linalg.norm(by_hand.positions - atoms.positions, axis=1).max()
+        assert label.info["relax_max_displacement"] == pytest.approx(moved, abs=1e-6)
+        assert label.info["label_energies"] == "relaxed-lattice" and label.info["relaxed_by"] == "reference"
+        assert label.info["relax_converged"] and label.info["relax_steps"] > 0 and label.info["relax_fmax"] == 0.05
+        assert not label.info["relax_cell"]
+        assert "BFGS to fmax 0.05" in label.info["relaxation"]
+
+
+def test_the_cell_of_a_periodic_structure_relaxes_and_maps_in_fractional_coordinates(tmp_path):
+    atoms = bulk("Au", "fcc", a=4.0, cubic=True)
+    atoms.symbols[[1]] = "Cu"
+    write(tmp_path / "in.extxyz", atoms)
+    settings = RelaxSettings(optimizer="BFGS", cell=True, max_displacement=0.05)
+    label_files([tmp_path / "in.extxyz"], tmp_path / "labels.extxyz", CalculatorSpec.parse("emt"), quiet=True,
+                relax=settings)
+    label, = read_labels(tmp_path / "labels.extxyz")
+    by_hand = atoms.copy()
+    by_hand.calc = EMT()
+    BFGS(FrechetCellFilter(by_hand), logfile=None).run(fmax=0.05, steps=500)
+    assert abs(by_hand.cell[0, 0] - atoms.cell[0, 0]) > 0.04  # the corner atoms move more than the threshold in Å
+    assert label.get_potential_energy() == pytest.approx(by_hand.get_potential_energy(), abs=1e-9)
+    assert label.info["relax_cell"] and np.allclose(label.cell.array, atoms.cell.array, atol=1e-7)
+
+
+def test_the_nanomc_relaxer_labels_with_one_reference_single_point(tmp_path):
+    atoms = cluster(3)
+    write(tmp_path / "in.extxyz", atoms)
+    settings = RelaxSettings(relax_with=str(default_potential_path()), optimizer="BFGS")
+    label_files([tmp_path / "in.extxyz"], tmp_path / "labels.extxyz", CalculatorSpec.parse("emt"), quiet=True,
+                relax=settings)
+    label, = read_labels(tmp_path / "labels.extxyz")
+    potential = nanomc.Potential.load(default_potential_path())
+    by_hand = atoms.copy()
+    by_hand.calc = NanomcCalculator(potential)
+    BFGS(by_hand, logfile=None).run(fmax=0.05, steps=500)
+    nanomc_energy = by_hand.get_potential_energy()
+    by_hand.calc = EMT()
+    assert label.get_potential_energy() == pytest.approx(by_hand.get_potential_energy(), abs=1e-9)
+    assert label.get_potential_energy() != pytest.approx(nanomc_energy, abs=1e-3)
+    assert label.info["relaxed_by"] == f"nanomc:{potential.content_hash()[:16]}"
+    assert label.info["relaxed_by"] in label.info["relaxation"]
+
+
+def test_mapping_needs_every_atom_nearest_its_own_site_and_displacements_below_the_threshold():
+    ideal = Atoms("Cu3", positions=[[0, 0, 0], [2.5, 0, 0], [0, 2.5, 0]], cell=[6, 6, 6], pbc=True)
+    moved = ideal.copy()
+    moved.positions[0] = [1.3, 0, 0]           # past the midpoint (1.25 Å) towards atom 1's site
+    assert "nearer another site" in map_to_lattice(ideal, moved, 2.0)[1]
+    moved.positions[0] = [1.2, 0, 0]
+    assert map_to_lattice(ideal, moved, 2.0) == (pytest.approx(1.2), None)
+    assert "more than --max-displacement 1" in map_to_lattice(ideal, moved, 1.0)[1]
+    moved.positions[0] = [4.9, 0, 0]           # minimum image: 1.1 Å from its own site, 2.4 Å from atom 1's
+    assert map_to_lattice(ideal, moved, 2.0) == (pytest.approx(1.1), None)
+    strained = ideal.copy()
+    strained.set_cell(ideal.cell * 1.2, scale_atoms=True)  # a relaxed cell: fractional coordinates unchanged
+    assert map_to_lattice(ideal, strained, 0.01) == (pytest.approx(0.0, abs=1e-9), None)
+
+
+def test_a_structure_that_does_not_map_is_left_out_recorded_and_not_retried(tmp_path, capsys):
+    atoms = Atoms("Cu4", positions=[[0, 0, 0], [2.5, 0, 0], [0, 2.5, 0], [0, 0, 2.5]])
+    atoms.center(vacuum=4.0)
+    Well.centre = atoms.positions[1] + [0.1, 0, 0]   # atom 0 is pulled onto atom 1's site
+    write(tmp_path / "in.extxyz", [atoms, atoms[[1, 2, 3]]])
+    out = tmp_path / "labels.extxyz"
+    summary = label_files([tmp_path / "in.extxyz"], out, WELL, relax=BFGS_SETTINGS, progress_every=1e9)
+    assert (summary.labelled, summary.unmapped, summary.unmapped_now) == (1, 1, 1)
+    assert "in.extxyz frame 0: left out, does not map back to its lattice: 1 atom(s) nearer another site" in \
+        capsys.readouterr().err
+    assert len(read_labels(out)) == 1 and len(read(out, ":")[0]) == 3
+    entry, = [json.loads(line) for line in (tmp_path / "labels.extxyz.unmapped").read_text().splitlines()]
+    assert entry["origin"].endswith("in.extxyz frame 0") and "nearer another site" in entry["reason"]
+    Well.k = float("nan")   # a calculator that would fail: resuming must not call it again
+    again = label_files([tmp_path / "in.extxyz"], out, WELL, relax=BFGS_SETTINGS, quiet=True)
+    assert (again.before, again.labelled, again.unmapped, again.unmapped_now) == (2, 0, 1, 0)
+
+
+def test_the_displacement_threshold_leaves_out_a_structure_that_stays_nearest_its_site(tmp_path):
+    atoms = Atoms("Cu2", positions=[[0, 0, 0], [2.5, 0, 0]])
+    atoms.center(vacuum=4.0)
+    Well.centre = atoms.positions[0] + [0, 0.6, 0]    # atom 0 moves 0.6 Å, away from atom 1
+    write(tmp_path / "in.extxyz", atoms)
+    loose = label_files([tmp_path / "in.extxyz"], tmp_path / "a.extxyz", WELL, quiet=True,
+                        relax=RelaxSettings(optimizer="BFGS", max_displacement=0.8))
+    tight = label_files([tmp_path / "in.extxyz"], tmp_path / "b.extxyz", WELL, quiet=True,
+                        relax=RelaxSettings(optimizer="BFGS", max_displacement=0.5))
+    assert (loose.labelled, loose.unmapped, tight.labelled, tight.unmapped) == (1, 0, 0, 1)
+    assert read_labels(tmp_path / "a.extxyz")[0].info["relax_max_displacement"] == pytest.approx(0.6, abs=0.02)
+    assert "moved 0.6" in (tmp_path / "b.extxyz.unmapped").read_text()
+
+
+def test_resuming_with_other_settings_is_refused_and_workers_write_the_same_file(tmp_path):
+    write(tmp_path / "in.extxyz", [cluster(4), cluster(5), cluster(6)])
+    one, two = tmp_path / "one.extxyz", tmp_path / "two.extxyz"
+    label_files([tmp_path / "in.extxyz"], one, CalculatorSpec.parse("emt"), quiet=True, relax=BFGS_SETTINGS)
+    label_files([tmp_path / "in.extxyz"], two, CalculatorSpec.parse("emt"), quiet=True, relax=BFGS_SETTINGS, workers=2)
+    assert one.read_bytes() == two.read_bytes()
+    for other in (RelaxSettings(optimizer="BFGS", fmax=0.02, steps=200), None):
+        with pytest.raises(LabelError, match="frame 0 has other relaxation settings: relaxation"):
+            label_files([tmp_path / "in.extxyz"], one, CalculatorSpec.parse("emt"), quiet=True, relax=other)
+    with pytest.raises(nanomc.NanomcError, match="--max-displacement must be positive"):
+        label_files([tmp_path / "in.extxyz"], one, CalculatorSpec.parse("emt"), relax=RelaxSettings(max_displacement=0))
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch, capsys):
+    """Run `nanomc ARGS` in tmp_path, in this process: (exit status, stdout, stderr)."""
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args):
+        status = main([str(a) for a in args])
+        out = capsys.readouterr()
+        return status, out.out, out.err
+    return run
+
+
+def test_cli_relax_options_and_errors_are_one_line(tmp_path, cli):
+    write(tmp_path / "in.extxyz", cluster(7))
+    assert cli("label", "in.extxyz", "-o", "l.extxyz", "-c", "emt", "--fmax", "0.1") == \
+        (1, "", "nanomc: error: --fmax needs --relax\n")
+    status, _, err = cli("label", "in.extxyz", "-o", "l.extxyz", "-c", "emt", "--relax", "--relax-with", "missing.h5")
+    assert status == 1 and err.count("\n") == 1 and "missing.h5" in err
+    status, out, err = cli("label", "in.extxyz", "-o", "l.extxyz", "-c", "emt", "--relax", "--fmax", "0.1",
+                           "--relax-optimizer", "BFGS", "-q")
+    assert (status, out, err) == (0, "", "")
+    label, = read_labels(tmp_path / "l.extxyz")
+    assert label.info["relax_fmax"] == 0.1 and "BFGS to fmax 0.1 eV/A in at most 500 steps" in label.info["relaxation"]
+
+
+TRAIN = """
+[data]
+files = {files}
+test_fraction = 0.2
+
+[descriptors]
+cutoff = 4.5
+n_radial = 3
+angular_etas = []
+
+[network]
+hidden = [4]
+
+[training]
+epochs = 5
+force_weight = {force_weight}
+
+[output]
+potential = "trained.h5"
+"""
+
+
+def well_labels(tmp_path, name="relaxed.extxyz") -> str:
+    """Relaxed-lattice labels of six small Au–Cu clusters with the Well calculator (nothing moves: k = 0)."""
+    Well.k = 0.0
+    write(tmp_path / "in.extxyz", [cluster(seed) for seed in range(10, 16)])
+    label_files([tmp_path / "in.extxyz"], tmp_path / name, WELL, quiet=True, relax=RelaxSettings())
+    return name
+
+
+def train(tmp_path, files, force_weight=0.0):
+    (tmp_path / "train.toml").write_text(TRAIN.format(files=json.dumps(files), force_weight=force_weight))
+    return train_from_file(tmp_path / "train.toml", quiet=True)
+
+
+def test_training_on_relaxed_labels_records_it_and_refuses_mixtures_and_forces(tmp_path):
+    relaxed = well_labels(tmp_path)
+    train(tmp_path, [relaxed])
+    potential = nanomc.Potential.load(tmp_path / "trained.h5")
+    assert potential.energies == "relaxed-lattice" and nanomc.Potential.load(default_potential_path()).energies == "lattice"
+    with pytest.raises(ConfigError, match=r"train.toml:\d+: relaxed-lattice labels have no forces") as error:
+        train(tmp_path, [relaxed], force_weight=0.1)
+    assert "\n" not in str(error.value)
+    label_files([tmp_path / "in.extxyz"], tmp_path / "plain.extxyz", WELL, quiet=True)
+    with pytest.raises(ConfigError, match="6 of the 12 reference structures are relaxed-lattice labels") as error:
+        train(tmp_path, [relaxed, "plain.extxyz"])
+    assert "\n" not in str(error.value)
+    (tmp_path / "trained.h5").unlink()
+    train(tmp_path, ["plain.extxyz"])
+    assert nanomc.Potential.load(tmp_path / "trained.h5").energies == "lattice"
+
+
+@pytest.fixture
+def relaxed_potential(tmp_path):
+    """The shipped Au–Cu potential marked as a relaxed-lattice potential."""
+    potential = nanomc.Potential.load(default_potential_path())
+    potential.provenance["energies"] = "relaxed-lattice"
+    potential.save(tmp_path / "pot.h5")
+    return tmp_path / "pot.h5"
+
+
+def test_relax_the_calculator_and_the_nanomc_relaxer_refuse_a_relaxed_lattice_potential(tmp_path, relaxed_potential,
+                                                                                         cli):
+    potential = nanomc.Potential.load(relaxed_potential)
+    with pytest.raises(nanomc.PotentialError, match="nanomc relax needs forces, and this potential was trained on "
+                                                    "relaxed-lattice energies"):
+        relax(cluster(1), potential)
+    with pytest.raises(nanomc.PotentialError, match="the nanomc ASE calculator"):
+        NanomcCalculator(relaxed_potential)
+    write(tmp_path / "in.extxyz", cluster(1))
+    status, _, err = cli("relax", "in.extxyz", "--potential", relaxed_potential)
+    assert status == 1 and err.count("\n") == 1 and "forces mean nothing" in err
+    status, _, err = cli("label", "in.extxyz", "-o", "l.extxyz", "-c", "emt", "--relax", "--relax-with", relaxed_potential)
+    assert status == 1 and err.count("\n") == 1 and "--relax-with" in err
+    assert not (tmp_path / "l.extxyz").exists()
+
+
+CAMPAIGN = """
+[particle]
+shape = "truncated_octahedron"
+size = 4
+composition = {{ Au = 0.5, Cu = 0.5 }}
+
+[potential]
+file = "pot.h5"
+
+[mc]
+temperatures = [600.0]
+sweeps = 2
+seed = 1
+{extra}
+[output]
+directory = "out"
+"""
+
+
+@pytest.mark.parametrize("extra", ["", 'ensemble = "pamc"\nwalkers = 4\ntemperatures = [900.0, 600.0]\n'])
+def test_a_campaign_with_a_relaxed_lattice_potential_says_so(tmp_path, relaxed_potential, extra):
+    import h5py
+
+    text = CAMPAIGN.format(extra=extra)
+    if extra:
+        text = text.replace("temperatures = [600.0]\n", "")
+    (tmp_path / "params.toml").write_text(textwrap.dedent(text))
+    summary = describe_population if extra else describe
+    record = run_campaign(tmp_path / "params.toml", quiet=True)
+    assert summary(record).startswith("energies: relaxed-lattice")
+    with h5py.File(tmp_path / "out" / "results.h5") as f:
+        assert f.attrs["potential_energies"] == "relaxed-lattice"
+    (tmp_path / "pot.h5").write_bytes(default_potential_path().read_bytes())
+    record = run_campaign(tmp_path / "params.toml", overwrite=True, quiet=True)
+    assert "relaxed-lattice" not in summary(record)
+    with h5py.File(tmp_path / "out" / "results.h5") as f:
+        assert f.attrs["potential_energies"] == "lattice"

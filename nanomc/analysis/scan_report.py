@@ -96,6 +96,10 @@ def varied(table: ScanTable, variables: list[str]) -> list[str]:
     return [v for v in variables if len({json.dumps(r[v]) for r in table.rows}) > 1]
 
 
+#: scanned particle sizes (targets or shape parameters) that plots show as the actual atom count
+SIZE_VARIABLES = ("particle.atoms", "particle.size", "particle.cations")
+
+
 def plot_against(sa: ScanAnalysis, x: str, path: Path) -> Path | None:
     """The PLOTTED measures against column `x` (a numeric scanned variable, or "T_K"), one line per
     combination of the other variables (and, against a variable, temperature), with error bars."""
@@ -107,6 +111,7 @@ def plot_against(sa: ScanAnalysis, x: str, path: Path) -> Path | None:
         return None
     others = [v for v in sa.scan.variables if v != x]
     lines, total = plot_lines(table, sa.scan.variables, x)
+    column = "n_atoms" if x in SIZE_VARIABLES else x     # a size is plotted as the particle's actual atom count
     fig, axes = _figure(len(measures), height=3.6, rows=-(-len(measures) // 3))
     handles, names = [], []
     for points, colour in zip(lines, _colours(len(lines))):
@@ -114,15 +119,15 @@ def plot_against(sa: ScanAnalysis, x: str, path: Path) -> Path | None:
         label = ", ".join([*(f"{labels[v]}={format_value(first[v])}" for v in others),
                            *([] if x == "T_K" else [f"{format_temperature(first['T_K'])} K"])]) or "all points"
         for ax, m in zip(axes, measures):
-            drawn = ax.errorbar([r[x] for r in points], [r[m] for r in points],
+            drawn = ax.errorbar([r[column] for r in points], [r[m] for r in points],
                                 yerr=[np.nan_to_num(r[f"{m}_err"]) for r in points],
                                 color=colour, marker="o", ms=4, capsize=3)
             if m.startswith(f"{overall}_"):
-                ax.plot([r[x] for r in points], [r[overall] for r in points], color=colour, ls="--", lw=1)
+                ax.plot([r[column] for r in points], [r[overall] for r in points], color=colour, ls="--", lw=1)
         handles.append(drawn)
         names.append(label)
     for ax, m in zip(axes, measures):
-        ax.set_xlabel("temperature (K)" if x == "T_K" else x)
+        ax.set_xlabel("temperature (K)" if x == "T_K" else "atoms in the particle" if column == "n_atoms" else x)
         ax.set_ylabel(ylabels[m])
         if m.startswith("enrichment_"):
             ax.axhline(1.0, color="0.4", ls=":", lw=1)

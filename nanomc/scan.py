@@ -24,6 +24,7 @@ bit as running it alone.
 from __future__ import annotations
 
 import copy
+import difflib
 import itertools
 import json
 import math
@@ -178,7 +179,9 @@ def _scanned_keys(scan: dict, fail) -> list[tuple[tuple[str, ...], list]]:
             raise fail(dotted, f"[scan] key `{dotted}` must be `section.key` with a section of {known} "
                                f"(or an option: {', '.join(OPTIONS)})")
         if not rest or rest[0] not in SCHEMA[section]:
-            raise fail(dotted, f"[scan] key `{dotted}`: [{section}] has no key `{rest[0] if rest else ''}`")
+            hint = difflib.get_close_matches(rest[0], SCHEMA[section], 1) if rest else []
+            raise fail(dotted, f"[scan] key `{dotted}`: [{section}] has no key `{rest[0] if rest else ''}`"
+                       + (f" (did you mean `{section}.{hint[0]}`?)" if hint else ""))
         kind = SCHEMA[section][rest[0]].kind
         if len(rest) > (2 if kind in TABLE_KINDS else 1):
             raise fail(dotted, f"[scan] key `{dotted}` is not a key of [{section}]")

@@ -92,7 +92,8 @@ def test_point_parameter_files_are_ordinary_campaigns_with_relocated_paths(tmp_p
 
 
 @pytest.mark.parametrize("extra, words", [
-    ("[scan]\nparticle.atom = [55]\n", "scan.toml:LINE: [scan] key `particle.atom`: [particle] has no key `atom`"),
+    ("[scan]\nparticle.atom = [55]\n", "scan.toml:LINE: [scan] key `particle.atom`: [particle] has no key `atom` "
+     "(did you mean `particle.atoms`?)"),
     ("[scan]\nmcx.seed = [1]\n", "[scan] key `mcx.seed` must be `section.key`"),
     ("[scan]\noutput.directory = [\"a\"]\n", "[scan] key `output.directory` must be `section.key`"),
     ("[scan]\nmc.seed = 1\n", "`mc.seed` must be a non-empty list"),

@@ -6,6 +6,7 @@ Helpers are plain functions (importable as `from conftest import ...`) so they c
 from __future__ import annotations
 
 import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -247,6 +248,16 @@ def random_rotation(seed) -> np.ndarray:
     if np.linalg.det(q) < 0:
         q[:, 0] = -q[:, 0]
     return q
+
+
+def write_campaign(directory: Path, potential_bytes: bytes, text: str, name: str = "params.toml") -> Path:
+    """A campaign's parameter file `name` (text dedented) in `directory`, next to the potential file pot.h5
+    it names; returns the parameter file's path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "pot.h5").write_bytes(potential_bytes)
+    path = directory / name
+    path.write_text(textwrap.dedent(text))
+    return path
 
 
 # --------------------------------------------------------------------------- fixtures

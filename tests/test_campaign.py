@@ -4,7 +4,6 @@ import re
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 
 import h5py
@@ -17,6 +16,7 @@ import nanomc
 from nanomc.campaign import run_campaign
 from nanomc.config import SCHEMA, ConfigError, load_config
 from nanomc.results import read_results
+from conftest import write_campaign
 
 BASE = """
 [particle]
@@ -45,10 +45,7 @@ def potential_file(campaign_potential_file):
 
 
 def write_params(tmp_path, potential_file, text=BASE):
-    (tmp_path / "pot.h5").write_bytes(potential_file.read_bytes())
-    path = tmp_path / "params.toml"
-    path.write_text(textwrap.dedent(text))
-    return path
+    return write_campaign(tmp_path, potential_file.read_bytes(), text)
 
 
 def cli(*args, cwd=None):

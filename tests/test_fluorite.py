@@ -1,6 +1,5 @@
 """Fluorite-oxide particles: site counts, geometry, facets, sublattices, count compositions, errors."""
 import itertools
-import textwrap
 
 import numpy as np
 import pytest
@@ -14,6 +13,7 @@ from nanomc.config import ConfigError, load_config
 from nanomc.fluorite import LATTICE_CONSTANTS, fluorite_particle, fluorite_size
 from nanomc.particles import (ANION, CATION, SUBLATTICE, ParticleError, default_groups, make_groups, occupy)
 from nanomc.results import read_results
+from conftest import write_campaign
 
 A = 5.411  # CeO2, Å
 NAMES = ["Ce", "Cu", "O", "X"]
@@ -283,10 +283,7 @@ directory = "out"
 
 
 def write_oxide(tmp_path, potential_file, text=OXIDE):
-    (tmp_path / "pot.h5").write_bytes(potential_file.read_bytes())
-    path = tmp_path / "params.toml"
-    path.write_text(textwrap.dedent(text))
-    return path
+    return write_campaign(tmp_path, potential_file.read_bytes(), text)
 
 
 def test_oxide_campaign_swaps_cations_and_keeps_the_oxygen(tmp_path, oxide_potential_file):

@@ -1,11 +1,9 @@
 """Self-tuning replica-exchange ladders (ladder = "tuned"): the acceptance estimate, the re-spacing on
 a model with known acceptances, and campaigns (stored ladder, resume, MPI, parameter errors)."""
-import textwrap
 
 import numpy as np
 import pytest
 from scipy.integrate import quad
-from scipy.special import erfc
 
 from nanomc.campaign import run_campaign
 from nanomc.config import ConfigError, load_config
@@ -14,6 +12,7 @@ from nanomc.mc.exchange import ExchangeLadder
 from nanomc.mc.ladder_tuning import expected_acceptance, tune_ladder
 from nanomc.results import read_results
 from test_replica_exchange import assert_same_results, mpirun
+from conftest import write_campaign
 
 
 def test_expected_acceptance_is_the_mean_exchange_probability():
@@ -120,15 +119,8 @@ directory = "out"
 """
 
 
-def write_params(tmp_path, potential_bytes, text=PARAMS):
-    (tmp_path / "pot.h5").write_bytes(potential_bytes)
-    path = tmp_path / "params.toml"
-    path.write_text(textwrap.dedent(text))
-    return path
-
-
 def test_tuned_campaign_stores_its_ladder_and_resume_keeps_it(tmp_path, potential_bytes):
-    path = write_params(tmp_path, potential_bytes)
+    path = write_campaign(tmp_path, potential_bytes, PARAMS)
     whole = run_campaign(path, quiet=True)
     geometric = np.geomspace(300.0, 1200.0, 4)
     stored = read_results(tmp_path / "out" / "results.h5")
@@ -145,7 +137,7 @@ def test_tuned_campaign_stores_its_ladder_and_resume_keeps_it(tmp_path, potentia
     # stopped after 4 sweeps, resumed: the tuned ladder is kept and the result is the unbroken one
     other = tmp_path / "b"
     other.mkdir()
-    path_b = write_params(other, potential_bytes)
+    path_b = write_campaign(other, potential_bytes, PARAMS)
     run_campaign(path_b, quiet=True, stop_after=4)
     resumed = run_campaign(path_b, quiet=True, resume=True)
     assert_same_results(resumed, whole)
@@ -153,11 +145,11 @@ def test_tuned_campaign_stores_its_ladder_and_resume_keeps_it(tmp_path, potentia
 
 
 def test_tuned_campaign_is_the_same_on_two_ranks(tmp_path, potential_bytes):
-    path = write_params(tmp_path, potential_bytes)
+    path = write_campaign(tmp_path, potential_bytes, PARAMS)
     serial = run_campaign(path, quiet=True)
     other = tmp_path / "mpi"
     other.mkdir()
-    out = mpirun(2, "run", write_params(other, potential_bytes))
+    out = mpirun(2, "run", write_campaign(other, potential_bytes, PARAMS))
     assert out.returncode == 0, out.stderr
     assert "ladder tuned in 2 pilot runs of 6 sweeps" in out.stdout
     parallel = read_results(other / "out" / "results.h5")
@@ -176,7 +168,7 @@ def test_tuned_campaign_is_the_same_on_two_ranks(tmp_path, potential_bytes):
     ("exchange_interval = 1", "walkers = 8\nensemble = \"pamc\"", "not to ensemble = \"pamc\""),
 ])
 def test_bad_tuning_parameters_name_the_key(tmp_path, potential_bytes, old, new, words):
-    path = write_params(tmp_path, potential_bytes, PARAMS.replace(old, new))
+    path = write_campaign(tmp_path, potential_bytes, PARAMS.replace(old, new))
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert words in str(info.value) and str(path) in str(info.value)

@@ -32,6 +32,7 @@ from nanomc.mc.population import log_occupation_count, reweight, walker_rng
 from nanomc.mc.resampling import normalised_weights, resample
 from nanomc.population_results import read_population, thermodynamics
 from nanomc.results import ResultsFileError
+from conftest import write_campaign
 
 Z_ALPHA = norm.isf(1e-3 / 2)  # 3.29: two-sided at 1e-3 per assertion
 Z_POWER = norm.isf(0.01)       # 2.33: power 0.99
@@ -212,11 +213,7 @@ directory = "out"
 
 
 def campaign(directory, potential_bytes, extra=""):
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "pot.h5").write_bytes(potential_bytes)
-    path = directory / "params.toml"
-    path.write_text(textwrap.dedent(PARAMS).replace("{extra}", extra))
-    return path
+    return write_campaign(directory, potential_bytes, PARAMS.replace("{extra}", extra))
 
 
 def assert_same_population(a, b):

@@ -2,7 +2,6 @@
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,7 @@ from nanomc.mc import KB
 from nanomc.mc.exchange import ExchangeLadder
 from nanomc.mc.parallel import owner_of
 from nanomc.results import read_results
+from conftest import write_campaign
 
 MPIRUN = Path(sys.executable).parent / "mpirun"
 
@@ -39,11 +39,7 @@ directory = "out"
 
 
 def campaign(directory, potential_bytes, ladder="t_min = 300.0\nt_max = 3000.0\nn_temperatures = 4"):
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "pot.h5").write_bytes(potential_bytes)
-    path = directory / "params.toml"
-    path.write_text(textwrap.dedent(PARAMS).replace("{ladder}", ladder))
-    return path
+    return write_campaign(directory, potential_bytes, PARAMS.replace("{ladder}", ladder))
 
 
 def mpirun(n, *args, env=None):

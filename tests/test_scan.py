@@ -13,6 +13,7 @@ from nanomc.results import read_results
 from nanomc.scan import load_scan, run_scan
 from test_campaign import cli
 from test_replica_exchange import assert_same_results, mpirun
+from conftest import write_campaign
 
 SCAN = """
 [particle]
@@ -41,10 +42,7 @@ particle.composition.Au = [0.25, 0.5]
 
 
 def write_scan(tmp_path, potential_bytes, text=SCAN, extra=""):
-    (tmp_path / "pot.h5").write_bytes(potential_bytes)
-    path = tmp_path / "scan.toml"
-    path.write_text(textwrap.dedent(text) + textwrap.dedent(extra))
-    return path
+    return write_campaign(tmp_path, potential_bytes, textwrap.dedent(text) + textwrap.dedent(extra), "scan.toml")
 
 
 def test_points_are_the_product_in_file_order_with_names_and_rescaled_composition(tmp_path, potential_bytes):

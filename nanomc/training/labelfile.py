@@ -80,6 +80,15 @@ def _frame_spans(data: bytes) -> tuple[list[tuple[int, int, int]], int]:
     return spans, pos
 
 
+def cut_torn_tail(path: Path, complete: int, what: str) -> None:
+    """Cut an append-only file after its first `complete` bytes, the rest being a torn last `what`
+    (a write interrupted by a kill), and say so on stderr."""
+    with open(path, "r+b") as f:
+        f.truncate(complete)
+        os.fsync(f.fileno())
+    print(f"nanomc: {path}: removed a torn last {what} (a write interrupted by a kill)", file=sys.stderr)
+
+
 def read_labels(path: str | Path, repair: bool = False) -> list[Atoms]:
     """The labelled structures of a labels file (energy and forces in atoms.calc.results, hash and
     identity in atoms.info). A torn last frame (a killed write) is dropped; with repair it is also
@@ -98,10 +107,7 @@ def read_labels(path: str | Path, repair: bool = False) -> list[Atoms]:
             raise LabelFileError(f"{path}:{line}: not the start of an extxyz frame; this is not a labels file of "
                                  "`nanomc label`")
         if repair:
-            with open(path, "r+b") as f:
-                f.truncate(complete)
-                os.fsync(f.fileno())
-            print(f"nanomc: {path}: removed a torn last frame (a write interrupted by a kill)", file=sys.stderr)
+            cut_torn_tail(path, complete, "frame")
     frames = []
     for number, (start, end, line) in enumerate(spans):
         origin = f"{path}:{line} (frame {number})"

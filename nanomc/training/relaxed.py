@@ -16,8 +16,6 @@ relax them again.
 from __future__ import annotations
 
 import json
-import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -192,10 +190,9 @@ class UnmappedFile:
             data = self.path.read_bytes()
             complete = data.rfind(b"\n") + 1
             if complete < len(data):
-                with open(self.path, "r+b") as f:
-                    f.truncate(complete)
-                    os.fsync(f.fileno())
-                print(f"nanomc: {self.path}: removed a torn last line (a write interrupted by a kill)", file=sys.stderr)
+                from .labelfile import cut_torn_tail
+
+                cut_torn_tail(self.path, complete, "line")
 
     def append(self, key: str, origin: str, reason: str, identity: dict[str, str]) -> None:
         """Record one structure that does not map; on disk when this returns."""

@@ -137,11 +137,12 @@ def load_scan(path: str | Path) -> Scan:
     output = output.get("directory", SCHEMA["output"]["directory"].default) if isinstance(output, dict) else None
     if not isinstance(output, str):
         raise ConfigError(f"{locate(name, text, 'output', 'directory')}: `directory` in [output] must be a string")
-    base, labels = path.parent, _short_labels(keys)
+    dotted = [".".join(k) for k in keys]
+    base, labels = path.parent, list(short_labels(dotted).values())
     directory = base / output
     points: dict[str, Point] = {}
     for combo in combos:
-        values = {".".join(k): v for k, v in zip(keys, combo)}
+        values = dict(zip(dotted, combo))
         point_name = "_".join(f"{label}={_format(v)}" for label, v in zip(labels, combo))
         if point_name in points:
             raise fail(None, f"two points have the same name {point_name!r}: scanned values must differ")
@@ -156,7 +157,7 @@ def load_scan(path: str | Path) -> Scan:
             raise ConfigError(f"{exc} (scan point {point_name})") from None
         header = f"# point {point_name} of the scan {path.resolve()}; written by `nanomc run`, which rewrites it"
         points[point_name] = Point(point_name, values, config, toml_text(point_raw, header))
-    return Scan(path, directory, [".".join(k) for k in keys], list(points.values()), ranks_per_point)
+    return Scan(path, directory, dotted, list(points.values()), ranks_per_point)
 
 
 def _scanned_keys(scan: dict, fail) -> list[tuple[tuple[str, ...], list]]:
@@ -190,10 +191,11 @@ def _scanned_keys(scan: dict, fail) -> list[tuple[tuple[str, ...], list]]:
     return found
 
 
-def _short_labels(keys: list[tuple[str, ...]]) -> list[str]:
-    """Point-name labels: each key's last part, or the whole dotted key where last parts repeat."""
-    last = [k[-1] for k in keys]
-    return [k[-1] if last.count(k[-1]) == 1 else ".".join(k) for k in keys]
+def short_labels(variables: list[str]) -> dict[str, str]:
+    """Labels of scanned variables (dotted keys), in point names, tables and legends: each key's last
+    part, or the whole dotted key where two keys share their last part."""
+    last = [v.rsplit(".", 1)[-1] for v in variables]
+    return {v: (s if last.count(s) == 1 else v) for v, s in zip(variables, last)}
 
 
 def _format(value: Any) -> str:

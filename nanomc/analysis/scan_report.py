@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..scan import short_labels
 from .plots import _colours, _figure
 from .report import shown_temperatures, value_with_error
 from .scan import ScanAnalysis, ScanTable
@@ -32,13 +33,6 @@ PLOTTED = (("x_{x}_surface", "{x} fraction of the surface"), ("enrichment_{x}", 
            ("dopant_vacancy_{x}", "vacant share of {x}'s anion sites"))
 #: lines per panel at most
 MAX_LINES = 12
-
-
-def short_names(variables: list[str]) -> dict[str, str]:
-    """Labels of the scanned variables: the last part of each dotted key, or the whole key where
-    two variables share their last part."""
-    last = [v.rsplit(".", 1)[-1] for v in variables]
-    return {v: (s if last.count(s) == 1 else v) for v, s in zip(variables, last)}
 
 
 def format_value(value: Any) -> str:
@@ -68,7 +62,7 @@ def markdown(sa: ScanAnalysis) -> str:
     shown = {name: set(shown_temperatures(a.temperatures).tolist()) for name, a in sa.analyses.items()}
     if any(len(s) < len(a.temperatures) for s, a in zip(shown.values(), sa.analyses.values())):
         out.append("Points with many temperatures show an evenly spaced subset of them; scan.csv holds all.")
-    labels = short_names(scan.variables)
+    labels = short_labels(scan.variables)
     measures = [c for c in table.columns[table.columns.index("element") + 1:-1] if not c.endswith("_err")]
     header = ["point", *(labels[v] for v in scan.variables), "n_atoms", "T (K)", *measures]
     lines = []
@@ -103,7 +97,7 @@ SIZE_VARIABLES = ("particle.atoms", "particle.size", "particle.cations")
 def plot_against(sa: ScanAnalysis, x: str, path: Path) -> Path | None:
     """The PLOTTED measures against column `x` (a numeric scanned variable, or "T_K"), one line per
     combination of the other variables (and, against a variable, temperature), with error bars."""
-    table, labels = sa.table, short_names(sa.scan.variables)
+    table, labels = sa.table, short_labels(sa.scan.variables)
     ylabels = {m.format(x=sa.element): label.format(x=sa.element) for m, label in PLOTTED}
     measures = [m for m in ylabels if m in table.columns and np.isfinite(table.column(m).astype(float)).any()]
     overall = f"x_{sa.element}"

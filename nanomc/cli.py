@@ -37,11 +37,12 @@ def _run(args: argparse.Namespace) -> int:
     from .scan import describe_scan, is_scan, load_scan, run_scan
 
     if is_scan(args.params):
-        outcomes = run_scan(args.params, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet)
+        scan = load_scan(args.params)
+        outcomes = run_scan(scan, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet)
         if outcomes is None:
             return 0
         if not args.quiet:
-            print(describe_scan(outcomes, load_scan(args.params).directory))
+            print(describe_scan(outcomes, scan.directory))
         failed = [o for o in outcomes if o.status == "failed"]
         for o in failed:
             print(f"nanomc: error: scan point {o.name}: {o.error}", file=sys.stderr)

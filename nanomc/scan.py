@@ -286,16 +286,17 @@ def _replace(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def run_scan(path: str | Path, resume: bool = False, overwrite: bool = False, quiet: bool = False,
+def run_scan(path: str | Path | Scan, resume: bool = False, overwrite: bool = False, quiet: bool = False,
              comm=None) -> list[PointOutcome] | None:
-    """Run (or continue) every point of a scan parameter file; the outcomes on rank 0, None elsewhere.
+    """Run (or continue) every point of a scan parameter file (or of its load_scan); the outcomes on
+    rank 0, None elsewhere.
 
     Everything is checked before anything is written. A point with results is refused unless
     --resume (finished points are skipped, others continue from their checkpoint) or --overwrite.
     A point that fails is reported and the others go on.
     """
     comm = comm or world()
-    scan = load_scan(path)
+    scan = path if isinstance(path, Scan) else load_scan(path)
     if resume and overwrite:
         raise CampaignError("give --resume or --overwrite, not both")
     size, per = comm.size, scan.ranks_per_point

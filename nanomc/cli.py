@@ -276,7 +276,7 @@ def _relax(args: argparse.Namespace) -> int:
     from .outputs import check_output_file
     from .particles import read_frames, write_frames
     from .potential import Potential
-    from .potential.store import default_potential_path
+    from .potential.store import potential_path
     from .relax import RelaxError, campaign_structures, relax, table
 
     target = Path(args.target)
@@ -287,7 +287,7 @@ def _relax(args: argparse.Namespace) -> int:
         potential, directory, picked = campaign_structures(target, args.structure)
         jobs = [(directory / f"{name}-relaxed.extxyz", [(label, atoms)]) for name, label, atoms in picked]
     else:
-        potential = Potential.load(args.potential or default_potential_path())
+        potential = Potential.load(potential_path(args.potential or "default"))
         frames = read_frames(target)
         labels = [f"{target.name}:{k}" if len(frames) > 1 else target.name for k in range(len(frames))]
         jobs = [(Path(args.out) if args.out else target.with_name(f"{target.stem}-relaxed.extxyz"),
@@ -398,7 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train a potential from a TOML training file")
     train.add_argument("training_file")
     train.add_argument("-q", "--quiet", action="store_true", help="no progress table")
-    train.set_defaults(func=_train)
+    train.set_defaults(func=_train, interrupted="nothing was written (Ctrl-C while a single network trains keeps its best "
+                       "parameters; a committee stops as a whole)")
     sel = sub.add_parser("select", help="active learning: the snapshots (or swap pairs) a committee potential "
                                         "disagrees on most, as extxyz for `nanomc label`",
                          description="Score every kept snapshot of results files (or every frame of structure "

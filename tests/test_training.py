@@ -410,3 +410,39 @@ def test_fuzzed_training_files_fail_in_one_line_and_write_nothing(tmp_path, caps
     err = capsys.readouterr().err
     assert err.startswith("nanomc: error: ") and err.count("\n") == 1, err
     assert [p.name for p in tmp_path.iterdir()] == ["train.toml"]
+
+
+def test_ctrl_c_keeps_the_best_parameters_so_far(tmp_path):
+    """SIGINT during `nanomc train` ends the training after the current epoch and writes the potential
+    with the best parameters so far, recorded as interrupted, and its log."""
+    import csv
+    import signal
+    import subprocess
+    import sys
+
+    from nanomc.training.io import read_reference
+    from nanomc.training.trainer import split
+
+    params = write_training(tmp_path, text=TRAIN_TOML.replace("epochs = 40", "epochs = 1000000")
+                            .replace("[training]", "[training]\nprint_every = 1"))
+    process = subprocess.Popen([sys.executable, "-m", "nanomc.cli", "train", str(params)], stderr=subprocess.PIPE,
+                               text=True)
+    epochs_seen = 0
+    for line in process.stderr:
+        words = line.split()
+        epochs_seen += len(words) == 5 and words[0].isdigit()  # a row of the table
+        if epochs_seen == 5:
+            process.send_signal(signal.SIGINT)
+            break
+    stderr = process.stderr.read()
+    assert process.wait(timeout=120) == 0, stderr
+    assert "interrupted after epoch" in stderr and "wrote" in stderr
+    pot = nanomc.Potential.load(tmp_path / "trained.h5")
+    prov = pot.provenance
+    assert prov["interrupted"] is True and 5 <= prov["epochs"] < 1000000
+    rows = list(csv.DictReader(open(tmp_path / "log.csv")))
+    assert len(rows) == prov["epochs"]
+    structures = read_reference([tmp_path / "set.extxyz"])
+    _, test = split(len(structures), 0.2, 3)
+    err = [(pot.energy(structures[k]) - structures[k].info["energy"]) / len(structures[k]) for k in test]
+    assert 1000 * np.sqrt(np.mean(np.square(err))) == pytest.approx(min(float(r["test_rmse"]) for r in rows), rel=1e-6)

@@ -166,6 +166,7 @@ class TrainingResult:
     potential: Potential
     errors: dict[str, float]
     epochs: int
+    interrupted: bool = False
 
 
 def split(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -345,7 +346,8 @@ def train_committee(config: dict, potential: Potential, features: FeatureSet, tr
         rng = np.random.default_rng([config["data"]["seed"], m])
         own = np.sort(rng.choice(train_idx, size=max(1, int(round(fraction * len(train_idx)))), replace=False))
         say(f"committee member {m + 1} of {n_members}: weight seed {seed}, {len(own)} training structures")
-        result = train(member, features, own, test_idx, config["training"], member_log, say, pairs, pair_split)
+        result = train(member, features, own, test_idx, config["training"], member_log, say, pairs, pair_split,
+                       stop_on_interrupt=False)
         members.append(result.potential.networks)
         rows.append([m, *(result.errors.get(name, float("nan")) for name in ERROR_NAMES)])
         epochs += result.epochs
@@ -379,9 +381,10 @@ def train_committee(config: dict, potential: Potential, features: FeatureSet, tr
 
 def train(potential: Potential, features: FeatureSet, train_idx: np.ndarray, test_idx: np.ndarray,
           options: dict, log_path: Path | None = None, say=print, pairs: PairSet | None = None,
-          pair_split: tuple[np.ndarray, np.ndarray] | None = None) -> TrainingResult:
+          pair_split: tuple[np.ndarray, np.ndarray] | None = None, stop_on_interrupt: bool = True) -> TrainingResult:
     """Optimise the networks of `potential` (scaling and E0 already set) on features[train_idx] and,
-    if given, the move pairs pairs[pair_split[0]] (pair_split[1] for testing)."""
+    if given, the move pairs pairs[pair_split[0]] (pair_split[1] for testing). With stop_on_interrupt,
+    Ctrl-C ends the training early with the best parameters so far (recorded as interrupted)."""
     stack = NetworkStack(potential.networks, options.get("force_weight", 0.0))
     full = features.batch(potential)
     train_batch, test_batch = full.subset(train_idx), full.subset(test_idx)
@@ -428,9 +431,16 @@ def train(potential: Potential, features: FeatureSet, train_idx: np.ndarray, tes
               "adam": {"learning_rate": options["learning_rate"], "batch_size": options["batch_size"]},
               "lbfgs": {}, "lm": {}}[options["optimizer"]]
     theta = stack.pack(potential.networks)
+    interrupted = False
     if train_batch.n_structures:
-        OPTIMIZERS[options["optimizer"]](pair_term.objective(train_batch.n_structures), train_batch, theta, epochs,
-                                         epoch_done, **kwargs)
+        try:
+            OPTIMIZERS[options["optimizer"]](pair_term.objective(train_batch.n_structures), train_batch, theta,
+                                             epochs, epoch_done, **kwargs)
+        except KeyboardInterrupt:
+            if not stop_on_interrupt:
+                raise
+            interrupted = True
+            say(f"interrupted after epoch {len(rows)}: keeping the best parameters (epoch {best['epoch']})")
     theta = best["theta"]
     potential.networks = stack.networks(theta)
     potential._nn_tables = None
@@ -444,6 +454,8 @@ def train(potential: Potential, features: FeatureSet, train_idx: np.ndarray, tes
         "trained": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         **{k: v for k, v in errors.items() if np.isfinite(v)}, **pair_term.provenance(theta),
     })
+    if interrupted:
+        potential.provenance["interrupted"] = True
     forces = (f"; forces: train RMSE {values[4]:.1f}, test RMSE {values[6]:.1f} meV/Å" if with_forces else "")
     pair_summary = "; pair ΔE RMSE/bias train {:.2f}/{:+.2f}, test {:.2f}/{:+.2f} meV".format(
         *pair_term.errors(theta)) if pair_term.header else ""
@@ -455,4 +467,4 @@ def train(potential: Potential, features: FeatureSet, train_idx: np.ndarray, tes
             writer = csv.writer(f)
             writer.writerow(header)
             writer.writerows(rows)
-    return TrainingResult(potential, errors, len(rows))
+    return TrainingResult(potential, errors, len(rows), interrupted)

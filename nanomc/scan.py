@@ -42,6 +42,7 @@ from .campaign import CampaignError, format_duration, run_campaign
 from .config import SCHEMA, ConfigError, locate, read_toml, toml_text, validate
 from .errors import NanomcError
 from .mc.parallel import on_every_rank, world
+from .potential.store import SHIPPED_POTENTIALS
 
 SCAN_FORMAT = "nanomc-scan"
 SCAN_VERSION = 1
@@ -166,14 +167,19 @@ def _scanned_keys(scan: dict, fail) -> list[tuple[tuple[str, ...], list]]:
 
     def walk(prefix: tuple[str, ...], table: dict) -> None:
         for key, value in table.items():
+            parts = prefix + tuple(key.split("."))  # a quoted "particle.size" means particle.size
             if isinstance(value, dict):
-                walk(prefix + (key,), value)
+                walk(parts, value)
             else:
-                found.append((prefix + (key,), value))
+                found.append((parts, value))
 
     walk((), scan)
+    seen = set()
     for key, values in found:
         dotted = ".".join(key)
+        if dotted in seen:
+            raise fail(dotted, f"[scan] key `{dotted}` is given twice")
+        seen.add(dotted)
         section, rest = key[0], key[1:]
         if section not in SCHEMA or section == "output":
             known = ", ".join(s for s in SCHEMA if s != "output")
@@ -232,7 +238,7 @@ def _relocate_files(raw: dict, base: Path, point_directory: Path) -> None:
     """Paths in a parameter file are relative to it: rewrite them for a file in point_directory."""
     for section, key in (("potential", "file"), ("particle", "file")):
         value = raw.get(section, {}).get(key)
-        if isinstance(value, str) and not (section == "potential" and value == "default"):
+        if isinstance(value, str) and not (section == "potential" and value in SHIPPED_POTENTIALS):
             raw[section][key] = os.path.relpath(base / value, point_directory)
 
 

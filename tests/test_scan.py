@@ -102,6 +102,7 @@ def test_point_parameter_files_are_ordinary_campaigns_with_relocated_paths(tmp_p
     ("[scan]\nmc.seed = [1, 1]\n", "two points have the same name 'seed=1'"),
     ("[scan]\nranks_per_point = 0\nmc.seed = [1]\n", "`ranks_per_point` must be at least 1"),
     ("[scan]\nzip = true\n", "[scan] lists no keys to scan"),
+    ("[scan]\nmc.seed = [1]\n\"mc.seed\" = [2]\n", "[scan] key `mc.seed` is given twice"),
 ])
 def test_bad_scans_fail_in_one_line_naming_the_key(tmp_path, potential_bytes, extra, words):
     text = SCAN[:SCAN.index("[scan]")]
@@ -114,6 +115,15 @@ def test_bad_scans_fail_in_one_line_naming_the_key(tmp_path, potential_bytes, ex
     out = cli("run", path)
     assert out.returncode == 1 and words in out.stderr and len(out.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "scan").exists()
+
+
+def test_a_quoted_dotted_key_is_the_dotted_key(tmp_path, potential_bytes):
+    text = SCAN[:SCAN.index("[scan]")]
+    plain = load_scan(write_scan(tmp_path / "a", potential_bytes, text, "[scan]\nmc.seed = [1, 2]\n"))
+    quoted = load_scan(write_scan(tmp_path / "b", potential_bytes, text, '[scan]\n"mc.seed" = [1, 2]\n'))
+    assert quoted.variables == plain.variables == ["mc.seed"]
+    assert [p.config["mc"]["seed"] for p in quoted.points] == [1, 2]
+    assert [p.name for p in quoted.points] == [p.name for p in plain.points]
 
 
 def test_scan_equals_points_run_alone_and_is_not_rerun(tmp_path, potential_bytes):

@@ -111,15 +111,37 @@ def read_structure(path: str | Path) -> Atoms:
     return read_frames(path)[-1]
 
 
-def read_frames(path: str | Path) -> list[Atoms]:
-    """Every frame of an ASE-readable structure file; ParticleError if missing or unreadable."""
-    from ase.io import read
+#: compressed structure files (their inner format from the rest of the name, e.g. labels.extxyz.gz)
+DECOMPRESSORS = {".gz": "gzip", ".bz2": "bz2", ".xz": "lzma"}
 
+
+def read_all_frames(path: Path) -> list[Atoms]:
+    """Every frame of a file ASE reads, this process alone (no MPI broadcast). A compressed file is
+    decompressed into memory first: ASE's extxyz reader seeks back to each frame, which on a
+    compressed stream decompresses it from the start again and again."""
+    import importlib
+    import io
+
+    from ase.io import read
+    from ase.io.formats import filetype
+
+    if path.suffix in DECOMPRESSORS:
+        with importlib.import_module(DECOMPRESSORS[path.suffix]).open(path, "rt") as f:
+            text = io.StringIO(f.read())
+        inner = Path(path.stem)
+        fmt = "extxyz" if inner.suffix in (".xyz", ".extxyz") else None
+        return read(text, ":", format=fmt or filetype(inner, read=False), parallel=False)
+    return read(path, ":", parallel=False)
+
+
+def read_frames(path: str | Path) -> list[Atoms]:
+    """Every frame of an ASE-readable structure file (also compressed: .gz, .bz2, .xz); ParticleError
+    if missing or unreadable."""
     path = Path(path)
     if not path.is_file():
         raise ParticleError(f"{path}: structure file not found")
     try:
-        frames = read(path, ":", parallel=False)
+        frames = read_all_frames(path)
     except Exception as exc:  # ASE raises many kinds for unreadable files
         raise ParticleError(f"{path}: cannot read the structure ({type(exc).__name__}: {exc})") from None
     if not frames:

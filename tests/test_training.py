@@ -187,6 +187,32 @@ def test_extxyz_and_ase_db_readers(tmp_path):
         read_reference([tmp_path / "set.extxyz"], energy_key="missing")
 
 
+@pytest.mark.parametrize("suffix, module", [(".gz", "gzip"), (".bz2", "bz2"), (".xz", "lzma")])
+def test_compressed_reference_files_read_as_the_plain_file(tmp_path, suffix, module):
+    import importlib
+
+    from ase.io import write
+
+    from nanomc.training.io import ReferenceDataError, read_reference
+
+    structures = emt_structures(6, 2)
+    for a in structures:
+        a.arrays["forces"] = np.random.default_rng(len(a)).normal(size=(len(a), 3))
+    write(tmp_path / "set.extxyz", structures)
+    packed = tmp_path / f"set.extxyz{suffix}"
+    with importlib.import_module(module).open(packed, "wb") as f:
+        f.write((tmp_path / "set.extxyz").read_bytes())
+    plain, back = read_reference([tmp_path / "set.extxyz"]), read_reference([packed])
+    assert len(back) == len(plain) == 6
+    for a, b in zip(plain, back):
+        assert a.get_chemical_symbols() == b.get_chemical_symbols() and a.info["energy"] == b.info["energy"]
+        assert np.array_equal(a.positions, b.positions) and np.array_equal(a.arrays["forces"], b.arrays["forces"])
+        assert np.array_equal(a.cell.array, b.cell.array) and np.array_equal(a.pbc, b.pbc)
+    packed.write_bytes(b"not compressed")
+    with pytest.raises(ReferenceDataError, match=f"set.extxyz{suffix}: cannot read"):
+        read_reference([packed])
+
+
 # ---------------------------------------------------------------- the trainer and the CLI
 
 TRAIN_TOML = """

@@ -147,13 +147,14 @@ def _with_energy(atoms: Atoms, energy_key: str, origin: str, require: bool = Tru
 
 
 def read_frames(path: Path, what: str = "reference file") -> list[Atoms]:
-    """Every frame of a file ASE reads; ReferenceDataError naming `what` if it is missing or unreadable."""
-    from ase.io import read
+    """Every frame of a file ASE reads (also compressed: .gz, .bz2, .xz); ReferenceDataError naming
+    `what` if it is missing or unreadable."""
+    from ..particles import read_all_frames
 
     if not path.exists():
         raise ReferenceDataError(f"{path}: {what} not found")
     try:
-        return read(path, ":", parallel=False)
+        return read_all_frames(path)
     except Exception as exc:  # ASE raises many kinds for unreadable files
         raise ReferenceDataError(f"{path}: cannot read ({type(exc).__name__}: {exc})") from None
 

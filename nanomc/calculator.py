@@ -11,7 +11,6 @@ from ase.calculators.calculator import PropertyNotImplementedError, all_changes
 
 from .errors import StructureError
 from .potential import Potential
-from .potential.store import default_potential_path
 
 
 class Calculator(ASECalculator):
@@ -34,7 +33,7 @@ class Calculator(ASECalculator):
     def __init__(self, potential: Potential | str | Path | None = None, **kwargs) -> None:
         super().__init__(**kwargs)
         if not isinstance(potential, Potential):
-            potential = Potential.load(default_potential_path() if potential is None else potential)
+            potential = Potential.load("default" if potential is None else potential)
         potential.refuse_forces("the nanomc ASE calculator (molecular dynamics, relaxation)")
         self.potential = potential
 

@@ -33,7 +33,7 @@ from .fluorite import fluorite_particle, fluorite_size, oxide_lattice_constant
 from .particles import (ParticleError, check_moves, cluster_shape, default_groups, make_groups, occupy,
                         read_structure, size_for_atom_count, vegard_lattice_constant, write_frames)
 from .potential import Potential
-from .potential.store import default_potential_path
+from .potential.store import potential_path
 from .population_results import PopulationRecord
 from .results import RunRecord, read_results, write_results
 from .structure import VACANCY, element_indices, species
@@ -58,9 +58,7 @@ class Setup:
 
 
 def load_potential(config: dict, base: Path) -> Potential:
-    name = config["potential"]["file"]
-    path = default_potential_path() if name == "default" else (base / name)
-    return Potential.load(path)
+    return Potential.load(potential_path(config["potential"]["file"], base))
 
 
 def occupation_elements(potential: Potential, particle: dict, atoms: Atoms) -> list[str]:

@@ -276,7 +276,6 @@ def _relax(args: argparse.Namespace) -> int:
     from .outputs import check_output_file
     from .particles import read_frames, write_frames
     from .potential import Potential
-    from .potential.store import potential_path
     from .relax import RelaxError, campaign_structures, relax, table
 
     target = Path(args.target)
@@ -287,7 +286,7 @@ def _relax(args: argparse.Namespace) -> int:
         potential, directory, picked = campaign_structures(target, args.structure)
         jobs = [(directory / f"{name}-relaxed.extxyz", [(label, atoms)]) for name, label, atoms in picked]
     else:
-        potential = Potential.load(potential_path(args.potential or "default"))
+        potential = Potential.load(args.potential or "default")
         frames = read_frames(target)
         labels = [f"{target.name}:{k}" if len(frames) > 1 else target.name for k in range(len(frames))]
         jobs = [(Path(args.out) if args.out else target.with_name(f"{target.stem}-relaxed.extxyz"),
@@ -356,7 +355,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="campaign: the final structure at the lowest temperature, the lowest-energy one seen, "
                             "or both (default); written as final-relaxed.extxyz / best-relaxed.extxyz next to "
                             "results.h5")
-    relax.add_argument("--potential", help="structure file: potential file (default: the shipped Au-Cu potential)")
+    relax.add_argument("--potential", help="structure file: potential file or shipped name (default: the shipped "
+                       "Au-Cu potential)")
     relax.add_argument("--out", help="structure file: output extxyz (default: <name>-relaxed.extxyz next to it)")
     relax.add_argument("--fmax", type=float, default=0.05, help="stop when every force is below this (eV/Å; 0.05)")
     relax.add_argument("--steps", type=int, default=1000, help="at most this many optimiser steps (default 1000)")
@@ -419,7 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
     sel.add_argument("-q", "--quiet", action="store_true", help="write the file, print nothing")
     sel.set_defaults(func=_select)
     pred = sub.add_parser("predict", help="energies of structures with a potential (errors vs reference energies)")
-    pred.add_argument("potential", help="potential file (.h5)")
+    pred.add_argument("potential", help="potential file (.h5) or shipped name (AuCu, CeCuO)")
     pred.add_argument("structures", nargs="+", help="structure files (extxyz, aenet XSF, ASE .db, ...)")
     pred.add_argument("--energy-key", default="energy", help="info key of reference energies (eV)")
     pred.add_argument("--plot", help="write a parity plot to this PNG file")

@@ -152,15 +152,15 @@ def campaign_potential(record, results_path: str | Path) -> Potential | None:
     the results file records."""
     from ..config import SCHEMA
     from ..errors import NanomcError
-    from ..potential.store import default_potential_path
+    from ..potential.store import SHIPPED_POTENTIALS, potential_path
 
     try:
         config = tomllib.loads(record.parameters)
     except tomllib.TOMLDecodeError:
         return None
     name = config.get("potential", {}).get("file", SCHEMA["potential"]["file"].default)
-    if name == "default":
-        path = default_potential_path()
+    if name in SHIPPED_POTENTIALS:
+        path = potential_path(name)
     else:
         directory = Path(config.get("output", {}).get("directory", SCHEMA["output"]["directory"].default))
         base = Path(results_path).resolve().parent

@@ -35,8 +35,9 @@ from ..hdf5io import open_checked, write_atomically
 from .descriptors import DescriptorSet
 from .network import Layer, Network
 
-#: the potential shipped with nanomc, in nanomc/data (`file = "default"` in a campaign)
-DEFAULT_POTENTIAL = "AuCu.h5"
+#: the potentials shipped with nanomc (files in nanomc/data), by the names a campaign's `file`, the
+#: `--potential` options and nanomc.Calculator accept; `default` is the Au–Cu potential
+SHIPPED_POTENTIALS = {"default": "AuCu.h5", "AuCu": "AuCu.h5", "CeCuO": "CeCuO.h5"}
 FORMAT = "nanomc-potential"
 FORMAT_VERSION = 3
 #: older versions this nanomc still reads (and writes version 2 when it suffices)
@@ -83,9 +84,11 @@ def _read_layers(group) -> Network:
 
 
 def load_potential(path: str | Path):
-    """Read and validate a potential file; PotentialFileError names the file and the problem."""
+    """Read and validate a potential file, or a shipped potential by name (SHIPPED_POTENTIALS);
+    PotentialFileError names the file and the problem."""
     from .potential import Potential
 
+    path = potential_path(path)
     with open_checked(path, FORMAT, FORMAT_VERSION, PotentialFileError, "potential", READABLE_VERSIONS) as f:
         elements = [str(e) for e in f.attrs["elements"]]
         cutoff = float(f.attrs["cutoff"])
@@ -122,5 +125,13 @@ def _plain(value):
 
 
 def default_potential_path() -> Path:
-    """The potential shipped with nanomc (nanomc/data)."""
-    return Path(str(resources.files("nanomc") / "data" / DEFAULT_POTENTIAL))
+    """The default potential shipped with nanomc (Au–Cu, nanomc/data)."""
+    return potential_path("default")
+
+
+def potential_path(name: str | Path, base: Path | None = None) -> Path:
+    """The file of a potential given by a shipped name (SHIPPED_POTENTIALS) or a path (relative to
+    base, if given)."""
+    if str(name) in SHIPPED_POTENTIALS:
+        return Path(str(resources.files("nanomc") / "data" / SHIPPED_POTENTIALS[str(name)]))
+    return Path(name) if base is None else base / name

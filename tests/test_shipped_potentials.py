@@ -1,0 +1,62 @@
+"""Potentials shipped with nanomc, addressed by name (nanomc.potential.store.SHIPPED_POTENTIALS)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import nanomc
+from nanomc.campaign import load_potential
+from nanomc.errors import PotentialFileError
+from nanomc.potential.store import SHIPPED_POTENTIALS, potential_path
+from nanomc.scan import load_scan
+
+DATA = Path(nanomc.__file__).parent / "data"
+
+
+def test_every_shipped_name_is_a_file_of_the_package():
+    for name, file in SHIPPED_POTENTIALS.items():
+        assert potential_path(name) == DATA / file and (DATA / file).is_file(), name
+
+
+def test_names_load_the_shipped_files_and_paths_stay_paths(tmp_path):
+    aucu = nanomc.Potential.load(DATA / "AuCu.h5")
+    for name in ("default", "AuCu"):
+        assert nanomc.Potential.load(name).content_hash() == aucu.content_hash()
+    assert nanomc.Calculator("AuCu").potential.content_hash() == aucu.content_hash()
+    assert potential_path("pot.h5", tmp_path) == tmp_path / "pot.h5"
+    with pytest.raises(PotentialFileError, match="AuCu2.h5: potential file not found"):
+        nanomc.Potential.load(tmp_path / "AuCu2.h5")
+
+
+def test_a_campaign_names_a_shipped_potential_and_a_scan_keeps_the_name(tmp_path):
+    config = {"potential": {"file": "AuCu"}}
+    assert load_potential(config, tmp_path).content_hash() == nanomc.Potential.load("default").content_hash()
+    (tmp_path / "scan.toml").write_text(
+        '[particle]\nshape = "cuboctahedron"\nsize = 3\ncomposition = { Au = 0.5, Cu = 0.5 }\n'
+        '[potential]\nfile = "AuCu"\n[mc]\ntemperatures = [600.0]\nsweeps = 2\n'
+        '[output]\ndirectory = "out"\n[scan]\nmc.seed = [1, 2]\n')
+    scan = load_scan(tmp_path / "scan.toml")
+    assert [p.config["potential"]["file"] for p in scan.points] == ["AuCu", "AuCu"]
+
+
+def test_the_cecuo_potential_reproduces_its_held_out_errors_on_the_committed_teacher_labels():
+    """nanomc/data/CeCuO.h5 was trained by runs/CeCuO-potential/train.toml on committed SevenNet-0
+    labels: its recorded held-out RMSE is what it gives on the same split of those labels now."""
+    import numpy as np
+
+    from nanomc.config import load_config
+    from nanomc.training.io import read_reference
+    from nanomc.training.trainer import TRAIN_SCHEMA, split
+
+    runs = Path(__file__).parents[1] / "runs" / "CeCuO-potential"
+    config, _ = load_config(runs / "train.toml", TRAIN_SCHEMA)
+    potential = nanomc.Potential.load("CeCuO")
+    assert set(potential.elements) == {"Ce", "Cu", "O"} and potential.cutoff == config["descriptors"]["cutoff"]
+    structures = read_reference([runs / f for f in config["data"]["files"]])
+    prov = potential.provenance
+    assert prov["n_train"] + prov["n_test"] == len(structures)
+    _, test = split(len(structures), config["data"]["test_fraction"], config["data"]["seed"])
+    errors = [(potential.energy(structures[k]) - structures[k].info["energy"]) / len(structures[k])
+              for k in test]
+    assert 1e3 * np.sqrt(np.mean(np.square(errors))) == pytest.approx(prov["test_rmse_meV_per_atom"], rel=1e-6)

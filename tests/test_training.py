@@ -438,9 +438,10 @@ def test_fuzzed_training_files_fail_in_one_line_and_write_nothing(tmp_path, caps
     assert [p.name for p in tmp_path.iterdir()] == ["train.toml"]
 
 
-def test_ctrl_c_keeps_the_best_parameters_so_far(tmp_path):
-    """SIGINT during `nanomc train` ends the training after the current epoch and writes the potential
-    with the best parameters so far, recorded as interrupted, and its log."""
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_or_kill_keeps_the_best_parameters_so_far(tmp_path, signal_name):
+    """SIGINT (Ctrl-C) or SIGTERM (kill) during `nanomc train` ends the training after the current
+    epoch and writes the potential with the best parameters so far, recorded as interrupted, and its log."""
     import csv
     import signal
     import subprocess
@@ -458,7 +459,7 @@ def test_ctrl_c_keeps_the_best_parameters_so_far(tmp_path):
         words = line.split()
         epochs_seen += len(words) == 5 and words[0].isdigit()  # a row of the table
         if epochs_seen == 5:
-            process.send_signal(signal.SIGINT)
+            process.send_signal(getattr(signal, signal_name))
             break
     stderr = process.stderr.read()
     assert process.wait(timeout=120) == 0, stderr

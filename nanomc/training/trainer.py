@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import csv
 import datetime
+import signal
 import sys
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 from ase.data import atomic_numbers
@@ -379,12 +383,31 @@ def train_committee(config: dict, potential: Potential, features: FeatureSet, tr
     return TrainingResult(committee, errors, epochs)
 
 
+@contextmanager
+def _terminate_as_interrupt(active: bool) -> Iterator[None]:
+    """Within the block, SIGTERM (`kill`, a batch system's time limit) raises KeyboardInterrupt as
+    Ctrl-C does: a training in the background, where SIGINT is ignored, can be stopped keeping its
+    best parameters. Only in the main thread (signal handlers cannot be set elsewhere)."""
+    if not active or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def train(potential: Potential, features: FeatureSet, train_idx: np.ndarray, test_idx: np.ndarray,
           options: dict, log_path: Path | None = None, say=print, pairs: PairSet | None = None,
           pair_split: tuple[np.ndarray, np.ndarray] | None = None, stop_on_interrupt: bool = True) -> TrainingResult:
     """Optimise the networks of `potential` (scaling and E0 already set) on features[train_idx] and,
     if given, the move pairs pairs[pair_split[0]] (pair_split[1] for testing). With stop_on_interrupt,
-    Ctrl-C ends the training early with the best parameters so far (recorded as interrupted)."""
+    Ctrl-C or SIGTERM ends the training early with the best parameters so far (recorded as interrupted)."""
     stack = NetworkStack(potential.networks, options.get("force_weight", 0.0))
     full = features.batch(potential)
     train_batch, test_batch = full.subset(train_idx), full.subset(test_idx)
@@ -434,8 +457,9 @@ def train(potential: Potential, features: FeatureSet, train_idx: np.ndarray, tes
     interrupted = False
     if train_batch.n_structures:
         try:
-            OPTIMIZERS[options["optimizer"]](pair_term.objective(train_batch.n_structures), train_batch, theta,
-                                             epochs, epoch_done, **kwargs)
+            with _terminate_as_interrupt(stop_on_interrupt):
+                OPTIMIZERS[options["optimizer"]](pair_term.objective(train_batch.n_structures), train_batch, theta,
+                                                 epochs, epoch_done, **kwargs)
         except KeyboardInterrupt:
             if not stop_on_interrupt:
                 raise

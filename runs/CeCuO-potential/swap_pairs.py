@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import argparse
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 from ase import Atoms
-from ase.io import read, write
+from ase.io import write
 
+from nanomc.particles import read_all_frames
 from nanomc.training.pairs import pair_frames
 
 
@@ -60,7 +62,7 @@ def main() -> None:
     parser.add_argument("labels", nargs="+")
     parser.add_argument("-o", "--output", required=True)
     args = parser.parse_args()
-    frames = [atoms for path in args.labels for atoms in read(path, index=":")]
+    frames = [atoms for path in args.labels for atoms in read_all_frames(Path(path))]
     pairs = move_pairs(frames)
     write(args.output, pairs, format="extxyz")
     print(f"{args.output}: {len(pairs) // 2} move pairs")

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import argparse
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
-from ase.io import read
 
 import nanomc
+from nanomc.particles import read_all_frames
 
 MAX_SETS_SHOWN = 4  # more swap sets than this: the table shows the moves of all sets pooled
 
@@ -89,7 +90,7 @@ def main() -> None:
     parser.add_argument("--plot", help="write a parity plot here")
     args = parser.parse_args()
     potential = nanomc.Potential.load(args.potential)
-    frames = [atoms for path in args.labels for atoms in read(path, index=":")]
+    frames = [atoms for path in args.labels for atoms in read_all_frames(Path(path))]
     errors = swap_errors(potential, frames)
     print(table(errors))
     if args.plot:

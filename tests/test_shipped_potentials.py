@@ -27,6 +27,9 @@ def test_names_load_the_shipped_files_and_paths_stay_paths(tmp_path):
     assert potential_path("pot.h5", tmp_path) == tmp_path / "pot.h5"
     with pytest.raises(PotentialFileError, match="AuCu2.h5: potential file not found"):
         nanomc.Potential.load(tmp_path / "AuCu2.h5")
+    with pytest.raises(PotentialFileError, match="CeCuo: potential file not found .the shipped potentials are "
+                                                 "default, AuCu, CeCuO"):
+        nanomc.Potential.load("CeCuo")
 
 
 def test_a_campaign_names_a_shipped_potential_and_a_scan_keeps_the_name(tmp_path):

@@ -89,6 +89,9 @@ def load_potential(path: str | Path):
     from .potential import Potential
 
     path = potential_path(path)
+    if not path.exists() and not path.suffix:  # a bare name: perhaps a misspelt shipped one
+        raise PotentialFileError(f"{path}: potential file not found (the shipped potentials are "
+                                 f"{', '.join(SHIPPED_POTENTIALS)})")
     with open_checked(path, FORMAT, FORMAT_VERSION, PotentialFileError, "potential", READABLE_VERSIONS) as f:
         elements = [str(e) for e in f.attrs["elements"]]
         cutoff = float(f.attrs["cutoff"])

@@ -452,8 +452,9 @@ def test_ctrl_c_or_kill_keeps_the_best_parameters_so_far(tmp_path, signal_name):
 
     params = write_training(tmp_path, text=TRAIN_TOML.replace("epochs = 40", "epochs = 1000000")
                             .replace("[training]", "[training]\nprint_every = 1"))
+    # as from a terminal: a test run in the background inherits an ignored SIGINT, which Python keeps
     process = subprocess.Popen([sys.executable, "-m", "nanomc.cli", "train", str(params)], stderr=subprocess.PIPE,
-                               text=True)
+                               text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     epochs_seen = 0
     for line in process.stderr:
         words = line.split()

@@ -58,6 +58,7 @@ def main() -> None:
     parser.add_argument("--equilibrate", type=int, default=100, help="steps before the first snapshot")
     parser.add_argument("--every", type=int, default=60, help="steps between snapshots")
     parser.add_argument("--snapshots", type=int, default=10, help="snapshots per polymorph and temperature")
+    parser.add_argument("--temperatures", type=float, nargs="+", default=TEMPERATURES, help="K")
     parser.add_argument("--seed", type=int, default=1403)
     parser.add_argument("-o", "--output", default=str(HERE / "active.extxyz"))
     args = parser.parse_args()
@@ -65,14 +66,14 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     frames = []
     for name in POLYMORPHS:
-        for temperature in TEMPERATURES:
+        for temperature in args.temperatures:
             cell = polymorph(name) * MD_REPEATS[name]
             cell.set_cell(cell.cell * rng.uniform(0.98, 1.02), scale_atoms=True)
             run = md_snapshots(cell, potential, temperature, args.equilibrate, args.every, args.snapshots, rng)
             for frame in run:
-                frame.info["config_type"] = f"md_{name}_{temperature}K"
+                frame.info["config_type"] = f"md_{name}_{temperature:g}K"
             frames += run
-            print(f"{name:9s} {temperature:5d} K: {len(run)} snapshots, nanomc E/atom "
+            print(f"{name:9s} {temperature:5g} K: {len(run)} snapshots, nanomc E/atom "
                   f"{run[0].info['nanomc_energy'] / len(cell):.4f} … {run[-1].info['nanomc_energy'] / len(cell):.4f} eV",
                   flush=True)
     write(args.output, frames, format="extxyz")

@@ -324,3 +324,35 @@ def test_a_campaign_with_a_relaxed_lattice_potential_says_so(tmp_path, relaxed_p
     assert "relaxed-lattice" not in summary(record)
     with h5py.File(tmp_path / "out" / "results.h5") as f:
         assert f.attrs["potential_energies"] == "lattice"
+
+
+def test_the_committed_aucu_relaxed_lattice_potential_and_its_emt_labels():
+    """runs/AuCu-relaxed-lattice: a sample of the committed labels are EMT energies relaxed from the stored
+    ideal positions (FIRE to the recorded fmax lands within that tolerance's energy), and AuCu-relaxed.h5
+    records relaxed-lattice energies and gives its recorded held-out RMSE on the trainer's split."""
+    from pathlib import Path
+
+    from nanomc.config import load_config
+    from nanomc.training.io import read_reference
+    from nanomc.training.trainer import TRAIN_SCHEMA, split
+
+    run = Path(__file__).parents[1] / "runs" / "AuCu-relaxed-lattice"
+    config, _ = load_config(run / "train.toml", TRAIN_SCHEMA)
+    frames = read(run / config["data"]["files"][0], ":")
+    assert all(a.info["label_energies"] == "relaxed-lattice" and a.info["relaxed_by"] == "reference"
+               and a.info["relax_converged"] for a in frames)
+    small = [a for a in frames if len(a) <= 140]
+    for atoms in small[::len(small) // 3]:  # clusters and bulk cells of 38-140 atoms
+        moved = Atoms(atoms.numbers, atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
+        unrelaxed = EMT().get_potential_energy(moved.copy())
+        moved.calc = EMT()
+        BFGS(moved, logfile=None).run(fmax=atoms.info["relax_fmax"], steps=500)
+        assert moved.get_potential_energy() == pytest.approx(atoms.get_potential_energy(), abs=2e-4 * len(atoms))
+        assert atoms.get_potential_energy() < unrelaxed - 1e-3 * len(atoms)  # relaxation gains > 1 meV/atom
+    potential = nanomc.Potential.load(run / config["output"]["potential"])
+    assert potential.energies == "relaxed-lattice"
+    structures = read_reference([run / f for f in config["data"]["files"]])
+    _, test = split(len(structures), config["data"]["test_fraction"], config["data"]["seed"])
+    errors = [(potential.energy(structures[k]) - structures[k].info["energy"]) / len(structures[k]) for k in test]
+    rmse = 1e3 * np.sqrt(np.mean(np.square(errors)))
+    assert rmse == pytest.approx(potential.provenance["test_rmse_meV_per_atom"], rel=1e-6) and rmse < 2.0

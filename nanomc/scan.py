@@ -42,7 +42,7 @@ from .campaign import CampaignError, format_duration, run_campaign
 from .config import SCHEMA, ConfigError, locate, read_toml, toml_text, validate
 from .errors import NanomcError
 from .mc.parallel import on_every_rank, world
-from .potential.store import SHIPPED_POTENTIALS
+from .potential.store import SHIPPED_POTENTIALS, potential_path
 
 SCAN_FORMAT = "nanomc-scan"
 SCAN_VERSION = 1
@@ -313,6 +313,10 @@ def run_scan(path: str | Path | Scan, resume: bool = False, overwrite: bool = Fa
     if narrow:
         raise CampaignError(f"scan point {narrow[0].name} has {narrow[0].chains()} replicas or walkers, fewer than "
                             f"ranks_per_point = {per}")
+    for point in scan.points:
+        potential = potential_path(point.config["potential"]["file"], scan.point_directory(point))
+        if not potential.is_file():
+            raise CampaignError(f"{scan.path}: scan point {point.name}: potential file {potential} not found")
     started = [p for p in scan.points if (scan.point_directory(p) / "results.h5").exists()]
     if started and not (resume or overwrite):
         raise CampaignError(f"{scan.point_directory(started[0]) / 'results.h5'} exists ({len(started)} of "

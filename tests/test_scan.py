@@ -180,6 +180,17 @@ def test_a_failing_point_is_reported_and_the_others_run(tmp_path, potential_byte
     assert not (tmp_path / "scan" / "Au=0.001" / "results.h5").exists()
 
 
+def test_a_missing_potential_of_one_point_stops_the_scan_before_any_point_runs(tmp_path, potential_bytes):
+    text = SCAN[:SCAN.index("[scan]")]
+    path = write_scan(tmp_path, potential_bytes, text, '[scan]\npotential.file = ["pot.h5", "pot2.h5"]\n')
+    with pytest.raises(CampaignError) as err:
+        run_scan(path, quiet=True)
+    assert str(err.value) == f"{path}: scan point file=pot2.h5: potential file {tmp_path / 'pot2.h5'} not found"
+    assert not (tmp_path / "scan").exists()
+    shutil.copy(tmp_path / "pot.h5", tmp_path / "pot2.h5")
+    assert [o.status for o in run_scan(path, quiet=True)] == ["ran", "ran"]
+
+
 def test_ranks_must_fit_the_groups(tmp_path, potential_bytes):
     path = write_scan(tmp_path, potential_bytes, SCAN.replace("[scan]", "[scan]\nranks_per_point = 2"))
 

@@ -25,6 +25,8 @@ cutoff at the potential's cutoff, R_s = 0 and narrow angular functions.
 """
 from __future__ import annotations
 
+import os
+
 from importlib import resources
 from pathlib import Path
 
@@ -134,7 +136,8 @@ def default_potential_path() -> Path:
 
 def potential_path(name: str | Path, base: Path | None = None) -> Path:
     """The file of a potential given by a shipped name (SHIPPED_POTENTIALS) or a path (relative to
-    base, if given)."""
+    base, if given; `..` steps are folded, so that a scan point's `../../pot.h5` reads as the file's
+    own path in messages)."""
     if str(name) in SHIPPED_POTENTIALS:
         return Path(str(resources.files("nanomc") / "data" / SHIPPED_POTENTIALS[str(name)]))
-    return Path(name) if base is None else base / name
+    return Path(name) if base is None else Path(os.path.normpath(base / name))

@@ -62,6 +62,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1403)
     parser.add_argument("-o", "--output", default=str(HERE / "active.extxyz"))
     args = parser.parse_args()
+    if min(args.temperatures) <= 0:
+        parser.error(f"--temperatures must be positive (K), got {min(args.temperatures):g}")
     potential = nanomc.Potential.load(args.potential)
     rng = np.random.default_rng(args.seed)
     frames = []

@@ -26,7 +26,6 @@ cutoff at the potential's cutoff, R_s = 0 and narrow angular functions.
 from __future__ import annotations
 
 import os
-
 from importlib import resources
 from pathlib import Path
 

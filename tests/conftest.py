@@ -260,6 +260,20 @@ def write_campaign(directory: Path, potential_bytes: bytes, text: str, name: str
     return path
 
 
+def held_out_errors(training: Path, potential: Potential) -> tuple[int, np.ndarray]:
+    """(number of structures, per-atom energy errors of `potential` in meV/atom on the held-out ones):
+    the trainer's split of the committed labels a training file (train.toml) names."""
+    from nanomc.config import load_config
+    from nanomc.training.io import read_reference
+    from nanomc.training.trainer import TRAIN_SCHEMA, split
+
+    config, _ = load_config(training, TRAIN_SCHEMA)
+    structures = read_reference([training.parent / f for f in config["data"]["files"]])
+    _, test = split(len(structures), config["data"]["test_fraction"], config["data"]["seed"])
+    return len(structures), np.array([1e3 * (potential.energy(structures[k]) - structures[k].info["energy"])
+                                      / len(structures[k]) for k in test])
+
+
 # --------------------------------------------------------------------------- fixtures
 
 

@@ -16,6 +16,7 @@ from ase.io import read, write
 from ase.optimize import BFGS
 
 import nanomc
+from conftest import held_out_errors
 from nanomc.calculator import Calculator as NanomcCalculator
 from nanomc.campaign import describe, run_campaign
 from nanomc.cli import main
@@ -333,8 +334,7 @@ def test_the_committed_aucu_relaxed_lattice_potential_and_its_emt_labels():
     from pathlib import Path
 
     from nanomc.config import load_config
-    from nanomc.training.io import read_reference
-    from nanomc.training.trainer import TRAIN_SCHEMA, split
+    from nanomc.training.trainer import TRAIN_SCHEMA
 
     run = Path(__file__).parents[1] / "runs" / "AuCu-relaxed-lattice"
     config, _ = load_config(run / "train.toml", TRAIN_SCHEMA)
@@ -351,8 +351,5 @@ def test_the_committed_aucu_relaxed_lattice_potential_and_its_emt_labels():
         assert atoms.get_potential_energy() < unrelaxed - 1e-3 * len(atoms)  # relaxation gains > 1 meV/atom
     potential = nanomc.Potential.load(run / config["output"]["potential"])
     assert potential.energies == "relaxed-lattice"
-    structures = read_reference([run / f for f in config["data"]["files"]])
-    _, test = split(len(structures), config["data"]["test_fraction"], config["data"]["seed"])
-    errors = [(potential.energy(structures[k]) - structures[k].info["energy"]) / len(structures[k]) for k in test]
-    rmse = 1e3 * np.sqrt(np.mean(np.square(errors)))
+    rmse = np.sqrt(np.mean(np.square(held_out_errors(run / "train.toml", potential)[1])))
     assert rmse == pytest.approx(potential.provenance["test_rmse_meV_per_atom"], rel=1e-6) and rmse < 2.0

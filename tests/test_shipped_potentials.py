@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 import nanomc
+from conftest import held_out_errors
 from nanomc.campaign import load_potential
 from nanomc.errors import PotentialFileError
 from nanomc.potential.store import SHIPPED_POTENTIALS, potential_path
@@ -49,17 +50,13 @@ def test_the_cecuo_potential_reproduces_its_held_out_errors_on_the_committed_tea
     import numpy as np
 
     from nanomc.config import load_config
-    from nanomc.training.io import read_reference
-    from nanomc.training.trainer import TRAIN_SCHEMA, split
+    from nanomc.training.trainer import TRAIN_SCHEMA
 
-    runs = Path(__file__).parents[1] / "runs" / "CeCuO-potential"
-    config, _ = load_config(runs / "train.toml", TRAIN_SCHEMA)
+    training = Path(__file__).parents[1] / "runs" / "CeCuO-potential" / "train.toml"
+    config, _ = load_config(training, TRAIN_SCHEMA)
     potential = nanomc.Potential.load("CeCuO")
     assert set(potential.elements) == {"Ce", "Cu", "O"} and potential.cutoff == config["descriptors"]["cutoff"]
-    structures = read_reference([runs / f for f in config["data"]["files"]])
+    n_structures, errors = held_out_errors(training, potential)
     prov = potential.provenance
-    assert prov["n_train"] + prov["n_test"] == len(structures)
-    _, test = split(len(structures), config["data"]["test_fraction"], config["data"]["seed"])
-    errors = [(potential.energy(structures[k]) - structures[k].info["energy"]) / len(structures[k])
-              for k in test]
-    assert 1e3 * np.sqrt(np.mean(np.square(errors))) == pytest.approx(prov["test_rmse_meV_per_atom"], rel=1e-6)
+    assert prov["n_train"] + prov["n_test"] == n_structures
+    assert np.sqrt(np.mean(np.square(errors))) == pytest.approx(prov["test_rmse_meV_per_atom"], rel=1e-6)

@@ -242,6 +242,19 @@ def _relocate_files(raw: dict, base: Path, point_directory: Path) -> None:
             raw[section][key] = os.path.relpath(base / value, point_directory)
 
 
+def _check_files(scan: Scan, point: Point) -> None:
+    """CampaignError (one line) if the potential file of a scan point, or its particle file when the
+    particle is read from one, does not exist: found before any point runs, not when that point starts."""
+    directory = scan.point_directory(point)
+    files = [("potential file", potential_path(point.config["potential"]["file"], directory))]
+    particle = point.config["particle"]
+    if particle["shape"] == "file" and particle["file"]:
+        files.append(("particle file", Path(os.path.normpath(directory / particle["file"]))))
+    for what, path in files:
+        if not path.is_file():
+            raise CampaignError(f"{scan.path}: scan point {point.name}: {what} {path} not found")
+
+
 def _finished(results: Path, text: str) -> bool:
     """True if a point's results file is complete and was made with exactly these parameters."""
     try:
@@ -314,9 +327,7 @@ def run_scan(path: str | Path | Scan, resume: bool = False, overwrite: bool = Fa
         raise CampaignError(f"scan point {narrow[0].name} has {narrow[0].chains()} replicas or walkers, fewer than "
                             f"ranks_per_point = {per}")
     for point in scan.points:
-        potential = potential_path(point.config["potential"]["file"], scan.point_directory(point))
-        if not potential.is_file():
-            raise CampaignError(f"{scan.path}: scan point {point.name}: potential file {potential} not found")
+        _check_files(scan, point)
     started = [p for p in scan.points if (scan.point_directory(p) / "results.h5").exists()]
     if started and not (resume or overwrite):
         raise CampaignError(f"{scan.point_directory(started[0]) / 'results.h5'} exists ({len(started)} of "

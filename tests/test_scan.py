@@ -191,6 +191,22 @@ def test_a_missing_potential_of_one_point_stops_the_scan_before_any_point_runs(t
     assert [o.status for o in run_scan(path, quiet=True)] == ["ran", "ran"]
 
 
+def test_a_missing_particle_file_of_one_point_stops_the_scan_before_any_point_runs(tmp_path, potential_bytes):
+    from ase.cluster import Octahedron
+    particle = Octahedron("Au", 4, 1)
+    particle.symbols[::2] = "Cu"
+    particle.write(tmp_path / "p1.xyz")
+    text = SCAN[:SCAN.index("[scan]")].replace('shape = "truncated_octahedron"\natoms = 79\n'
+                                                'composition = { Au = 0.5, Cu = 0.5 }', 'shape = "file"\nfile = "p1.xyz"')
+    path = write_scan(tmp_path, potential_bytes, text, '[scan]\nparticle.file = ["p1.xyz", "p2.xyz"]\n')
+    with pytest.raises(CampaignError) as err:
+        run_scan(path, quiet=True)
+    assert str(err.value) == f"{path}: scan point file=p2.xyz: particle file {tmp_path / 'p2.xyz'} not found"
+    assert not (tmp_path / "scan").exists()
+    shutil.copy(tmp_path / "p1.xyz", tmp_path / "p2.xyz")
+    assert [o.status for o in run_scan(path, quiet=True)] == ["ran", "ran"]
+
+
 def test_ranks_must_fit_the_groups(tmp_path, potential_bytes):
     path = write_scan(tmp_path, potential_bytes, SCAN.replace("[scan]", "[scan]\nranks_per_point = 2"))
 

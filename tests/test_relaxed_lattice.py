@@ -141,6 +141,31 @@ def test_mapping_needs_every_atom_nearest_its_own_site_and_displacements_below_t
     assert map_to_lattice(ideal, strained, 0.01) == (pytest.approx(0.0, abs=1e-9), None)
 
 
+def test_an_atom_that_relaxes_into_a_vacant_site_does_not_map(tmp_path):
+    ideal = Atoms("Cu3", positions=[[0, 0, 0], [2.5, 0, 0], [0, 2.5, 0]], cell=[6, 6, 6], pbc=True)
+    vacant = np.array([[0.0, 0.0, 2.5]])
+    moved = ideal.copy()
+    moved.positions[0] = [0, 0, 1.3]           # past the midpoint towards the empty site
+    assert map_to_lattice(ideal, moved, 2.0) == (pytest.approx(1.3), None)   # no vacancy known: maps
+    assert "1 atom(s) nearer another site" in map_to_lattice(ideal, moved, 2.0, vacant)[1]
+    moved.positions[0] = [0, 0, 1.2]
+    assert map_to_lattice(ideal, moved, 2.0, vacant) == (pytest.approx(1.2), None)
+    # through `nanomc label --relax`: the input's X atom is a site, not an atom
+    frame = Atoms("Cu4X", positions=[[0, 0, 0], [2.5, 0, 0], [0, 2.5, 0], [2.5, 2.5, 0], [0, 0, 2.5]])
+    frame.center(vacuum=4.0)
+    Well.centre = frame.positions[0] + [0, 0, 1.4]   # atom 0 is pulled 1.4 Å towards the vacant site
+    write(tmp_path / "in.extxyz", frame)
+    out = tmp_path / "labels.extxyz"
+    settings = RelaxSettings(optimizer="BFGS", max_displacement=2.0)
+    summary = label_files([tmp_path / "in.extxyz"], out, WELL, relax=settings, quiet=True)
+    assert (summary.labelled, summary.unmapped) == (0, 1)
+    assert "nearer another site" in (tmp_path / "labels.extxyz.unmapped").read_text()
+    write(tmp_path / "in2.extxyz", frame[:4])          # the same atoms without the vacancy: it maps
+    summary = label_files([tmp_path / "in2.extxyz"], tmp_path / "labels2.extxyz", WELL, relax=settings, quiet=True)
+    assert (summary.labelled, summary.unmapped) == (1, 0)
+    assert read_labels(tmp_path / "labels2.extxyz")[0].info["relax_max_displacement"] == pytest.approx(1.4, abs=0.02)
+
+
 def test_a_structure_that_does_not_map_is_left_out_recorded_and_not_retried(tmp_path, capsys):
     atoms = Atoms("Cu4", positions=[[0, 0, 0], [2.5, 0, 0], [0, 2.5, 0], [0, 0, 2.5]])
     atoms.center(vacuum=4.0)

@@ -38,11 +38,14 @@ class LabelError(NanomcError, RuntimeError):
 
 @dataclass
 class Job:
-    """One structure to label: its hash, where it comes from (file and frame) and the structure."""
+    """One structure to label: its hash, where it comes from (file and frame), the structure (without
+    vacancies) and the positions (Å) of its vacant sites (the input's X atoms; the relaxed-lattice
+    mapping counts them as sites)."""
 
     key: str
     origin: str
     atoms: Atoms
+    vacant: np.ndarray
 
 
 @dataclass
@@ -84,13 +87,15 @@ class Labeller:
     relax: RelaxSettings | None = None
 
     def build(self):
-        """A labelling function with its own calculator (and relaxing nanomc Calculator)."""
+        """A labelling function (atoms, vacant sites) -> Result with its own calculator (and relaxing
+        nanomc Calculator)."""
         calc = self.spec.build()
         if self.relax is None:
-            return lambda atoms: _or_message(lambda: (*compute_label(atoms, calc), {}))
+            return lambda atoms, vacant: _or_message(lambda: (*compute_label(atoms, calc), {}))
         potential = self.relax.relaxer_potential()
         relaxer = None if potential is None else NanomcCalculator(potential)
-        return lambda atoms: _or_message(lambda: _relaxed(relax_and_label(atoms, calc, relaxer, self.relax)))
+        return lambda atoms, vacant: _or_message(
+            lambda: _relaxed(relax_and_label(atoms, calc, relaxer, self.relax, vacant)))
 
     def identity(self) -> dict[str, str]:
         """The labels file's identity: the calculator's, and `relaxation` (the settings) for relaxed labels."""
@@ -120,12 +125,13 @@ def read_jobs(paths: Sequence[str | Path]) -> list[Job]:
     for path in paths:
         for k, frame in enumerate(read_frames(path)):
             atoms = without_vacancies(frame)
+            vacant = frame.positions[frame.numbers == 0]
             if len(atoms) == 0:
                 raise LabelError(f"{path} frame {k}: no atoms (only vacancies)")
             key = structure_hash(atoms)
             if key not in seen:
                 seen.add(key)
-                jobs.append(Job(key, f"{path} frame {k}", atoms))
+                jobs.append(Job(key, f"{path} frame {k}", atoms, vacant))
     return jobs
 
 
@@ -138,8 +144,8 @@ def _init_worker(labeller: Labeller) -> None:
     _WORKER_LABEL = labeller.build()
 
 
-def _worker_label(atoms: Atoms) -> Result:
-    return _WORKER_LABEL(atoms)
+def _worker_label(job: tuple[Atoms, np.ndarray]) -> Result:
+    return _WORKER_LABEL(*job)
 
 
 def _in_pool(labeller: Labeller, jobs: list[Job], workers: int) -> Iterator:
@@ -147,14 +153,14 @@ def _in_pool(labeller: Labeller, jobs: list[Job], workers: int) -> Iterator:
     import multiprocessing
 
     with multiprocessing.Pool(workers, initializer=_init_worker, initargs=(labeller,)) as pool:
-        yield from pool.imap(_worker_label, (job.atoms for job in jobs), chunksize=1)
+        yield from pool.imap(_worker_label, ((job.atoms, job.vacant) for job in jobs), chunksize=1)
 
 
 def _over_ranks(comm, label, jobs: list[Job]) -> Iterator:
     """Labels in job order on every rank of comm: in rounds of comm.size jobs, rank r labels the r-th."""
     for start in range(0, len(jobs), comm.size):
         mine = start + comm.rank
-        result = label(jobs[mine].atoms) if mine < len(jobs) else None
+        result = label(jobs[mine].atoms, jobs[mine].vacant) if mine < len(jobs) else None
         yield from comm.allgather(result)[:len(jobs) - start]
 
 
@@ -237,7 +243,7 @@ def label_files(inputs: Sequence[str | Path], output: str | Path, spec: Calculat
     elif workers > 1 and len(pending) > 1:
         results = _in_pool(labeller, pending, workers)
     else:
-        results = (label(job.atoms) for job in pending)
+        results = (label(job.atoms, job.vacant) for job in pending)
     progress = Progress(pending, before, len(jobs), progress_every, enabled=not quiet and comm.rank == 0)
     count, unmapped = 0, 0
     writer = LabelWriter(output) if comm.rank == 0 else None

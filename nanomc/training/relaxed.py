@@ -7,7 +7,7 @@ the ideal (input) positions, cell and occupation and no forces. A potential trai
 labels maps occupations on the ideal lattice to relaxed energies; its forces mean nothing.
 
 A relaxed structure maps back to its lattice if every atom is still nearer its own ideal site
-than any other (minimum image in periodic directions; after a cell relaxation the relaxed
+than any other, vacant sites (the input's X atoms) included (minimum image in periodic directions; after a cell relaxation the relaxed
 fractional coordinates are placed in the ideal cell first) and no atom moved more than
 `max_displacement` Å. Structures that do not map are left out of the labels and recorded,
 with the reason, in the side file `<labels>.unmapped` (JSON lines), so a resumed run does not
@@ -96,25 +96,31 @@ class Unmapped:
     reason: str
 
 
-def lattice_displacements(ideal: Atoms, relaxed: Atoms) -> tuple[np.ndarray, np.ndarray]:
-    """(displacement of every atom from its own ideal site (Å), distance to the nearest other site (Å)).
-    Relaxed positions are taken in the ideal cell through their fractional coordinates (so a relaxed
-    cell's strain does not count) and distances are minimum-image in the periodic directions."""
+def lattice_displacements(ideal: Atoms, relaxed: Atoms, vacant: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(displacement of every atom from its own ideal site (Å), distance to the nearest other site (Å)),
+    the other sites being those of the other atoms and the vacant sites `vacant` (k × 3, Å). Relaxed
+    positions are taken in the ideal cell through their fractional coordinates (so a relaxed cell's
+    strain does not count) and distances are minimum-image in the periodic directions."""
     from ase.geometry import get_distances
 
     positions = relaxed.positions
     if not np.allclose(relaxed.cell.array, ideal.cell.array):  # a relaxed cell (periodic in all directions)
         positions = relaxed.cell.scaled_positions(positions) @ ideal.cell.array
-    _, distances = get_distances(positions, ideal.positions, cell=ideal.cell, pbc=ideal.pbc)
+    sites = ideal.positions if vacant is None or not len(vacant) else np.vstack([ideal.positions, vacant])
+    _, distances = get_distances(positions, sites, cell=ideal.cell, pbc=ideal.pbc)
+    n = len(ideal)
     own = distances.diagonal().copy()
-    np.fill_diagonal(distances, np.inf)
-    other = distances.min(axis=1) if len(ideal) > 1 else np.full(len(ideal), np.inf)
+    distances[np.arange(n), np.arange(n)] = np.inf
+    other = distances.min(axis=1) if distances.shape[1] > 1 else np.full(n, np.inf)
     return own, other
 
 
-def map_to_lattice(ideal: Atoms, relaxed: Atoms, max_displacement: float) -> tuple[float, str | None]:
-    """(largest displacement (Å), None) if `relaxed` maps back to `ideal`'s sites, else (.., the reason)."""
-    own, other = lattice_displacements(ideal, relaxed)
+def map_to_lattice(ideal: Atoms, relaxed: Atoms, max_displacement: float,
+                   vacant: np.ndarray | None = None) -> tuple[float, str | None]:
+    """(largest displacement (Å), None) if `relaxed` maps back to `ideal`'s sites, else (.., the reason).
+    An atom nearer another atom's site, or a vacant site of `vacant` (k × 3, Å), than its own does not map:
+    relaxation changed the occupation."""
+    own, other = lattice_displacements(ideal, relaxed, vacant)
     largest = float(own.max()) if len(own) else 0.0
     hopped = np.flatnonzero(other < own)
     if len(hopped):
@@ -127,9 +133,11 @@ def map_to_lattice(ideal: Atoms, relaxed: Atoms, max_displacement: float) -> tup
     return largest, None
 
 
-def relax_and_label(atoms: Atoms, calc, relaxer, settings: RelaxSettings) -> tuple[float, dict] | Unmapped:
+def relax_and_label(atoms: Atoms, calc, relaxer, settings: RelaxSettings,
+                    vacant: np.ndarray | None = None) -> tuple[float, dict] | Unmapped:
     """Relax a copy of `atoms` with the reference `calc` (relaxer None) or the nanomc Calculator `relaxer`
-    and return (reference energy at the relaxed geometry (eV), provenance info), or Unmapped."""
+    and return (reference energy at the relaxed geometry (eV), provenance info), or Unmapped (also when
+    an atom ends nearer one of the vacant sites `vacant` (k × 3, Å) than its own)."""
     from ase.filters import FrechetCellFilter
     from ase.optimize import BFGS, FIRE
 
@@ -139,7 +147,7 @@ def relax_and_label(atoms: Atoms, calc, relaxer, settings: RelaxSettings) -> tup
     target = FrechetCellFilter(moved) if cell else moved
     optimizer = {"FIRE": FIRE, "BFGS": BFGS}[settings.optimizer](target, logfile=None)
     converged = bool(optimizer.run(fmax=settings.fmax, steps=settings.steps))
-    largest, reason = map_to_lattice(atoms, moved, settings.max_displacement)
+    largest, reason = map_to_lattice(atoms, moved, settings.max_displacement, vacant)
     if reason is not None:
         return Unmapped(reason)
     if relaxer is not None:

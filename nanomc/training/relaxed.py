@@ -34,8 +34,9 @@ PROVENANCE_KEYS = (KIND_KEY, "relaxed_by", "relax_fmax", "relax_steps", "relax_c
                    "relax_cell")
 OPTIMIZERS = ("FIRE", "BFGS")
 #: default --max-displacement (Å): about a third of the nearest-neighbour distance of fcc metals (2.5–2.9 Å)
-#: and oxides (Ce–O 2.34 Å), well past the 0.1–0.4 Å that vacancy and size-mismatch relaxations move atoms
-#: and short of the midpoint to the next site (1.2–1.4 Å) that the nearest-site rule catches anyway
+#: and oxides (Ce–O 2.34 Å), past the 0.07–0.64 Å that atoms of relaxed Au–Cu particles move and short of
+#: the midpoint to the next site (1.2–1.4 Å) that the nearest-site rule catches anyway; a Cu dopant in
+#: ceria moves about 1 Å off its site next to vacancies (runs/CeCuO-relaxed-lattice), so 1.2 there
 MAX_DISPLACEMENT = 0.8
 
 

@@ -419,7 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
     sel.add_argument("-q", "--quiet", action="store_true", help="write the file, print nothing")
     sel.set_defaults(func=_select)
     pred = sub.add_parser("predict", help="energies of structures with a potential (errors vs reference energies)")
-    pred.add_argument("potential", help="potential file (.h5) or shipped name (AuCu, CeCuO)")
+    pred.add_argument("potential", help="potential file (.h5) or shipped name (AuCu, AuCu-pairs, CeCuO)")
     pred.add_argument("structures", nargs="+", help="structure files (extxyz, aenet XSF, ASE .db, ...)")
     pred.add_argument("--energy-key", default="energy", help="info key of reference energies (eV)")
     pred.add_argument("--plot", help="write a parity plot to this PNG file")

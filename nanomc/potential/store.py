@@ -37,8 +37,9 @@ from .descriptors import DescriptorSet
 from .network import Layer, Network
 
 #: the potentials shipped with nanomc (files in nanomc/data), by the names a campaign's `file`, the
-#: `--potential` options and nanomc.Calculator accept; `default` is the Au–Cu potential
-SHIPPED_POTENTIALS = {"default": "AuCu.h5", "AuCu": "AuCu.h5", "CeCuO": "CeCuO.h5"}
+#: `--potential` options and nanomc.Calculator accept; `default` is the Au–Cu potential, `AuCu-pairs` the
+#: Au–Cu potential trained further on EMT swap energies (runs/AuCu-potential/train-pairs.toml)
+SHIPPED_POTENTIALS = {"default": "AuCu.h5", "AuCu": "AuCu.h5", "AuCu-pairs": "AuCu-pairs.h5", "CeCuO": "CeCuO.h5"}
 FORMAT = "nanomc-potential"
 FORMAT_VERSION = 3
 #: older versions this nanomc still reads (and writes version 2 when it suffices)

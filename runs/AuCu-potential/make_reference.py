@@ -3,7 +3,7 @@
     python runs/AuCu-potential/make_reference.py                         # round 1: reference-initial.extxyz
     python runs/AuCu-potential/make_reference.py --active potential-initial.h5
                                                                          # round 2: reference-active.extxyz
-    python runs/AuCu-potential/make_reference.py --pairs ../../nanomc/data/AuCu.h5
+    python runs/AuCu-potential/make_reference.py --pairs ../../nanomc/data/AuCu.h5 --pair-ordered 16
                                                                          # move pairs: reference-pairs.extxyz
 
 Round 1 follows the recipe of nanomc.training.reference (bulk and ordered phases with
@@ -11,9 +11,10 @@ strain and tilt, random alloys, slabs, clusters of 13–300 atoms). Round 2 is o
 active learning: short MC runs with the first potential on ~300-atom particles, whose
 configurations are labelled and added. The pairs round runs canonical MC with a potential on
 1072- and 1654-atom truncated octahedra (random compositions, 300–1200 K), takes snapshots and
-proposes random Au↔Cu swaps in each; every (before, after) pair is labelled with EMT exactly
-(nanomc.training.lattice_emt: only the atoms within EMT's range of the swapped sites are
-re-evaluated) and written as a move-pair file (see nanomc.training.pairs). Replace EMT by any
+proposes random Au↔Cu swaps in each (with --pair-ordered, also in particles of the same
+sizes occupied at random or core–shell at random compositions, far from equilibrium); every
+(before, after) pair is labelled with EMT exactly (nanomc.training.lattice_emt: only the atoms
+within EMT's range of the swapped sites are re-evaluated) and written as a move-pair file (see nanomc.training.pairs). Replace EMT by any
 ASE calculator for real data (label_pairs with calculator_delta).
 """
 import argparse
@@ -22,15 +23,29 @@ from pathlib import Path
 import numpy as np
 
 from ase.calculators.emt import EMT
+from ase.cluster import Octahedron
 from ase.io import write
 
 from nanomc import Potential
 from nanomc.training.lattice_emt import emt_pair_energies
 from nanomc.training.pairs import label_pairs, swap_moves
-from nanomc.training.reference import active_learning_set, initial_set, label
+from nanomc.training.reference import ORDERINGS, active_learning_set, initial_set, label, occupy_alloy, vegard
 
 HERE = Path(__file__).parent
 ELEMENTS = ["Au", "Cu"]
+
+
+def ordered_particles(n: int, rng: np.random.Generator) -> list:
+    """n truncated octahedra of each edge 12 and 14 (as the MC particles) at the Vegard lattice constant
+    of a random Cu fraction, occupied at random, Cu-core or Cu-shell (reference.occupy_alloy)."""
+    out = []
+    for size in (12, 14):
+        for _ in range(n):
+            x = rng.uniform(0.1, 0.9)
+            atoms = Octahedron(ELEMENTS[0], size, (size - 1) // 3, latticeconstant=vegard(ELEMENTS, x))
+            occupy_alloy(atoms, ELEMENTS, x, ORDERINGS[rng.integers(3)], rng)
+            out.append(atoms)
+    return out
 
 
 def main() -> None:
@@ -45,6 +60,9 @@ def main() -> None:
     parser.add_argument("--pair-particles", type=int, default=8, help="pairs: MC particles of each size")
     parser.add_argument("--pair-snapshots", type=int, default=4, help="pairs: snapshots per particle")
     parser.add_argument("--swaps", type=int, default=20, help="pairs: swaps per snapshot")
+    parser.add_argument("--pair-ordered", type=int, default=0,
+                        help="pairs: also this many particles of each size with random, Cu-core or Cu-shell "
+                             "occupations at random compositions (not equilibrated)")
     args = parser.parse_args()
     if args.pairs:
         potential = Potential.load(HERE / args.pairs)
@@ -52,7 +70,9 @@ def main() -> None:
                      for atoms in active_learning_set(potential, ELEMENTS, args.pair_particles, args.pair_snapshots,
                                                       seed=11 + k, size=size, temperatures=(300.0, 600.0, 900.0, 1200.0),
                                                       sweeps_between=5)]
-        frames = label_pairs(swap_moves(snapshots, args.swaps, np.random.default_rng(12)), emt_pair_energies(ELEMENTS))
+        snapshots += ordered_particles(args.pair_ordered, np.random.default_rng(13))
+        frames = label_pairs(swap_moves(snapshots, args.swaps, np.random.default_rng(12)),
+                             emt_pair_energies(ELEMENTS))
         out = HERE / "reference-pairs.extxyz"
         write(out, frames, format="extxyz")
         print(f"wrote {len(frames) // 2} move pairs ({len(snapshots)} snapshots of "

@@ -118,7 +118,8 @@ def _or_message(work) -> Result:
 
 
 def read_jobs(paths: Sequence[str | Path]) -> list[Job]:
-    """The distinct structures of the input files in order (vacancies X dropped)."""
+    """The distinct structures of the input files in order (vacancies X dropped, their positions kept as
+    the job's vacant sites; frames with the same atoms are one structure, the first one's vacancies count)."""
     from ..particles import read_frames
 
     jobs, seen = [], set()

@@ -7,11 +7,11 @@ the ideal (input) positions, cell and occupation and no forces. A potential trai
 labels maps occupations on the ideal lattice to relaxed energies; its forces mean nothing.
 
 A relaxed structure maps back to its lattice if every atom is still nearer its own ideal site
-than any other, vacant sites (the input's X atoms) included (minimum image in periodic directions; after a cell relaxation the relaxed
-fractional coordinates are placed in the ideal cell first) and no atom moved more than
-`max_displacement` Å. Structures that do not map are left out of the labels and recorded,
-with the reason, in the side file `<labels>.unmapped` (JSON lines), so a resumed run does not
-relax them again.
+than any other, vacant sites (the input's X atoms) included (minimum image in periodic directions;
+after a cell relaxation the relaxed fractional coordinates are placed in the ideal cell first) and
+no atom moved more than `max_displacement` Å. Structures that do not map are left out of the
+labels and recorded, with the reason, in the side file `<labels>.unmapped` (JSON lines), so a
+resumed run does not relax them again.
 """
 from __future__ import annotations
 
@@ -97,7 +97,8 @@ class Unmapped:
     reason: str
 
 
-def lattice_displacements(ideal: Atoms, relaxed: Atoms, vacant: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def lattice_displacements(ideal: Atoms, relaxed: Atoms,
+                          vacant: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(displacement of every atom from its own ideal site (Å), distance to the nearest other site (Å)),
     the other sites being those of the other atoms and the vacant sites `vacant` (k × 3, Å). Relaxed
     positions are taken in the ideal cell through their fractional coordinates (so a relaxed cell's

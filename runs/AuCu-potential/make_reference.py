@@ -14,8 +14,9 @@ configurations are labelled and added. The pairs round runs canonical MC with a 
 proposes random Au↔Cu swaps in each (with --pair-ordered, also in particles of the same
 sizes occupied at random or core–shell at random compositions, far from equilibrium); every
 (before, after) pair is labelled with EMT exactly (nanomc.training.lattice_emt: only the atoms
-within EMT's range of the swapped sites are re-evaluated) and written as a move-pair file (see nanomc.training.pairs). Replace EMT by any
-ASE calculator for real data (label_pairs with calculator_delta).
+within EMT's range of the swapped sites are re-evaluated) and written as a move-pair file (see
+nanomc.training.pairs). Replace EMT by any ASE calculator for real data (label_pairs with
+calculator_delta).
 """
 import argparse
 from pathlib import Path

@@ -180,30 +180,25 @@ def test_a_failing_point_is_reported_and_the_others_run(tmp_path, potential_byte
     assert not (tmp_path / "scan" / "Au=0.001" / "results.h5").exists()
 
 
-def test_a_missing_potential_of_one_point_stops_the_scan_before_any_point_runs(tmp_path, potential_bytes):
+@pytest.mark.parametrize("what", ["potential", "particle"])
+def test_a_missing_file_of_one_point_stops_the_scan_before_any_point_runs(tmp_path, potential_bytes, what):
     text = SCAN[:SCAN.index("[scan]")]
-    path = write_scan(tmp_path, potential_bytes, text, '[scan]\npotential.file = ["pot.h5", "pot2.h5"]\n')
+    if what == "potential":
+        present, missing = "pot.h5", "pot2.h5"
+    else:
+        from ase.cluster import Octahedron
+        particle = Octahedron("Au", 4, 1)
+        particle.symbols[::2] = "Cu"
+        particle.write(tmp_path / "p1.xyz")
+        present, missing = "p1.xyz", "p2.xyz"
+        text = text.replace('shape = "truncated_octahedron"\natoms = 79\ncomposition = { Au = 0.5, Cu = 0.5 }',
+                            'shape = "file"\nfile = "p1.xyz"')
+    path = write_scan(tmp_path, potential_bytes, text, f'[scan]\n{what}.file = ["{present}", "{missing}"]\n')
     with pytest.raises(CampaignError) as err:
         run_scan(path, quiet=True)
-    assert str(err.value) == f"{path}: scan point file=pot2.h5: potential file {tmp_path / 'pot2.h5'} not found"
+    assert str(err.value) == (f"{path}: scan point file={missing}: {what} file {tmp_path / missing} not found")
     assert not (tmp_path / "scan").exists()
-    shutil.copy(tmp_path / "pot.h5", tmp_path / "pot2.h5")
-    assert [o.status for o in run_scan(path, quiet=True)] == ["ran", "ran"]
-
-
-def test_a_missing_particle_file_of_one_point_stops_the_scan_before_any_point_runs(tmp_path, potential_bytes):
-    from ase.cluster import Octahedron
-    particle = Octahedron("Au", 4, 1)
-    particle.symbols[::2] = "Cu"
-    particle.write(tmp_path / "p1.xyz")
-    text = SCAN[:SCAN.index("[scan]")].replace('shape = "truncated_octahedron"\natoms = 79\n'
-                                                'composition = { Au = 0.5, Cu = 0.5 }', 'shape = "file"\nfile = "p1.xyz"')
-    path = write_scan(tmp_path, potential_bytes, text, '[scan]\nparticle.file = ["p1.xyz", "p2.xyz"]\n')
-    with pytest.raises(CampaignError) as err:
-        run_scan(path, quiet=True)
-    assert str(err.value) == f"{path}: scan point file=p2.xyz: particle file {tmp_path / 'p2.xyz'} not found"
-    assert not (tmp_path / "scan").exists()
-    shutil.copy(tmp_path / "p1.xyz", tmp_path / "p2.xyz")
+    shutil.copy(tmp_path / present, tmp_path / missing)
     assert [o.status for o in run_scan(path, quiet=True)] == ["ran", "ran"]
 
 

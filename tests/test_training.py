@@ -333,6 +333,19 @@ def test_train_with_chebyshev_descriptors(tmp_path):
                                                                     rel=1e-9)
 
 
+def test_train_with_an_n2p2_style_radial_grid(tmp_path):
+    """radial_etas × radial_shifts: every η with every R_s per neighbour element, as n2p2 input
+    files list them (n_radial and r_min unused); the saved potential holds exactly those functions."""
+    text = TRAIN_TOML.replace("n_radial = 3", "n_radial = 3\nradial_etas = [0.5, 2.0]\nradial_shifts = [0.0, 2.5, 3.0]")
+    result = cli("train", write_training(tmp_path, text=text), "-q")
+    assert result.returncode == 0, result.stderr
+    pot = nanomc.Potential.load(tmp_path / "trained.h5")
+    radial = pot.descriptor_sets["Au"].radial
+    assert sorted((f.element, f.eta, f.rs) for f in radial) == sorted(
+        (e, eta, rs) for e in ELEMENTS for eta in (0.5, 2.0) for rs in (0.0, 2.5, 3.0))
+    assert len(pot.descriptor_sets["Au"].angular) == 3 * 2 * 2  # the angular functions as without the grid
+
+
 def csv_rows(path):
     import csv
 
@@ -361,6 +374,10 @@ def csv_rows(path):
     ("cutoff = 4.5", "cutoff = 4.5\nzetas = [0.5]", ["train.toml:10:", "`zetas` must be at least 1"]),
     ("cutoff = 4.5", "cutoff = 4.5\nlambdas = [0.5]", ["train.toml:10:", "`lambdas` must be -1 or 1"]),
     ("cutoff = 4.5", "cutoff = 4.5\nr_min = -1.0", ["train.toml:10:", "`r_min` must be 0 or more"]),
+    ("cutoff = 4.5", "cutoff = 4.5\nradial_etas = [0.5, 0.0]", ["`radial_etas` must list values above 0"]),
+    ("cutoff = 4.5", "cutoff = 4.5\nradial_shifts = [1.0]", ["`radial_shifts` needs `radial_etas`"]),
+    ("cutoff = 4.5", "cutoff = 4.5\nradial_etas = [0.5]\nradial_shifts = [4.5]",
+     ["`radial_shifts` must list values from 0 to below `cutoff`"]),
     ("epochs = 40", "epochs = 40\nlearning_rate = -0.1", ["train.toml:20:", "`learning_rate` must be positive"]),
     ("epochs = 40", "epochs = 40\nmomentum = 1.5", ["train.toml:20:", "`momentum` must be at least 0 and below 1"]),
     ("patience = 0", "patience = -1", ["train.toml:20:", "`patience` must be 0 or more"]),

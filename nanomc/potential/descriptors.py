@@ -451,23 +451,27 @@ def default_descriptor_set(
     zetas: Sequence[float] = (1.0, 4.0),
     lambdas: Sequence[float] = (-1.0, 1.0),
     r_min: float = 1.5,
+    radial_grid: tuple[Sequence[float], Sequence[float]] | None = None,
 ) -> DescriptorSet:
     """A sensible general-purpose descriptor set for `elements` within `cutoff` (Å).
 
     Radial: `n_radial` shifted Gaussians per neighbour element, centres R_s evenly spaced
     from `r_min` to `cutoff` (Å) and widths equal to the spacing, η = 1/(2·spacing²),
-    so neighbouring Gaussians overlap at about one standard deviation.
+    so neighbouring Gaussians overlap at about one standard deviation. With
+    `radial_grid` = (etas, shifts) instead every η (1/Å²) with every R_s (Å), per neighbour
+    element, as n2p2 input files list them (then `n_radial` and `r_min` are not used).
     Angular: per unordered neighbour-element pair, every combination of
     η ∈ `angular_etas` (default four values from 1/(2 R_c²) to 1/(2 (R_c/4)²)),
     ζ ∈ `zetas`, λ ∈ `lambdas` — 16 functions per pair by default.
     For two elements and the defaults this gives 16 radial + 48 angular = 64 values per atom.
     """
-    if cutoff <= r_min:
-        raise PotentialError(f"cutoff {cutoff} Å must exceed r_min {r_min} Å")
-    centres = np.linspace(r_min, cutoff, n_radial, endpoint=False)
-    spacing = (cutoff - r_min) / n_radial
-    eta_r = 1.0 / (2.0 * spacing**2)
-    radial = tuple(RadialFunction(eta_r, float(rs), e) for e in elements for rs in centres)
+    if radial_grid is None:
+        if cutoff <= r_min:
+            raise PotentialError(f"cutoff {cutoff} Å must exceed r_min {r_min} Å")
+        spacing = (cutoff - r_min) / n_radial
+        radial_grid = ([1.0 / (2.0 * spacing**2)], np.linspace(r_min, cutoff, n_radial, endpoint=False))
+    radial = tuple(RadialFunction(float(eta), float(rs), e) for e in elements for eta in radial_grid[0]
+                   for rs in radial_grid[1])
     if angular_etas is None:
         angular_etas = [1.0 / (2.0 * (cutoff / k) ** 2) for k in (1.0, 2.0, 3.0, 4.0)]
     angular = tuple(

@@ -62,6 +62,10 @@ TRAIN_SCHEMA: dict[str, dict[str, Param]] = {
         "zetas": Param("floats", [1.0, 4.0], "ζ values of the angular functions"),
         "lambdas": Param("floats", [-1.0, 1.0], "λ values of the angular functions"),
         "r_min": Param("float", 1.5, "behler: first radial centre in Å"),
+        "radial_etas": Param("floats", None, "behler: η (1/Å²) of the radial functions, each with every "
+                             "`radial_shifts` value (n2p2's way of listing them); replaces `n_radial` and `r_min`"),
+        "radial_shifts": Param("floats", None, "behler, with `radial_etas`: centres R_s of the radial functions "
+                               "in Å (default: 0 only)"),
         "radial_order": Param("int", 10, "chebyshev: largest order of the radial expansion"),
         "angular_order": Param("int", 4, "chebyshev: largest order of the angular expansion"),
         "angular_cutoff": Param("float", None, "chebyshev: cutoff radius of the angular expansion in Å "
@@ -121,6 +125,13 @@ def _check(config: dict, fail) -> None:
         raise fail("descriptors", "cutoff", "`cutoff` must exceed `r_min` (Å)")
     if d["n_radial"] < 1:
         raise fail("descriptors", "n_radial", "`n_radial` must be at least 1")
+    if d["radial_etas"] is not None and not (d["radial_etas"] and min(d["radial_etas"]) > 0):
+        raise fail("descriptors", "radial_etas", "`radial_etas` must list values above 0 (1/Å²)")
+    if d["radial_shifts"] is not None:
+        if d["radial_etas"] is None:
+            raise fail("descriptors", "radial_shifts", "`radial_shifts` needs `radial_etas`")
+        if not (d["radial_shifts"] and 0 <= min(d["radial_shifts"]) and max(d["radial_shifts"]) < d["cutoff"]):
+            raise fail("descriptors", "radial_shifts", "`radial_shifts` must list values from 0 to below `cutoff` (Å)")
     if d["angular_etas"] is not None and min(d["angular_etas"], default=0) < 0:
         raise fail("descriptors", "angular_etas", "`angular_etas` must be 0 or more (1/Å²)")
     if min(d["zetas"], default=1) < 1:
@@ -208,8 +219,9 @@ def _template(config: dict, elements: list[str]) -> Potential:
         dset = chebyshev_descriptor_set(elements, d["radial_order"], d["cutoff"], d["angular_order"],
                                         d["angular_cutoff"] or d["cutoff"])
     else:
+        grid = None if d["radial_etas"] is None else (d["radial_etas"], d["radial_shifts"] or [0.0])
         dset = default_descriptor_set(elements, d["cutoff"], d["n_radial"], d["angular_etas"], d["zetas"],
-                                      d["lambdas"], d["r_min"])
+                                      d["lambdas"], d["r_min"], grid)
     rng = np.random.default_rng(n["seed"])
     nets = {e: Network.random(dset.size, n["hidden"], n["activation"], rng, n["twist"]) for e in elements}
     return Potential(elements, d["cutoff"], {e: dset for e in elements}, nets)

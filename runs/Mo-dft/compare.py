@@ -33,21 +33,28 @@ def errors(potential: Potential, structures) -> tuple[float, float, float, float
             float(np.mean(np.abs(df))))
 
 
+def compare(training_file: Path) -> tuple[int, int, dict[str, tuple[float, float, float, float]]]:
+    """(held-out structures, their atoms, {potential name: errors()}) for the potential that
+    `training_file` wrote and the authors' n2p2 potential, on that file's held-out structures."""
+    config, _ = load_config(training_file, TRAIN_SCHEMA)
+    base = training_file.parent
+    data = config["data"]
+    structures = read_reference([base / f for f in data["files"]], data["energy_key"], forces_key=data["forces_key"])
+    _, test_idx = split(len(structures), data["test_fraction"], data["seed"])
+    held_out = [structures[i] for i in test_idx]
+    potentials = {"nanomc (" + config["output"]["potential"] + ")": Potential.load(base / config["output"]["potential"]),
+                  "n2p2 (mlearn Mo-nnp)": Potential.from_n2p2(N2P2, length_unit=BOHR, energy_unit=HARTREE)}
+    return len(held_out), sum(map(len, held_out)), {name: errors(p, held_out) for name, p in potentials.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("training_file", nargs="?", type=Path, default=HERE / "train.toml")
     args = parser.parse_args()
-    config, _ = load_config(args.training_file, TRAIN_SCHEMA)
-    base = args.training_file.parent
-    data = config["data"]
-    structures = read_reference([base / f for f in data["files"]], data["energy_key"], forces_key=data["forces_key"])
-    train_idx, test_idx = split(len(structures), data["test_fraction"], data["seed"])
-    potentials = {"nanomc (" + config["output"]["potential"] + ")": Potential.load(base / config["output"]["potential"]),
-                  "n2p2 (mlearn Mo-nnp)": Potential.from_n2p2(N2P2, length_unit=BOHR, energy_unit=HARTREE)}
-    print(f"{len(test_idx)} held-out structures, {sum(len(structures[i]) for i in test_idx)} atoms")
+    n_structures, n_atoms, table = compare(args.training_file)
+    print(f"{n_structures} held-out structures, {n_atoms} atoms")
     print(f"{'potential':28s} {'E RMSE':>8s} {'E MAE':>8s} {'F RMSE':>8s} {'F MAE':>8s}   (meV/atom, meV/Å)")
-    for name, potential in potentials.items():
-        values = errors(potential, [structures[i] for i in test_idx])
+    for name, values in table.items():
         print(f"{name:28s} " + " ".join(f"{v:8.1f}" if k > 1 else f"{v:8.2f}" for k, v in enumerate(values)))
 
 

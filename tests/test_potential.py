@@ -383,6 +383,26 @@ def test_random_potential_is_reproducible():
     assert a.energy(atoms) == b.energy(atoms) != c.energy(atoms)
 
 
+def test_a_widened_network_gives_the_same_energies_and_its_new_units_train():
+    """Network.widened: per-atom energies and forces unchanged to rounding, the new units are not
+    idle (their weights change the energy), and narrowing or another depth is refused."""
+    atoms = random_cluster(["Au", "Cu"], 8, 219)
+    p = nanomc.Potential.random(["Au", "Cu"], 6.5, hidden=(4, 3), seed=5)
+    rng = np.random.default_rng(1)
+    networks = {e: net.widened([7, 6], rng) for e, net in p.networks.items()}
+    wide = nanomc.Potential(p.elements, p.cutoff, p.descriptor_sets, networks, p.scaling, p.e0)
+    assert wide.networks["Au"].sizes == [p.descriptor_sets["Au"].size, 7, 6, 1]
+    a, b = p.energy_forces(atoms), wide.energy_forces(atoms)
+    np.testing.assert_allclose(b.energies, a.energies, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(b.forces, a.forces, rtol=0, atol=1e-12)
+    networks["Au"].layers[2].weights[0, 5] = 1.0  # output weight of a new unit
+    nudged = nanomc.Potential(p.elements, p.cutoff, p.descriptor_sets, networks, p.scaling, p.e0)
+    assert abs(nudged.energy(atoms) - p.energy(atoms)) > 1e-3
+    for hidden in ([3, 3], [7]):
+        with pytest.raises(nanomc.PotentialError, match="cannot widen hidden layers"):
+            p.networks["Au"].widened(hidden, rng)
+
+
 def test_bad_potential_definitions():
     base = make_potential(["Au", "Cu"], seed=24)
     with pytest.raises(nanomc.PotentialError) as exc:

@@ -77,6 +77,26 @@ class Network:
         if width != 1 or self.layers[-1].activation != "linear":
             raise PotentialError(f"network of {label} must end in one linear output")
 
+    def widened(self, hidden: Sequence[int], rng: np.random.Generator, scale: float = 0.1) -> "Network":
+        """This network with hidden layers of widths `hidden` (each at least the present one), computing
+        exactly the same energies (eV): new units get small random incoming weights (standard deviation
+        `scale`/√n_in) and biases, and zero weights into the units that were there. A function-preserving
+        start for training a larger network from a trained smaller one (`[network] initial`)."""
+        old = [lay.n_out for lay in self.layers[:-1]]
+        if len(hidden) != len(old) or any(h < o for h, o in zip(hidden, old)):
+            raise PotentialError(f"cannot widen hidden layers {old} to {list(hidden)}: give as many layers, "
+                                 f"each at least as wide")
+        sizes = [self.n_inputs, *hidden, 1]
+        layers = []
+        for k, lay in enumerate(self.layers):
+            weights, bias = np.zeros((sizes[k + 1], sizes[k])), np.zeros(sizes[k + 1])
+            weights[:lay.n_out, :lay.n_in], bias[:lay.n_out] = lay.weights, lay.bias
+            n_new = sizes[k + 1] - lay.n_out
+            weights[lay.n_out:] = rng.normal(0.0, scale / np.sqrt(sizes[k]), (n_new, sizes[k]))
+            bias[lay.n_out:] = rng.normal(0.0, scale, n_new)
+            layers.append(Layer(weights, bias, lay.activation, lay.twist))
+        return Network(layers)
+
     @classmethod
     def random(
         cls,

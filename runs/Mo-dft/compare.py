@@ -42,7 +42,8 @@ def compare(training_file: Path) -> tuple[int, int, dict[str, tuple[float, float
     structures = read_reference([base / f for f in data["files"]], data["energy_key"], forces_key=data["forces_key"])
     _, test_idx = split(len(structures), data["test_fraction"], data["seed"])
     held_out = [structures[i] for i in test_idx]
-    potentials = {"nanomc (" + config["output"]["potential"] + ")": Potential.load(base / config["output"]["potential"]),
+    trained = config["output"]["potential"]
+    potentials = {f"nanomc ({trained})": Potential.load(base / trained),
                   "n2p2 (mlearn Mo-nnp)": Potential.from_n2p2(N2P2, length_unit=BOHR, energy_unit=HARTREE)}
     return len(held_out), sum(map(len, held_out)), {name: errors(p, held_out) for name, p in potentials.items()}
 

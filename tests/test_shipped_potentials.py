@@ -64,9 +64,9 @@ def test_the_cecuo_potential_reproduces_its_held_out_errors_on_the_committed_tea
 
 def test_the_shipped_move_pair_potential_has_smaller_swap_errors_against_emt_than_the_default_one():
     """The shipped `AuCu-pairs` (the `AuCu` potential trained further on EMT swap energies, then widened
-    to 2×20 and trained on); on a 1289-atom Au50Cu50 particle it never saw, its Au↔Cu swap energies are
-    far nearer EMT's exact ones (nanomc.training.lattice_emt) than the default potential's (measured:
-    RMSE 4.6 against 18.4 meV), and its totals stay within 2 meV/atom."""
+    to 2×20 and trained on with more pairs); on a 1289-atom Au50Cu50 particle it never saw, its Au↔Cu swap
+    energies are far nearer EMT's exact ones (nanomc.training.lattice_emt) than the default potential's
+    (measured: RMSE 2.7 against 18.4 meV), and its totals stay within 2 meV/atom."""
     import numpy as np
     from ase.cluster import Octahedron
 
@@ -89,4 +89,4 @@ def test_the_shipped_move_pair_potential_has_smaller_swap_errors_against_emt_tha
         errors = np.array([model.delta_swap(i, j) for i, j in swaps]) - reference
         rmse[name] = float(np.sqrt(np.mean(errors**2)))
         assert abs(potential.energy(atoms) - emt.energy) / len(atoms) < 2e-3
-    assert rmse["pairs"] < 0.4 * rmse["shipped"] and rmse["pairs"] < 0.008, rmse
+    assert rmse["pairs"] < 0.3 * rmse["shipped"] and rmse["pairs"] < 0.005, rmse

@@ -39,7 +39,8 @@ from .network import Layer, Network
 #: the potentials shipped with nanomc (files in nanomc/data), by the names a campaign's `file`, the
 #: `--potential` options and nanomc.Calculator accept; `default` is the Au–Cu potential, `AuCu-pairs` the
 #: Au–Cu potential trained further on EMT swap energies, with wider networks
-#: (runs/AuCu-potential/train-pairs.toml, then train-pairs-continue.toml and train-pairs-wide.toml)
+#: (runs/AuCu-potential/train-pairs.toml, then train-pairs-continue.toml, train-pairs-wide.toml and
+#: train-pairs-shapes.toml)
 SHIPPED_POTENTIALS = {"default": "AuCu.h5", "AuCu": "AuCu.h5", "AuCu-pairs": "AuCu-pairs.h5", "CeCuO": "CeCuO.h5"}
 FORMAT = "nanomc-potential"
 FORMAT_VERSION = 3

@@ -5,6 +5,9 @@
                                                                          # round 2: reference-active.extxyz
     python runs/AuCu-potential/make_reference.py --pairs ../../nanomc/data/AuCu.h5 --pair-ordered 16
                                                                          # move pairs: reference-pairs.extxyz
+    python runs/AuCu-potential/make_reference.py --pairs ../../nanomc/data/AuCu.h5 --pair-particles 0 \
+        --pair-ordered 12 --pair-shapes "13,6 17,8 14,6 16,7" --pair-seed 31 --output reference-pairs-shapes.extxyz
+                                                                         # more pairs, in particles of other shapes
 
 Round 1 follows the recipe of nanomc.training.reference (bulk and ordered phases with
 strain and tilt, random alloys, slabs, clusters of 13–300 atoms). Round 2 is one round of
@@ -36,14 +39,14 @@ HERE = Path(__file__).parent
 ELEMENTS = ["Au", "Cu"]
 
 
-def ordered_particles(n: int, rng: np.random.Generator) -> list:
-    """n truncated octahedra of each edge 12 and 14 (as the MC particles) at the Vegard lattice constant
+def ordered_particles(n: int, rng: np.random.Generator, shapes: list[tuple[int, int]]) -> list:
+    """n particles of each shape (ase.cluster.Octahedron's length, cutoff) at the Vegard lattice constant
     of a random Cu fraction, occupied at random, Cu-core or Cu-shell (reference.occupy_alloy)."""
     out = []
-    for size in (12, 14):
+    for length, cutoff in shapes:
         for _ in range(n):
             x = rng.uniform(0.1, 0.9)
-            atoms = Octahedron(ELEMENTS[0], size, (size - 1) // 3, latticeconstant=vegard(ELEMENTS, x))
+            atoms = Octahedron(ELEMENTS[0], length, cutoff, latticeconstant=vegard(ELEMENTS, x))
             occupy_alloy(atoms, ELEMENTS, x, ORDERINGS[rng.integers(3)], rng)
             out.append(atoms)
     return out
@@ -64,17 +67,22 @@ def main() -> None:
     parser.add_argument("--pair-ordered", type=int, default=0,
                         help="pairs: also this many particles of each size with random, Cu-core or Cu-shell "
                              "occupations at random compositions (not equilibrated)")
+    parser.add_argument("--pair-shapes", default="12,3 14,4",
+                        help="pairs: Octahedron length,cutoff of the --pair-ordered particles (default: the MC sizes)")
+    parser.add_argument("--pair-seed", type=int, default=13, help="pairs: seed of the --pair-ordered particles")
+    parser.add_argument("--output", help="output file, relative to this directory (default: reference-initial, -active or -pairs.extxyz)")
     args = parser.parse_args()
     if args.pairs:
         potential = Potential.load(HERE / args.pairs)
+        shapes = [tuple(int(v) for v in shape.split(",")) for shape in args.pair_shapes.split()]
         snapshots = [atoms for k, size in enumerate((12, 14))
                      for atoms in active_learning_set(potential, ELEMENTS, args.pair_particles, args.pair_snapshots,
                                                       seed=11 + k, size=size, temperatures=(300.0, 600.0, 900.0, 1200.0),
                                                       sweeps_between=5)]
-        snapshots += ordered_particles(args.pair_ordered, np.random.default_rng(13))
+        snapshots += ordered_particles(args.pair_ordered, np.random.default_rng(args.pair_seed), shapes)
         frames = label_pairs(swap_moves(snapshots, args.swaps, np.random.default_rng(12)),
                              emt_pair_energies(ELEMENTS))
-        out = HERE / "reference-pairs.extxyz"
+        out = HERE / (args.output or "reference-pairs.extxyz")
         write(out, frames, format="extxyz")
         print(f"wrote {len(frames) // 2} move pairs ({len(snapshots)} snapshots of "
               f"{min(map(len, snapshots))}-{max(map(len, snapshots))} atoms) to {out}")
@@ -86,6 +94,7 @@ def main() -> None:
     else:
         structures = initial_set(ELEMENTS, args.bulk, args.slabs, args.clusters, seed=2026)
         out = HERE / "reference-initial.extxyz"
+    out = HERE / args.output if args.output else out
     write(out, label(structures, EMT), format="extxyz")
     print(f"wrote {len(structures)} structures to {out}")
 

@@ -9,7 +9,7 @@
 2. Swap energies (E after − E before an Au↔Cu exchange, what Metropolis sees): random swaps in
    those particles and in snapshots of the EMT Monte Carlo below; nanomc's ΔE is that of its
    incremental engine (LocalEnergyModel.delta_swap), EMT's is exact (LatticeEMT). RMSE and
-   bias (mean of nanomc − EMT) in meV.
+   bias (mean of nanomc − EMT) in meV, by ordering and in all; every potential gets the same swaps.
 3. Canonical MC of the same 1289-atom Au25Cu75 truncated octahedron at two temperatures with
    EMT itself (exact ΔE from LatticeEMT, a Python Metropolis loop with nanomc's proposal: a site
    uniformly, its partner uniformly among the sites of the other element) and with nanomc
@@ -147,21 +147,23 @@ def emt_chain(start, layers: np.ndarray, temperature: float, sweeps: int, discar
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("potentials", type=Path, nargs="+")
-    parser.add_argument("--swaps", type=int, default=20, help="random swaps per particle and per EMT snapshot")
+    parser.add_argument("--swaps", type=int, default=100, help="random swaps per validation particle")
+    parser.add_argument("--snapshot-swaps", type=int, default=20, help="random swaps per EMT-MC snapshot")
     parser.add_argument("--sweeps", type=int, default=500, help="MC sweeps per temperature and engine (0: no MC)")
     parser.add_argument("--discard", type=int, default=100, help="MC sweeps discarded as equilibration")
     parser.add_argument("--temperatures", type=float, nargs="+", default=[600.0, 900.0])
+    parser.add_argument("--seed", type=int, default=5, help="MC: seed of the start and of the chains")
     parser.add_argument("--emt-cache", type=Path, help="npz file keeping the EMT MC runs (reused when it has them)")
     args = parser.parse_args()
     cache = dict(np.load(args.emt_cache)) if args.emt_cache and args.emt_cache.exists() else {}
     potentials = {path.name: Potential.load(path) for path in args.potentials}
-    rng = np.random.default_rng(2026)
     structures = particles()
-    mc, snapshots = mc_comparison(potentials, args.temperatures, args.sweeps, args.discard,
+    mc, snapshots = mc_comparison(potentials, args.temperatures, args.sweeps, args.discard, args.seed,
                                   emt_cache=cache if args.emt_cache else None) if args.sweeps else ({}, [])
     if args.emt_cache and cache:
         np.savez(args.emt_cache, **cache)
     for name, pot in potentials.items():
+        rng = np.random.default_rng(2026)  # the same swaps for every potential
         print(f"== {name}")
         print("Total energies (meV/atom), nanomc − EMT:")
         every, swaps = [], []
@@ -173,13 +175,14 @@ def main() -> None:
                   f"RMSE {np.sqrt(np.mean(err**2)):.2f}, MAE {np.mean(np.abs(err)):.2f}")
         err = np.concatenate(every)
         print(f"  {'all':20s} {len(err)} particles: RMSE {np.sqrt(np.mean(err**2)):.2f}, MAE {np.mean(np.abs(err)):.2f}")
-        rows = [("validation particles", np.concatenate(swaps))]
+        rows = [(f"particles, {ordering}", err) for ordering, err in zip(structures, swaps)]
+        rows.append(("validation particles", np.concatenate(swaps)))
         if snapshots:
             rows.append((f"EMT-MC snapshots ({len(snapshots)})",
-                         np.concatenate([swap_errors(pot, a, args.swaps, rng) for a in snapshots]) * 1000))
+                         np.concatenate([swap_errors(pot, a, args.snapshot_swaps, rng) for a in snapshots]) * 1000))
         print("Swap energies (meV), nanomc ΔE − EMT ΔE:")
         for what, err in rows:
-            print(f"  {what:28s} {len(err)} swaps: RMSE {np.sqrt(np.mean(err**2)):.2f}, bias {np.mean(err):+.2f}, "
+            print(f"  {what:38s} {len(err):4d} swaps: RMSE {np.sqrt(np.mean(err**2)):.2f}, bias {np.mean(err):+.2f}, "
                   f"max |err| {np.abs(err).max():.1f}")
     if not mc:
         return

@@ -15,11 +15,11 @@ active learning: short MC runs with the first potential on ~300-atom particles, 
 configurations are labelled and added. The pairs round runs canonical MC with a potential on
 1072- and 1654-atom truncated octahedra (random compositions, 300–1200 K), takes snapshots and
 proposes random Au↔Cu swaps in each (with --pair-ordered, also in particles of the same
-sizes occupied at random or core–shell at random compositions, far from equilibrium); every
-(before, after) pair is labelled with EMT exactly (nanomc.training.lattice_emt: only the atoms
-within EMT's range of the swapped sites are re-evaluated) and written as a move-pair file (see
-nanomc.training.pairs). Replace EMT by any ASE calculator for real data (label_pairs with
-calculator_delta).
+sizes, or of the --pair-shapes given, occupied at random or core–shell at random compositions,
+far from equilibrium); every (before, after) pair is labelled with EMT exactly
+(nanomc.training.lattice_emt: only the atoms within EMT's range of the swapped sites are
+re-evaluated) and written as a move-pair file (see nanomc.training.pairs). Replace EMT by any
+ASE calculator for real data (label_pairs with calculator_delta).
 """
 import argparse
 from pathlib import Path
@@ -65,12 +65,13 @@ def main() -> None:
     parser.add_argument("--pair-snapshots", type=int, default=4, help="pairs: snapshots per particle")
     parser.add_argument("--swaps", type=int, default=20, help="pairs: swaps per snapshot")
     parser.add_argument("--pair-ordered", type=int, default=0,
-                        help="pairs: also this many particles of each size with random, Cu-core or Cu-shell "
-                             "occupations at random compositions (not equilibrated)")
+                        help="pairs: also this many particles of each --pair-shapes shape with random, Cu-core or "
+                             "Cu-shell occupations at random compositions (not equilibrated)")
     parser.add_argument("--pair-shapes", default="12,3 14,4",
                         help="pairs: Octahedron length,cutoff of the --pair-ordered particles (default: the MC sizes)")
     parser.add_argument("--pair-seed", type=int, default=13, help="pairs: seed of the --pair-ordered particles")
-    parser.add_argument("--output", help="output file, relative to this directory (default: reference-initial, -active or -pairs.extxyz)")
+    parser.add_argument("--output", help="output file, relative to this directory "
+                                         "(default: reference-initial, -active or -pairs.extxyz)")
     args = parser.parse_args()
     if args.pairs:
         potential = Potential.load(HERE / args.pairs)

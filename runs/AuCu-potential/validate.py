@@ -182,8 +182,8 @@ def main() -> None:
                          np.concatenate([swap_errors(pot, a, args.snapshot_swaps, rng) for a in snapshots]) * 1000))
         print("Swap energies (meV), nanomc ΔE − EMT ΔE:")
         for what, err in rows:
-            print(f"  {what:38s} {len(err):4d} swaps: RMSE {np.sqrt(np.mean(err**2)):.2f}, bias {np.mean(err):+.2f}, "
-                  f"max |err| {np.abs(err).max():.1f}")
+            print(f"  {what:38s} {len(err):4d} swaps: RMSE {np.sqrt(np.mean(err**2)):.2f}, "
+                  f"bias {np.mean(err):+.2f}, max |err| {np.abs(err).max():.1f}")
     if not mc:
         return
     print(f"Canonical MC, 1289-atom Au25Cu75 truncated octahedron, {args.sweeps} sweeps per temperature and engine, "

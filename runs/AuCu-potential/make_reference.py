@@ -73,6 +73,8 @@ def main() -> None:
     parser.add_argument("--output", help="output file, relative to this directory "
                                          "(default: reference-initial, -active or -pairs.extxyz)")
     args = parser.parse_args()
+    default = "reference-pairs" if args.pairs else "reference-active" if args.active else "reference-initial"
+    out = HERE / (args.output or f"{default}.extxyz")
     if args.pairs:
         potential = Potential.load(HERE / args.pairs)
         shapes = [tuple(int(v) for v in shape.split(",")) for shape in args.pair_shapes.split()]
@@ -83,7 +85,6 @@ def main() -> None:
         snapshots += ordered_particles(args.pair_ordered, np.random.default_rng(args.pair_seed), shapes)
         frames = label_pairs(swap_moves(snapshots, args.swaps, np.random.default_rng(12)),
                              emt_pair_energies(ELEMENTS))
-        out = HERE / (args.output or "reference-pairs.extxyz")
         write(out, frames, format="extxyz")
         print(f"wrote {len(frames) // 2} move pairs ({len(snapshots)} snapshots of "
               f"{min(map(len, snapshots))}-{max(map(len, snapshots))} atoms) to {out}")
@@ -91,11 +92,8 @@ def main() -> None:
     if args.active:
         structures = active_learning_set(Potential.load(HERE / args.active), ELEMENTS, args.particles,
                                          args.snapshots, seed=7)
-        out = HERE / "reference-active.extxyz"
     else:
         structures = initial_set(ELEMENTS, args.bulk, args.slabs, args.clusters, seed=2026)
-        out = HERE / "reference-initial.extxyz"
-    out = HERE / args.output if args.output else out
     write(out, label(structures, EMT), format="extxyz")
     print(f"wrote {len(structures)} structures to {out}")
 

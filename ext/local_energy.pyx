@@ -626,7 +626,8 @@ cdef class LocalEnergyKernel:
 
     def sweep_swaps(self, double beta, const long[::1] movable, const long[::1] group,
                     long[::1] site_list, long[::1] site_pos, const long[::1] block_start,
-                    const double[:, ::1] uniforms):
+                    const double[:, ::1] uniforms, const long[::1] partner_ptr=None,
+                    const long[::1] partners=None, double neighbour_fraction=0.0):
         """Canonical Metropolis trials at β = 1/(k_B T) (1/eV); returns (accepted, unlike trials).
 
         Trial t: site a = movable[⌊u0·n⌋] (so a swap group is picked in proportion to its movable
@@ -634,33 +635,52 @@ cdef class LocalEnergyKernel:
         vacancy X is an element like any other); accept if u2 < exp(−β ΔE). site_list lists each group's sites
         ordered by element (group g, element e: block_start[g*(n_el+1)+e] up to the next
         entry), site_pos is its inverse; both are kept up to date.
+        Neighbour swaps: if u3 < neighbour_fraction, b is instead uniform among a's neighbours
+        partners[partner_ptr[a]:partner_ptr[a+1]] (a symmetric table of sites of a's group), and a
+        trial that draws a like neighbour does nothing. The pair {a, b} is then proposed with
+        probability (1/n_a + 1/n_b)/n whatever the occupation, so the plain Metropolis rule keeps
+        detailed balance; uniforms needs a fourth column.
         """
         cdef long n_el = self.sf.n_el, n_mov = movable.shape[0]
         cdef long t, a, b, g, ea, eb, e, k, n_other, pa, pb
         cdef long accepted = 0, unlike = 0
         cdef const long* blocks
         cdef double delta
+        cdef bint local
         if block_start.shape[0] % (n_el + 1) or site_pos.shape[0] != self.n_atoms:
             raise ValueError(f"site blocks for {n_el} element indices (the potential's and X) and "
                              f"{self.n_atoms} atoms expected")
+        if neighbour_fraction > 0.0 and (partner_ptr is None or partners is None or uniforms.shape[1] < 4
+                                         or partner_ptr.shape[0] != self.n_atoms + 1):
+            raise ValueError("neighbour swaps need a partner table over all atoms and four uniforms per trial")
         with nogil:
             for t in range(uniforms.shape[0]):
                 a = movable[<long> floor(uniforms[t, 0] * n_mov)]
                 g = group[a]
                 ea = self.elem[a]
                 blocks = &block_start[g * (n_el + 1)]
-                n_other = (blocks[n_el] - blocks[0]) - (blocks[ea + 1] - blocks[ea])
-                if n_other == 0:
-                    continue
-                k = <long> floor(uniforms[t, 1] * n_other)
-                for e in range(n_el):
-                    if e == ea:
+                local = neighbour_fraction > 0.0 and uniforms[t, 3] < neighbour_fraction
+                if local:
+                    n_other = partner_ptr[a + 1] - partner_ptr[a]
+                    if n_other == 0:
                         continue
-                    if k < blocks[e + 1] - blocks[e]:
-                        break
-                    k -= blocks[e + 1] - blocks[e]
-                eb = e
-                b = site_list[blocks[e] + k]
+                    b = partners[partner_ptr[a] + <long> floor(uniforms[t, 1] * n_other)]
+                    eb = self.elem[b]
+                    if eb == ea:
+                        continue
+                else:
+                    n_other = (blocks[n_el] - blocks[0]) - (blocks[ea + 1] - blocks[ea])
+                    if n_other == 0:
+                        continue
+                    k = <long> floor(uniforms[t, 1] * n_other)
+                    for e in range(n_el):
+                        if e == ea:
+                            continue
+                        if k < blocks[e + 1] - blocks[e]:
+                            break
+                        k -= blocks[e + 1] - blocks[e]
+                    eb = e
+                    b = site_list[blocks[e] + k]
                 unlike += 1
                 delta = self.propose(2, a, eb, b, ea)
                 if self._metropolis(delta, beta, uniforms[t, 2]):

@@ -164,7 +164,8 @@ def prepare(config: dict, base: Path, comm=None, source: tuple[str, str] | None 
     first = LocalEnergyModel(potential, atoms, memory_limit=limit)
     models = [first] + [LocalEnergyModel(potential, atoms, share_geometry_with=first) for _ in mine[1:]]
     ensemble = "sgc" if mc["ensemble"] == "sgc" else "canonical"
-    chains = {r: Chain(m, groups, np.random.default_rng(streams[1 + r]), ensemble, mc["chemical_potentials"])
+    chains = {r: Chain(m, groups, np.random.default_rng(streams[1 + r]), ensemble, mc["chemical_potentials"],
+                       mc["neighbour_swaps"])
               for r, m in zip(mine, models)}
     ladder = ExchangeLadder(temperatures, np.random.default_rng(streams[n_rep + 1]))
     return Setup(potential, atoms, groups, temperatures, schedule, chains, ladder,

@@ -117,6 +117,10 @@ SCHEMA: dict[str, dict[str, Param]] = {
                                    "temperatures, alternating even/odd pairs); 0 = independent replicas"),
         "sweeps": Param("int", REQUIRED, "sweeps per replica (pamc: per walker at each temperature step); a "
                         "sweep is one trial per swappable atom"),
+        "neighbour_swaps": Param("float", 0.0, "swaps only: fraction (0 to 1) of the trials whose partner is drawn "
+                                 "among the site's nearest neighbours in its swap group, not the whole group: "
+                                 "local moves, for systems where distant swaps cost eV (vacancies, dopants in an "
+                                 "oxide)"),
         "seed": Param("int", 0, "random seed, 0 to 2**64 − 1; a run is reproducible from parameters "
                       "and seed"),
         "chemical_potentials": Param("table", {}, "sgc only: μ per element in eV; a flip A→B is accepted "
@@ -312,6 +316,10 @@ def _check_semantics(c: dict, fail) -> None:
         raise fail("mc", "seed", f"`seed` in [mc] must be an integer from 0 to 2**64 - 1, got {mc['seed']}")
     if mc["sweeps"] < 1:
         raise fail("mc", "sweeps", f"`sweeps` must be at least 1, got {mc['sweeps']}")
+    if not 0.0 <= mc["neighbour_swaps"] <= 1.0:
+        raise fail("mc", "neighbour_swaps", f"`neighbour_swaps` is a fraction from 0 to 1, got {mc['neighbour_swaps']}")
+    if mc["neighbour_swaps"] and mc["ensemble"] == "sgc":
+        raise fail("mc", "neighbour_swaps", "`neighbour_swaps` applies to swaps, not to ensemble = \"sgc\" (flips)")
     for key in ("snapshot_interval", "checkpoint_interval"):
         if mc[key] < 1:
             raise fail("mc", key, f"`{key}` must be at least 1, got {mc[key]}")

@@ -42,7 +42,7 @@ def run_population(path: Path, config: dict, text: str, resume: bool = False, ov
     potential = load_potential(config, base)
     atoms, groups = build_particle(config, base, potential, walker_rng(mc["seed"], 0), (str(path), text))
     model = LocalEnergyModel(potential, atoms, memory_limit=int(config["potential"]["memory_limit_mb"] * 2**20))
-    population = Population(model, groups, walkers, mc["seed"], comm)
+    population = Population(model, groups, walkers, mc["seed"], comm, mc["neighbour_swaps"])
     lock = DirectoryLock(directory)
     _on_root(comm, _open_output, directory, results, resume, overwrite, lock)
     try:

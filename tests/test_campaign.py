@@ -262,6 +262,8 @@ def test_readme_parameter_reference_is_current():
         ("temperatures = [400.0, 900.0]", 'ensemble = "anneal"\nt_start = 900.0\nt_end = 300.0\nn_temperatures = 3',
          ["params.toml:14:", '`n_temperatures` does not apply to ensemble = "anneal"']),
         ("seed = 3", "seed = 3\nt_start = 900.0", ["params.toml:14:", '`t_start` only applies to ensemble = "anneal"']),
+        ("seed = 3", "seed = 3\nneighbour_swaps = 1.5", ["params.toml:14:", "`neighbour_swaps` is a fraction from 0 "
+                                                        "to 1, got 1.5"]),
     ],
 )
 def test_bad_parameter_files_name_the_key_and_line(tmp_path, potential_file, old, new, words):

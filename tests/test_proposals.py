@@ -20,10 +20,12 @@ statistic ≈ 6000·(12/22)·0.04 ≈ 130) must both be rejected at 10⁻³.
 """
 import numpy as np
 import pytest
+from ase.build import bulk
 from ase.cluster import Octahedron
 from scipy.stats import chisquare
 
 import nanomc
+from nanomc.fluorite import fluorite_particle
 from nanomc.local_energy import LocalEnergyModel
 from nanomc.mc import SwapGroups
 
@@ -44,19 +46,24 @@ def setup():
 
 
 def observed_moves(model, groups, kind, seed):
-    """N_TRIALS single-trial proposals at β = 0, each from the same state."""
+    """N_TRIALS single-trial proposals at β = 0, each from the same state; kind "swap", "flip" or
+    "neighbour" (swaps whose partner is always drawn among the site's neighbours)."""
     kernel = model._kernel
     start = kernel.get_state()
     before = model.element_indices
     rng = np.random.default_rng(seed)
     moves = []
-    for u in rng.random((N_TRIALS, 1, 3)):
-        if kind == "swap":
+    partners = groups.neighbour_partners(model.atoms)
+    for u in rng.random((N_TRIALS, 1, 4)):
+        if kind == "neighbour":
             site_list, site_pos, block_start = groups.site_blocks(before, len(model.species))
-            kernel.sweep_swaps(0.0, groups.movable, groups.group, site_list, site_pos, block_start, u)
+            kernel.sweep_swaps(0.0, groups.movable, groups.group, site_list, site_pos, block_start, u, *partners, 1.0)
+        elif kind == "swap":
+            site_list, site_pos, block_start = groups.site_blocks(before, len(model.species))
+            kernel.sweep_swaps(0.0, groups.movable, groups.group, site_list, site_pos, block_start, u[:, :3].copy())
         else:
             kernel.sweep_flips(0.0, groups.movable, groups.group, groups.allowed_ptr, groups.allowed_flat,
-                               np.zeros(len(model.species)), u)
+                               np.zeros(len(model.species)), u[:, :3].copy())
         after = model.element_indices
         changed = [int(i) for i in np.flatnonzero(after != before)]
         # a swap is seen as its two sites, a flip as (site, new element); no change as ()
@@ -77,6 +84,21 @@ def swap_probabilities(elements, groups, last_weight=1.0):
         weights[-1] = last_weight
         for b, w in zip(partners, weights / weights.sum()):
             pair = (int(min(a, b)), int(max(a, b)))
+            prob[pair] = prob.get(pair, 0.0) + w / n_mov
+    return prob
+
+
+def neighbour_probabilities(elements, groups, partner_ptr, partners, last_weight=1.0):
+    """Exact probability of each neighbour-swap proposal {a, b} and of no move (key ()): a uniform, b
+    uniform among a's neighbours (last_weight: relative chance of the last one), nothing if alike."""
+    prob = {(): 0.0}
+    n_mov = len(groups.movable)
+    for a in groups.movable:
+        near = partners[partner_ptr[a]:partner_ptr[a + 1]]
+        weights = np.ones(len(near))
+        weights[-1] = last_weight
+        for b, w in zip(near, weights / weights.sum()):
+            pair = (int(min(a, b)), int(max(a, b))) if elements[b] != elements[a] else ()
             prob[pair] = prob.get(pair, 0.0) + w / n_mov
     return prob
 
@@ -115,6 +137,42 @@ def test_swap_proposals_are_uniform_over_unlike_pairs_of_a_group(setup):
     assert p_value(moves, swap_probabilities(elements, groups, last_weight=0.5)) < ALPHA
 
 
+def test_neighbour_partners_are_the_nearest_shell_of_each_group():
+    """fcc: 12 nearest neighbours in the bulk; fluorite: 12 cation and 6 anion neighbours, each group
+    separately; the table is symmetric and never crosses groups or frozen sites."""
+    cube = fluorite_particle("CeO2", "cube", 5.411, 3)  # a cube cut from fluorite: a bulk-like centre
+    symbols = np.array(cube.get_chemical_symbols())
+    group = np.where(symbols == "Ce", 0, 1)
+    group[0] = -1
+    groups = SwapGroups(group, [[0, 1], [2, 3]])
+    ptr, partners = groups.neighbour_partners(cube)
+    count = np.diff(ptr)
+    centre = np.linalg.norm(cube.positions - cube.positions.mean(axis=0), axis=1)
+    inner = centre < centre.max() - 6.0
+    assert inner.any() and set(count[inner & (symbols == "Ce")]) == {12} and set(count[inner & (symbols == "O")]) == {6}
+    owner = np.repeat(np.arange(len(cube)), count)
+    assert count[0] == 0 and 0 not in partners and np.all(group[owner] == group[partners])
+    assert sorted(zip(owner, partners)) == sorted(zip(partners, owner))
+    nearest = np.where(symbols[owner] == "Ce", 5.411 / np.sqrt(2), 5.411 / 2)  # cation, anion nn distance (Å)
+    assert np.allclose(np.linalg.norm(cube.positions[owner] - cube.positions[partners], axis=1), nearest)
+    periodic = bulk("Cu", "fcc", a=3.6, cubic=True).repeat(3)  # every site has 12 nearest neighbours
+    ptr, partners = SwapGroups.single(len(periodic), [0, 1]).neighbour_partners(periodic)
+    assert set(np.diff(ptr)) == {12}
+
+
+def test_neighbour_swap_proposals_weigh_each_pair_by_its_two_sites_neighbour_counts(setup):
+    """Pair {a, b} with probability (1/n_a + 1/n_b)/n whatever the occupation: symmetric, so Metropolis
+    keeps detailed balance."""
+    model, groups = setup
+    elements = model.element_indices
+    partner_ptr, partners = groups.neighbour_partners(model.atoms)
+    moves = observed_moves(model, groups, "neighbour", seed=23)
+    prob = neighbour_probabilities(elements, groups, partner_ptr, partners)
+    assert sum(prob.values()) == pytest.approx(1.0) and 0 < prob[()] < 1
+    assert p_value(moves, prob) > ALPHA
+    assert p_value(moves, neighbour_probabilities(elements, groups, partner_ptr, partners, last_weight=0.5)) < ALPHA
+
+
 def test_flip_proposals_are_uniform_over_sites_and_other_allowed_elements(setup):
     model, groups = setup
     elements = model.element_indices
@@ -131,13 +189,22 @@ def test_flip_proposals_are_uniform_over_sites_and_other_allowed_elements(setup)
 
 
 def test_sweeps_refuse_tables_made_for_another_element_count(setup):
-    """Site blocks or chemical potentials sized without the vacancy index are an error, not a crash."""
+    """Site blocks or chemical potentials sized without the vacancy index, or neighbour swaps without their
+    table or fourth uniform, are an error, not a crash."""
     model, groups = setup
     kernel = model._kernel
     u = np.full((1, 3), 0.5)
     site_list, site_pos, block_start = groups.site_blocks(model.element_indices, len(ELEMENTS))
     with pytest.raises(ValueError, match="site blocks"):
         kernel.sweep_swaps(0.0, groups.movable, groups.group, site_list, site_pos, block_start, u)
+    site_list, site_pos, block_start = groups.site_blocks(model.element_indices, len(model.species))
+    partner_ptr, partners = groups.neighbour_partners(model.atoms)
+    with pytest.raises(ValueError, match="neighbour swaps need"):  # three uniforms per trial, not four
+        kernel.sweep_swaps(0.0, groups.movable, groups.group, site_list, site_pos, block_start, u, partner_ptr,
+                           partners, 0.5)
+    with pytest.raises(ValueError, match="neighbour swaps need"):  # no table
+        kernel.sweep_swaps(0.0, groups.movable, groups.group, site_list, site_pos, block_start, np.full((1, 4), 0.5),
+                           None, None, 0.5)
     with pytest.raises(ValueError, match="chemical potentials"):
         kernel.sweep_flips(0.0, groups.movable, groups.group, groups.allowed_ptr, groups.allowed_flat,
                            np.zeros(len(ELEMENTS)), u)

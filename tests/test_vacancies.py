@@ -338,10 +338,11 @@ def start(atoms, n_cu, n_x):
     return out
 
 
-def test_canonical_swaps_in_two_groups_sample_boltzmann(enumerated):
+@pytest.mark.parametrize("neighbour_fraction", [0.0, 0.5], ids=["any-partner", "half-neighbour"])
+def test_canonical_swaps_in_two_groups_sample_boltzmann(enumerated, neighbour_fraction):
     pot, atoms, energies, n_cu, n_x = enumerated
     model = LocalEnergyModel(pot, start(atoms, 2, 2))
-    chain = Chain(model, GROUPS, np.random.default_rng(3))
+    chain = Chain(model, GROUPS, np.random.default_rng(3), neighbour_fraction=neighbour_fraction)
     mask = (n_cu == 2) & (n_x == 2)
     temperature = np.std(energies[mask]) / (1.5 * KB)
     codes = sample(chain, temperature)
@@ -434,7 +435,7 @@ def campaign(tmp_path, oxide_files, text=PARAMS):
 def test_campaign_with_vacancies_round_trips_through_results_and_extxyz(tmp_path, oxide_files):
     from nanomc.relax import campaign_structures, relax
 
-    params = campaign(tmp_path, oxide_files)
+    params = campaign(tmp_path, oxide_files, PARAMS.replace("seed = 2", "seed = 2\nneighbour_swaps = 0.5"))
     record = run_campaign(params, quiet=True)
     rec = read_results(tmp_path / "out" / "results.h5")
     assert rec.elements == SPECIES
@@ -482,6 +483,8 @@ def test_sgc_campaign_reduces_and_oxidises_with_mu_O(tmp_path, oxide_files):
      ["params.toml:6:", "puts X (vacancies) with 0 elements"]),
     ("seed = 2", "seed = 2\nchemical_potentials = { X = 0.1, O = -2.0 }",
      ["params.toml:16:", "X (the vacancy) has μ = 0"]),
+    ("seed = 2", "seed = 2\nchemical_potentials = { O = -2.0 }\nneighbour_swaps = 0.5",
+     ["params.toml:17:", "`neighbour_swaps` applies to swaps, not to ensemble = \"sgc\""]),
 ])
 def test_bad_vacancy_parameters_name_the_line(tmp_path, oxide_files, old, new, words):
     text = PARAMS.replace(old, new, 1)

@@ -28,7 +28,11 @@ class Chain:
     accepted with ΔE − (μ_new − μ_old); a vacancy X has μ_X = 0, so removing an O atom (O → X)
     is accepted with ΔE + μ_O. A sweep is as many trials as there are movable sites: in each,
     a movable site is drawn uniformly, so a swap group is picked in proportion to its movable
-    sites, and its partner uniformly among the group's sites holding another element.
+    sites, and its partner uniformly among the group's sites holding another element. With
+    `neighbour_fraction` f > 0, a canonical trial instead draws its partner, with probability f,
+    among the site's neighbours in its group (SwapGroups.neighbour_partners), and does nothing
+    if that neighbour holds the same element: a move whose ΔE is local, which the Metropolis
+    rule accepts far more often where distant swaps cost eV (a vacancy hopping to a next O site).
     The random stream is a numpy Generator; its state is part of the chain state.
     """
 
@@ -39,9 +43,13 @@ class Chain:
         rng: np.random.Generator,
         ensemble: str = "canonical",
         mu: Mapping[str, float] | None = None,
+        neighbour_fraction: float = 0.0,
     ) -> None:
         if ensemble not in ("canonical", "sgc"):
             raise ValueError(f"unknown ensemble {ensemble!r}")
+        if not 0.0 <= neighbour_fraction <= 1.0 or (neighbour_fraction and ensemble != "canonical"):
+            raise ValueError(f"neighbour_fraction must be in [0, 1] and needs canonical swaps, "
+                             f"got {neighbour_fraction} ({ensemble})")
         self.model = model
         self.groups = groups
         self.rng = rng
@@ -49,6 +57,8 @@ class Chain:
         self.mu = np.array([float((mu or {}).get(e, 0.0)) for e in model.species])
         self.mu[-1] = 0.0  # the vacancy
         groups.check_elements(model.element_indices, model.species)
+        self.neighbour_fraction = float(neighbour_fraction)
+        self.partners = groups.neighbour_partners(model.atoms) if neighbour_fraction else (None, None)
 
     @property
     def n_elements(self) -> int:
@@ -62,11 +72,11 @@ class Chain:
         if n_trials == 0:
             return SweepResult(self.model.energy, 0.0)
         beta = 1.0 / (KB * temperature)
-        uniforms = self.rng.random((n_trials, 3))
+        uniforms = self.rng.random((n_trials, 4 if self.neighbour_fraction else 3))
         if self.ensemble == "canonical":
             site_list, site_pos, block_start = self.groups.site_blocks(self.model.element_indices, self.n_elements)
             accepted, _ = kernel.sweep_swaps(beta, self.groups.movable, self.groups.group, site_list, site_pos,
-                                             block_start, uniforms)
+                                             block_start, uniforms, *self.partners, self.neighbour_fraction)
         else:
             accepted = kernel.sweep_flips(beta, self.groups.movable, self.groups.group, self.groups.allowed_ptr,
                                           self.groups.allowed_flat, self.mu, uniforms)

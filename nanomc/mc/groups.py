@@ -7,16 +7,24 @@ count in the energy but never change.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
+from ase import Atoms
+from ase.neighborlist import neighbor_list
 
 from ..errors import NanomcError
 
 
 class GroupError(NanomcError, ValueError):
     """Inconsistent swap groups."""
+
+
+#: Neighbour-swap partners of a site: the sites of its group within this factor times the group's shortest
+#: site-site distance, halfway between the first two shells of fcc and simple-cubic (sub)lattices (1 and √2).
+NEIGHBOUR_SHELL = (1.0 + math.sqrt(2.0)) / 2.0
 
 
 @dataclass
@@ -74,3 +82,38 @@ class SwapGroups:
         for g in range(len(self.allowed)):
             block_start[g] = starts[g * n_elements: (g + 1) * n_elements + 1]
         return site_list, site_pos, block_start.reshape(-1)
+
+    def neighbour_partners(self, atoms: Atoms) -> tuple[np.ndarray, np.ndarray]:
+        """(partner_ptr, partners) for neighbour swaps: the partners of site i are
+        partners[partner_ptr[i]:partner_ptr[i+1]], the other sites of its swap group within
+        NEIGHBOUR_SHELL × the group's shortest site–site distance (Å; periodic images count). The
+        table is symmetric (j partners i iff i partners j); frozen sites have none."""
+        pairs_i, pairs_j = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+        for g in range(len(self.allowed)):
+            sites = self.movable[self.group[self.movable] == g]
+            i, j = _shell_pairs(atoms[sites])
+            pairs_i.append(sites[i])
+            pairs_j.append(sites[j])
+        i, j = np.concatenate(pairs_i), np.concatenate(pairs_j)
+        order = np.lexsort((j, i))
+        partner_ptr = np.concatenate([[0], np.cumsum(np.bincount(i, minlength=len(atoms)))]).astype(np.int64)
+        return partner_ptr, j[order]
+
+
+def _shell_pairs(sites: Atoms) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct ordered pairs (i, j), i ≠ j, of `sites` within NEIGHBOUR_SHELL × their shortest distance."""
+    if len(sites) < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    for radius in 3.0 * 2.0 ** np.arange(12):  # widen the search until it holds the closest two sites
+        i, j, d = neighbor_list("ijd", sites, radius)
+        other = i != j
+        if other.any():
+            break
+    else:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    shell = NEIGHBOUR_SHELL * float(d[other].min())
+    if shell > radius:
+        i, j, d = neighbor_list("ijd", sites, shell)
+    keep = (i != j) & (d <= shell)
+    pairs = np.unique(np.stack([i[keep], j[keep]], axis=1), axis=0)
+    return pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)

@@ -77,8 +77,9 @@ def log_occupation_count(elements: np.ndarray, groups: SwapGroups) -> float:
 class Population:
     """The walkers of this rank, one engine to sweep them, and the moves of states between ranks."""
 
-    def __init__(self, model: LocalEnergyModel, groups: SwapGroups, walkers: int, seed: int, comm) -> None:
-        self.chain = Chain(model, groups, np.random.default_rng(0))
+    def __init__(self, model: LocalEnergyModel, groups: SwapGroups, walkers: int, seed: int, comm,
+                 neighbour_fraction: float = 0.0) -> None:
+        self.chain = Chain(model, groups, np.random.default_rng(0), neighbour_fraction=neighbour_fraction)
         self.groups = groups
         self.walkers = walkers
         self.seed = seed

@@ -342,6 +342,14 @@ def test_output_path_that_is_a_file(tmp_path, potential_file):
     assert result.returncode == 1 and "not writable" in result.stderr and result.stderr.count("\n") == 1
 
 
+@pytest.mark.parametrize("example", ["AuCu-6nm", "AuCu-pamc", "AuCu-replica-exchange", "AuCu-segregation", "CeO2-Cu"])
+def test_every_example_parameter_file_is_valid(example):
+    """The campaign files under runs/ parse and pass every check of the current schema (a key renamed or
+    a new rule would otherwise break them unnoticed)."""
+    config, _ = load_config(os.path.join(os.path.dirname(__file__), "..", "runs", example, "params.toml"))
+    assert config["mc"]["sweeps"] >= 1 and config["potential"]["file"]
+
+
 def test_shipped_example_and_default_potential_load(tmp_path):
     example = os.path.join(os.path.dirname(__file__), "..", "runs", "AuCu-segregation", "params.toml")
     config, _ = load_config(example)

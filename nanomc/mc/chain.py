@@ -31,8 +31,8 @@ class Chain:
     sites, and its partner uniformly among the group's sites holding another element. With
     `neighbour_fraction` f > 0, a canonical trial instead draws its partner, with probability f,
     among the site's neighbours in its group (SwapGroups.neighbour_partners), and does nothing
-    if that neighbour holds the same element: a move whose ΔE is local, which the Metropolis
-    rule accepts far more often where distant swaps cost eV (a vacancy hopping to a next O site).
+    if that neighbour holds the same element: a short move, which the Metropolis rule accepts
+    more often where distant swaps cost eV (a vacancy hopping to a next O site).
     The random stream is a numpy Generator; its state is part of the chain state.
     """
 

@@ -86,6 +86,22 @@ def build_neighbor_list(atoms: Atoms, cutoff: float) -> NeighborList:
     return nl
 
 
+def nearest_distance(atoms: Atoms) -> float | None:
+    """Shortest distance between two atoms (Å; periodic images count), or None if no two atoms are
+    near each other (fewer than two, or farther apart than the structure's extent)."""
+    if len(atoms) == 0:
+        return None
+    probe = 3.0
+    extent = float(np.ptp(atoms.positions, axis=0).max()) + np.linalg.norm(atoms.cell.array, axis=1).max()
+    while True:
+        distances = build_neighbor_list(atoms, probe).distances
+        if len(distances):
+            return float(distances.min())
+        if probe > 2 * extent + 10.0:
+            return None
+        probe *= 2.0
+
+
 def _complete(cell: np.ndarray) -> np.ndarray:
     from ase.geometry import complete_cell
 

@@ -15,7 +15,7 @@ from ase import Atoms
 from scipy import sparse
 from scipy.sparse.csgraph import dijkstra
 
-from ..structure import build_neighbor_list
+from ..structure import build_neighbor_list, nearest_distance
 from .errors import AnalysisError
 
 #: fcc surface site types by coordination number
@@ -101,7 +101,9 @@ def neighbour_shells(atoms: Atoms, gap: float = 0.1) -> Shells:
     n = len(atoms)
     if n < 2:
         raise AnalysisError(f"a structure of {n} atom(s) has no neighbour shells")
-    d_min = _nearest_distance(atoms)
+    d_min = nearest_distance(atoms)
+    if d_min is None:
+        raise AnalysisError("no two atoms are near each other: cannot find neighbour shells")
     for reach in (2.1, 3.1):
         nl = build_neighbor_list(atoms, reach * d_min)
         distances = nl.distances
@@ -122,18 +124,6 @@ def neighbour_shells(atoms: Atoms, gap: float = 0.1) -> Shells:
         matrices.append(m)
     spread = float((shells[0].max() - shells[0].min()) / d[0])
     return Shells(d, cutoffs, matrices[0], matrices[1], spread)
-
-
-def _nearest_distance(atoms: Atoms) -> float:
-    probe = 3.0
-    extent = float(np.ptp(atoms.positions, axis=0).max()) + np.linalg.norm(atoms.cell.array, axis=1).max()
-    while True:
-        distances = build_neighbor_list(atoms, probe).distances
-        if len(distances):
-            return float(distances.min())
-        if probe > 2 * extent + 10.0:
-            raise AnalysisError("no two atoms are near each other: cannot find neighbour shells")
-        probe *= 2.0
 
 
 def _cluster(sorted_distances: np.ndarray, gap: float) -> list[np.ndarray]:

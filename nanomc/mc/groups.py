@@ -13,9 +13,9 @@ from typing import Sequence
 
 import numpy as np
 from ase import Atoms
-from ase.neighborlist import neighbor_list
 
 from ..errors import NanomcError
+from ..structure import build_neighbor_list, nearest_distance
 
 
 class GroupError(NanomcError, ValueError):
@@ -102,18 +102,11 @@ class SwapGroups:
 
 def _shell_pairs(sites: Atoms) -> tuple[np.ndarray, np.ndarray]:
     """Distinct ordered pairs (i, j), i ≠ j, of `sites` within NEIGHBOUR_SHELL × their shortest distance."""
-    if len(sites) < 2:
+    d_min = nearest_distance(sites)
+    if d_min is None:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    for radius in 3.0 * 2.0 ** np.arange(12):  # widen the search until it holds the closest two sites
-        i, j, d = neighbor_list("ijd", sites, radius)
-        other = i != j
-        if other.any():
-            break
-    else:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    shell = NEIGHBOUR_SHELL * float(d[other].min())
-    if shell > radius:
-        i, j, d = neighbor_list("ijd", sites, shell)
-    keep = (i != j) & (d <= shell)
-    pairs = np.unique(np.stack([i[keep], j[keep]], axis=1), axis=0)
+    nl = build_neighbor_list(sites, NEIGHBOUR_SHELL * d_min)
+    i = np.repeat(np.arange(len(sites)), np.diff(nl.offsets))
+    other = i != nl.indices  # a site's own periodic images are no partners
+    pairs = np.unique(np.stack([i[other], nl.indices[other]], axis=1), axis=0)
     return pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)

@@ -45,15 +45,15 @@ def test_a_campaign_names_a_shipped_potential_and_a_scan_keeps_the_name(tmp_path
 
 
 def test_the_cecuo_potential_reproduces_its_held_out_errors_on_the_committed_teacher_labels():
-    """nanomc/data/CeCuO.h5 was trained by runs/CeCuO-potential/train.toml and its two continuations
-    (train-stage2.toml, train-stage3.toml, the same data and split) on committed SevenNet-0 labels: its
+    """nanomc/data/CeCuO.h5 was trained by runs/CeCuO-potential/train-cheb1.toml and its two continuations
+    (train-cheb2.toml, train-cheb3.toml, the same data and split) on committed SevenNet-0 labels: its
     recorded held-out RMSE is what it gives on the same split of those labels now."""
     import numpy as np
 
     from nanomc.config import load_config
     from nanomc.training.trainer import TRAIN_SCHEMA
 
-    training = Path(__file__).parents[1] / "runs" / "CeCuO-potential" / "train-stage3.toml"
+    training = Path(__file__).parents[1] / "runs" / "CeCuO-potential" / "train-cheb3.toml"
     config, _ = load_config(training, TRAIN_SCHEMA)
     potential = nanomc.Potential.load("CeCuO")
     assert set(potential.elements) == {"Ce", "Cu", "O"} and potential.cutoff == config["descriptors"]["cutoff"]

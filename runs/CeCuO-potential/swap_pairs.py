@@ -10,7 +10,6 @@ back as X atoms so that both frames have the same sites and differ in exactly th
 from __future__ import annotations
 
 import argparse
-from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ from ase.io import write
 
 from nanomc.particles import read_all_frames
 from nanomc.training.pairs import pair_frames
+from swap_structures import labelled_sets
 
 
 def _key(position) -> tuple:
@@ -38,13 +38,8 @@ def on_sites(atoms: Atoms, sites: Atoms) -> Atoms:
 
 def move_pairs(frames: list[Atoms]) -> list[Atoms]:
     """Pair frames (before = the set's base, after = each move) from labelled swap sets."""
-    by_set = defaultdict(list)
-    for atoms in frames:
-        by_set[atoms.info["swap_set"]].append(atoms)
     out = []
-    for name, structures in by_set.items():
-        base = next(a for a in structures if a.info["move"] == "base")
-        moves = [a for a in structures if a.info["move"] != "base"]
+    for name, (base, moves) in labelled_sets(frames).items():
         sites = base.copy()
         for move in moves:  # the sites of the particle: the base's atoms plus those only a move has
             known = {_key(p) for p in sites.positions}

@@ -18,6 +18,7 @@ import numpy as np
 
 import nanomc
 from nanomc.particles import read_all_frames
+from swap_structures import labelled_sets
 
 MAX_SETS_SHOWN = 4  # more swap sets than this: the table shows the moves of all sets pooled
 
@@ -25,17 +26,10 @@ MAX_SETS_SHOWN = 4  # more swap sets than this: the table shows the moves of all
 def swap_errors(potential: nanomc.Potential, frames) -> dict[tuple[str, str], np.ndarray]:
     """(set, move) -> array of (teacher, potential) swap energies in meV; ("all", "per-atom") -> per-atom
     energy errors of every structure in meV/atom."""
-    by_set = defaultdict(list)
-    for atoms in frames:
-        by_set[atoms.info["swap_set"]].append(atoms)
     out: dict[tuple[str, str], list] = defaultdict(list)
-    for name, structures in by_set.items():
-        bases = [a for a in structures if a.info["move"] == "base"]
-        if len(bases) != 1:
-            raise SystemExit(f"swap set {name}: {len(bases)} base structures (need 1)")
-        base = bases[0]
+    for name, (base, moves) in labelled_sets(frames).items():
         e_ref0, e_pot0 = base.get_potential_energy(), potential.energy(base)
-        for atoms in structures:
+        for atoms in [base, *moves]:
             e_ref, e_pot = atoms.get_potential_energy(), potential.energy(atoms)
             out[("all", "per-atom")].append([1e3 * (e_pot - e_ref) / len(atoms)])
             if atoms is not base:

@@ -2,9 +2,11 @@
 
     python runs/CeO2-Cu/teacher_check.py [--potential CeCuO] [--labels runs/CeO2-Cu/states-7net-0.extxyz.gz]
 
-`states-7net-0.extxyz.gz` holds the random start of the campaign (state `initial`) and the final states
-of its eight replicas after 1000 and after 4000 sweeps (`final1000_T<k>`, `final4000_T<k>`, k from the
-lowest temperature), vacancies left out, labelled by SevenNet-0 (`nanomc label ... -c sevennet`).
+`states-7net-0.extxyz.gz` holds the random start of the campaign (state `initial`), the final states of
+its eight replicas after 4000 sweeps with the shipped potential (`final4000_T<k>`, k from the lowest
+temperature) and those of the earlier run with the Behler potential shipped until 2026-11-30, after 1000
+and after 4000 sweeps (`behler_final1000_T<k>`, `behler_final4000_T<k>`), vacancies left out, labelled by
+SevenNet-0 (`nanomc label ... -c sevennet`).
 Per state: the teacher's and the potential's energy change from the random start (eV) and the
 potential's offset from the teacher (meV/atom).
 """

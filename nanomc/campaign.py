@@ -21,7 +21,7 @@ import numpy as np
 from ase import Atoms
 
 from .config import ConfigError, load_config, locate, validate
-from .errors import NanomcError
+from .errors import NanomcError, PotentialFileError
 from .local_energy import LocalEnergyModel
 from .mc import Chain, SwapGroups, temperature_schedule
 from .mc.driver import Driver
@@ -57,8 +57,15 @@ class Setup:
     elements: list[str]           # names of the occupations' element indices (occupation_elements)
 
 
-def load_potential(config: dict, base: Path) -> Potential:
-    return Potential.load(potential_path(config["potential"]["file"], base))
+def load_potential(config: dict, base: Path, source: tuple[str, str] | None = None) -> Potential:
+    """The campaign's potential; a file that is missing or unreadable is a ConfigError at the line of
+    [potential] file in source = (parameter file name, text), when given."""
+    try:
+        return Potential.load(potential_path(config["potential"]["file"], base))
+    except PotentialFileError as exc:
+        if source is None:
+            raise
+        raise ConfigError(f"{locate(*source, 'potential', 'file')}: `file`: {exc}") from None
 
 
 def occupation_elements(potential: Potential, particle: dict, atoms: Atoms) -> list[str]:
@@ -143,7 +150,7 @@ def prepare(config: dict, base: Path, comm=None, source: tuple[str, str] | None 
     """
     comm = comm or SerialComm()
     mc = config["mc"]
-    potential = load_potential(config, base)
+    potential = load_potential(config, base, source)
     if mc["ensemble"] == "anneal":
         schedule = temperature_schedule(mc["t_start"], mc["t_end"], mc["sweeps"], mc["schedule"])
         temperatures = schedule[-1:]

@@ -39,7 +39,7 @@ def run_population(path: Path, config: dict, text: str, resume: bool = False, ov
     walkers = mc["walkers"]
     if comm.size > walkers:
         raise CampaignError(f"{comm.size} MPI ranks but only {walkers} walkers; use at most {walkers} ranks")
-    potential = load_potential(config, base)
+    potential = load_potential(config, base, (str(path), text))
     atoms, groups = build_particle(config, base, potential, walker_rng(mc["seed"], 0), (str(path), text))
     model = LocalEnergyModel(potential, atoms, memory_limit=int(config["potential"]["memory_limit_mb"] * 2**20))
     population = Population(model, groups, walkers, mc["seed"], comm, mc["neighbour_swaps"])

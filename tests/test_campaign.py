@@ -280,7 +280,7 @@ def test_bad_parameter_files_name_the_key_and_line(tmp_path, potential_file, old
 @pytest.mark.parametrize(
     "old,new,words",
     [
-        ('file = "pot.h5"', 'file = "missing.h5"', ["missing.h5", "potential file not found"]),
+        ('file = "pot.h5"', 'file = "missing.h5"', ["params.toml:8:", "missing.h5", "potential file not found"]),
         ("composition = { Au = 0.5, Cu = 0.5 }", "composition = { Au = 0.5, Pt = 0.5 }",
          ["params.toml:5:", "Pt", "does not know"]),
         ("composition = { Au = 0.5, Cu = 0.5 }", "composition = { Au = 0.7, Cu = 0.5 }",

@@ -160,6 +160,20 @@ def test_neighbour_partners_are_the_nearest_shell_of_each_group():
     assert set(np.diff(ptr)) == {12}
 
 
+
+def test_the_partner_table_is_computed_once_per_geometry():
+    """Replicas share their SwapGroups: the second chain on the same sites gets the same table object;
+    a strained copy of the sites gets its own (and the same shells)."""
+    periodic = bulk("Cu", "fcc", a=3.6, cubic=True).repeat(3)
+    groups = SwapGroups.single(len(periodic), [0, 1])
+    first = groups.neighbour_partners(periodic)
+    assert all(a is b for a, b in zip(groups.neighbour_partners(periodic.copy()), first))
+    strained = periodic.copy()
+    strained.set_cell(strained.cell * 1.01, scale_atoms=True)
+    other = groups.neighbour_partners(strained)
+    assert other[0] is not first[0] and np.array_equal(other[1], first[1])
+
+
 def test_neighbour_swap_proposals_weigh_each_pair_by_its_two_sites_neighbour_counts(setup):
     """Pair {a, b} with probability (1/n_a + 1/n_b)/n whatever the occupation: symmetric, so Metropolis
     keeps detailed balance."""

@@ -297,6 +297,66 @@ def test_split_is_seeded_and_disjoint():
     assert len(split(5, 0.01, 0)[1]) == 1  # at least one test structure when a test set is asked for
 
 
+def test_validation_split_is_drawn_from_the_training_structures_and_leaves_the_test_set_alone():
+    from nanomc.training.trainer import split, split_validation
+
+    train, test = split(60, 0.1, 4)
+    fit, valid = split_validation(train, 0.2, 4)
+    assert len(valid) == 11 and len(fit) == 43  # a fifth of the 54 training structures
+    assert sorted([*fit, *valid]) == list(train) and not set(valid) & set(test)
+    assert np.array_equal(split_validation(train, 0.2, 4)[1], valid)
+    assert not np.array_equal(split_validation(train, 0.2, 5)[1], valid)
+    assert np.array_equal(split_validation(train, 0.0, 4)[0], train) and len(split_validation(train, 0.0, 4)[1]) == 0
+
+
+def test_the_validation_set_chooses_the_epoch_and_the_test_set_is_only_scored(tmp_path):
+    """With `validation_fraction`, the kept epoch is the one of the lowest validation RMSE in the log,
+    the test set is the same as without it, and the recorded test RMSE is the saved potential's on it."""
+    import csv
+
+    from nanomc.training.io import read_reference
+    from nanomc.training.trainer import split
+
+    text = TRAIN_TOML.replace("test_fraction = 0.2", "test_fraction = 0.2\nvalidation_fraction = 0.25")
+    params = write_training(tmp_path, "adam", text.replace("[training]", "[training]\nlearning_rate = 0.05")
+                            .replace("epochs = 40", "epochs = 60"))
+    result = cli("train", params)
+    assert result.returncode == 0, result.stderr
+    prov = nanomc.Potential.load(tmp_path / "trained.h5").provenance
+    assert (prov["n_train"], prov["n_validation"], prov["n_test"]) == (18, 6, 6)
+    assert prov["best_epoch_chosen_on"] == "validation"
+    rows = list(csv.DictReader(open(tmp_path / "log.csv")))
+    valid = [float(r["validation_rmse"]) for r in rows]
+    assert prov["best_epoch"] == 1 + int(np.argmin(valid))
+    test = [float(r["test_rmse"]) for r in rows]
+    assert int(np.argmin(test)) != int(np.argmin(valid))  # otherwise this test could not tell them apart
+    structures = read_reference([tmp_path / "set.extxyz"])
+    pot = nanomc.Potential.load(tmp_path / "trained.h5")
+    err = [(pot.energy(structures[k]) - structures[k].info["energy"]) / len(structures[k])
+           for k in split(30, 0.2, 3)[1]]
+    assert 1000 * np.sqrt(np.mean(np.square(err))) == pytest.approx(prov["test_rmse_meV_per_atom"], rel=1e-6)
+    assert prov["test_rmse_meV_per_atom"] == pytest.approx(test[prov["best_epoch"] - 1], rel=1e-9)
+
+
+def test_structures_of_train_files_are_trained_on_and_never_tested(tmp_path):
+    """`train_files` adds structures to the training set only: the test set is that of `files` alone."""
+    from ase.io import write
+
+    from nanomc.training.io import read_reference
+    from nanomc.training.trainer import split
+
+    params = write_training(tmp_path, text=TRAIN_TOML.replace('files = ["set.extxyz"]',
+                                                              'files = ["set.extxyz"]\ntrain_files = ["more.extxyz"]'))
+    write(tmp_path / "more.extxyz", emt_structures(10, 12))
+    assert cli("train", params, "-q").returncode == 0
+    pot = nanomc.Potential.load(tmp_path / "trained.h5")
+    assert (pot.provenance["n_train"], pot.provenance["n_test"]) == (24 + 10, 6)
+    structures = read_reference([tmp_path / "set.extxyz"])
+    err = [(pot.energy(structures[k]) - structures[k].info["energy"]) / len(structures[k])
+           for k in split(30, 0.2, 3)[1]]
+    assert 1000 * np.sqrt(np.mean(np.square(err))) == pytest.approx(pot.provenance["test_rmse_meV_per_atom"], rel=1e-6)
+
+
 def test_early_stopping_on_the_test_error(tmp_path):
     params = write_training(tmp_path, "adam", TRAIN_TOML.replace("patience = 0", "patience = 3")
                             .replace("epochs = 40", "epochs = 400")

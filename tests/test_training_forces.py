@@ -27,7 +27,7 @@ from nanomc.training.features import featurize, fit_e0, fit_scaling, load_featur
 from nanomc.training.forces import choose_force_atoms
 from nanomc.training.model import TRAINABLE_ACTIVATIONS, NetworkStack
 from nanomc.training.optimizers import OPTIMIZERS
-from nanomc.training.trainer import force_errors_mev, train, train_from_file
+from nanomc.training.trainer import Split, force_errors_mev, train, train_from_file
 from reference import ref_descriptors
 from test_forces import POTENTIALS
 
@@ -176,7 +176,8 @@ def test_training_with_forces_lowers_the_held_out_force_error(optimizer):
     rmse = {}
     for weight in (0.0, 0.05):
         pot, features = problem(structures, seed=4)
-        result = train(pot, features, train_idx, test_idx, {**options, "force_weight": weight}, say=lambda *a: None)
+        result = train(pot, features, Split(train_idx, test_idx), {**options, "force_weight": weight},
+                       say=lambda *a: None)
         stack = NetworkStack(result.potential.networks)
         rmse[weight] = force_errors_mev(stack, stack.pack(result.potential.networks), features.batch(pot, test_idx))[0]
     assert rmse[0.05] < 0.8 * rmse[0.0]

@@ -44,6 +44,7 @@ class SwapGroups:
         self.movable = np.flatnonzero(self.group >= 0).astype(np.int64)
         self.allowed_ptr = np.concatenate([[0], np.cumsum([len(a) for a in self.allowed])]).astype(np.int64)
         self.allowed_flat = np.array([e for a in self.allowed for e in a], dtype=np.int64)
+        self._partner_tables: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 
     @classmethod
     def single(cls, n_sites: int, elements: Sequence[int], frozen: np.ndarray | None = None) -> "SwapGroups":
@@ -87,7 +88,14 @@ class SwapGroups:
         """(partner_ptr, partners) for neighbour swaps: the partners of site i are
         partners[partner_ptr[i]:partner_ptr[i+1]], the other sites of its swap group within
         NEIGHBOUR_SHELL × the group's shortest site–site distance (Å; periodic images count). The
-        table is symmetric (j partners i iff i partners j); frozen sites have none."""
+        table is symmetric (j partners i iff i partners j); frozen sites have none. Computed once per
+        geometry: replicas sharing these groups and sites share the table."""
+        key = (atoms.positions.tobytes(), atoms.cell.array.tobytes(), atoms.pbc.tobytes())
+        if key not in self._partner_tables:
+            self._partner_tables[key] = self._partner_table(atoms)
+        return self._partner_tables[key]
+
+    def _partner_table(self, atoms: Atoms) -> tuple[np.ndarray, np.ndarray]:
         pairs_i, pairs_j = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
         for g in range(len(self.allowed)):
             sites = self.movable[self.group[self.movable] == g]

@@ -278,8 +278,14 @@ class Potential:
             if not same:
                 raise PotentialError(f"committee member {m} differs from member 0 in elements, cutoff, descriptors, "
                                      f"scaling or E0: members may differ only in their networks")
-        return cls(first.elements, first.cutoff, first.descriptor_sets, None, first.scaling, first.e0,
-                   first.provenance, members=[pot.networks for pot in potentials])
+        return first.with_networks(None, members=[pot.networks for pot in potentials])
+
+    def with_networks(self, networks: Mapping[str, Network] | None, provenance: Mapping[str, object] | None = None,
+                      members: Sequence[Mapping[str, Network]] | None = None) -> "Potential":
+        """This potential (elements, cutoff Å, descriptors, scaling, E0 in eV) with other networks, or with a
+        committee of `members` (networks None); its provenance unless another is given."""
+        return Potential(self.elements, self.cutoff, self.descriptor_sets, networks, self.scaling, self.e0,
+                         self.provenance if provenance is None else provenance, members=members)
 
     @property
     def energies(self) -> str:
@@ -308,8 +314,7 @@ class Potential:
         if self._member_potentials is None:
             self._member_potentials = []
             for nets in self.members:
-                pot = Potential(self.elements, self.cutoff, self.descriptor_sets, nets, self.scaling, self.e0,
-                                self.provenance)
+                pot = self.with_networks(nets)
                 pot._sf_tables = self.sf_tables
                 self._member_potentials.append(pot)
         return self._member_potentials[m]

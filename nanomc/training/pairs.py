@@ -299,12 +299,13 @@ def calculator_delta(calculator_factory: Callable[[], object]) -> Callable[[Atom
 
 
 class PairTerm:
-    """The pair term of a training run: train/test pairs, the weight, the extra log columns
-    (ΔE RMSE and bias in meV) and the provenance entries. With no pairs it adds nothing."""
+    """The pair term of a training run: train/test (and validation) pairs, the weight, the extra log
+    columns (ΔE RMSE and bias in meV) and the provenance entries. With no pairs it adds nothing."""
 
     def __init__(self, stack: NetworkStack, train: PairBatch | None, test: PairBatch | None, weight: float,
-                 dataset_hash: str = "") -> None:
+                 dataset_hash: str = "", validation: PairBatch | None = None) -> None:
         self.stack, self.train, self.test, self.weight = stack, train, test, weight
+        self.validation = validation
         self.dataset_hash = dataset_hash
 
     @property
@@ -322,9 +323,10 @@ class PairTerm:
             return []
         return [*pair_errors_mev(self.stack, theta, self.train), *pair_errors_mev(self.stack, theta, self.test)]
 
-    def score(self, theta: np.ndarray, energy_rmse: float, test: bool) -> float:
-        """The quantity early stopping watches: sqrt(energy RMSE² + weight · pair RMSE²) (meV)."""
-        pairs = self.test if test else self.train
+    def score(self, theta: np.ndarray, energy_rmse: float, chooser: str) -> float:
+        """The quantity early stopping watches: sqrt(energy RMSE² + weight · pair RMSE²) (meV) with the
+        pairs of the choosing set (`train`, `validation` or `test`)."""
+        pairs = {"train": self.train, "validation": self.validation, "test": self.test}[chooser]
         if pairs is None or pairs.n_pairs == 0:
             return energy_rmse
         return float(np.sqrt(energy_rmse**2 + self.weight * pair_errors_mev(self.stack, theta, pairs)[0] ** 2))
@@ -339,5 +341,7 @@ class PairTerm:
             return {}
         values = dict(zip(("train_pair_rmse_meV", "train_pair_bias_meV", "test_pair_rmse_meV", "test_pair_bias_meV"),
                           self.errors(theta)))
-        return {"pair_set_hash": self.dataset_hash, "n_train_pairs": self.train.n_pairs, "n_test_pairs": self.test.n_pairs, "pair_weight": self.weight,
+        n_valid = self.validation.n_pairs if self.validation is not None else 0
+        return {"pair_set_hash": self.dataset_hash, "n_train_pairs": self.train.n_pairs, "n_test_pairs": self.test.n_pairs,
+                "n_validation_pairs": n_valid, "pair_weight": self.weight,
                 **{k: v for k, v in values.items() if np.isfinite(v)}}

@@ -3,8 +3,10 @@
 The loss is the mean squared per-atom energy error plus, with `force_weight` > 0, the weighted
 mean squared force component error (nanomc.training.model); all element networks are optimised
 together. Train/test RMSE and MAE (meV/atom, and meV/Å for forces) are printed as a table and
-logged per epoch; the parameters with the lowest test loss are kept, and training stops after
-`patience` epochs without improvement. The potential file records the training-set hash and errors.
+logged per epoch; the parameters with the lowest loss on the validation set (`validation_fraction`
+of the training structures; without one, the test set) are kept, and training stops after
+`patience` epochs without improvement. Structures of `train_files` are always trained on. The
+potential file records the training-set hash and errors.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterator
 
@@ -45,6 +47,12 @@ TRAIN_SCHEMA: dict[str, dict[str, Param]] = {
         "force_atoms": Param("int", 0, "atoms per structure whose forces enter the loss, chosen at random "
                              "(0 = all); each costs (neighbours + 1) × 3 × descriptors doubles of memory"),
         "test_fraction": Param("float", 0.1, "fraction of structures held out for testing"),
+        "validation_fraction": Param("float", 0.0, "fraction of the training structures (and pairs) set aside to "
+                                     "choose the best epoch and stop early; 0: the test set does that (then the "
+                                     "test errors are slightly optimistic)"),
+        "train_files": Param("strings", [], "reference files whose structures are always trained on, never held "
+                             "out for testing (e.g. later additions, so that the test set stays the same); "
+                             "relative to the training file"),
         "seed": Param("int", 0, "seed of the train/test split"),
         "committee_fraction": Param("float", 1.0, "committee: fraction of the training structures each member "
                                     "trains on, drawn per member (1: all; members then differ by weight seed only)"),
@@ -91,7 +99,8 @@ TRAIN_SCHEMA: dict[str, dict[str, Param]] = {
         "batch_size": Param("int", 32, "adam (and gd, 0 = all) structures per mini-batch"),
         "force_weight": Param("float", 0.0, "weight w_F (Å²/atom²) of the mean squared force component error "
                               "against the mean squared per-atom energy error; 0 = energies only"),
-        "patience": Param("int", 200, "stop after this many epochs without a lower test loss; 0 = never"),
+        "patience": Param("int", 200, "stop after this many epochs without a lower validation (or test) loss; "
+                           "0 = never"),
         "print_every": Param("int", 0, "epochs between progress lines (0: about 40 lines in all)"),
         "pair_weight": Param("float", 1.0, "weight of the move-pair term mean (ΔE_pred − ΔE_ref)² (eV²) next to "
                              "the mean squared per-atom energy error (eV²/atom²)"),
@@ -111,8 +120,9 @@ ERROR_NAMES = ["train_rmse_meV_per_atom", "train_mae_meV_per_atom", "test_rmse_m
 
 def _check(config: dict, fail) -> None:
     d = config["data"]
-    if not 0.0 <= d["test_fraction"] < 1.0:
-        raise fail("data", "test_fraction", "`test_fraction` must be at least 0 and below 1")
+    for key in ("test_fraction", "validation_fraction"):
+        if not 0.0 <= d[key] < 1.0:
+            raise fail("data", key, f"`{key}` must be at least 0 and below 1")
     if not d["files"]:
         raise fail("data", "files", "`files` must list at least one reference file")
     for section in ("data", "network"):
@@ -175,6 +185,30 @@ def _check(config: dict, fail) -> None:
 
 
 @dataclass
+class Split:
+    """Indices of the structures to train on, to test on and to choose the best epoch with (the
+    validation set; empty: the test set chooses), and of the move pairs (train, validation, test)."""
+
+    train: np.ndarray
+    test: np.ndarray
+    validation: np.ndarray | None = None
+    pairs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    @property
+    def chooser(self) -> str:
+        """The set whose loss picks the best epoch: validation, test or (with neither) train."""
+        if self.validation is not None and len(self.validation):
+            return "validation"
+        return "test" if len(self.test) else "train"
+
+    def indices(self, name: str) -> np.ndarray:
+        return {"train": self.train, "test": self.test, "validation": self.validation}[name]
+
+    def pair_indices(self, name: str) -> np.ndarray:
+        return self.pairs[("train", "validation", "test").index(name)]
+
+
+@dataclass
 class TrainingResult:
     """The trained potential and its errors (meV/atom)."""
 
@@ -191,6 +225,16 @@ def split(n: int, test_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarr
     if test_fraction > 0 and n >= 2:
         n_test = min(max(n_test, 1), n - 1)
     return np.sort(order[n_test:]), np.sort(order[:n_test])
+
+
+def split_validation(train_idx: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded random (train, validation) split of the training indices; no validation for fraction 0.
+    Drawn from its own random stream, so the train/test split is the same with and without it."""
+    if fraction == 0 or len(train_idx) < 2:
+        return train_idx, train_idx[:0]
+    order = np.random.default_rng([seed, 1]).permutation(train_idx)
+    n_valid = min(max(int(round(fraction * len(train_idx))), 1), len(train_idx) - 1)
+    return np.sort(order[n_valid:]), np.sort(order[:n_valid])
 
 
 def _rmse_mae_milli(err: np.ndarray) -> tuple[float, float]:
@@ -280,8 +324,10 @@ def train_from_file(path: str | Path, quiet: bool = False) -> TrainingResult:
                         check_output_file(log)
         except OutputError as exc:
             raise ConfigError(f"{locate(str(path), text, section, key)}: {exc}") from None
-    structures = read_reference([base / f for f in config["data"]["files"]], config["data"]["energy_key"],
-                                forces_key=config["data"]["forces_key"])
+    d = config["data"]
+    structures = read_reference([base / f for f in d["files"]], d["energy_key"], forces_key=d["forces_key"])
+    n_split = len(structures)  # the structures of `files`, split into train and test
+    structures += read_reference([base / f for f in d["train_files"]], d["energy_key"], forces_key=d["forces_key"])
     move_pairs = read_pairs([base / f for f in config["data"]["pair_files"]], config["data"]["energy_key"])
     elements = sorted({s for a in structures for s in a.get_chemical_symbols()}, key=atomic_numbers.__getitem__)
     if len(structures) < 2:
@@ -301,19 +347,24 @@ def train_from_file(path: str | Path, quiet: bool = False) -> TrainingResult:
         pairs = featurize_pairs(potential, move_pairs)
         say(f"{pairs.n_pairs} move pairs, {len(pairs.z)} atoms near the moved sites featurised")
     features = _features(config, base, potential, structures)
-    train_idx, test_idx = split(features.n_structures, config["data"]["test_fraction"], config["data"]["seed"])
+    train_idx, test_idx = split(n_split, d["test_fraction"], d["seed"])
+    train_idx = np.concatenate([train_idx, np.arange(n_split, len(structures))])
+    train_idx, valid_idx = split_validation(train_idx, d["validation_fraction"], d["seed"])
     potential.scaling = fit_scaling(features, train_idx)
     potential.e0 = fit_e0(features, train_idx)
     if start is not None:  # the starting point is exactly the given potential
         potential.networks, potential.scaling, potential.e0 = start.networks, start.scaling, start.e0
         potential._nn_tables = None
-    d = config["data"]
-    pair_split = split(pairs.n_pairs, d["test_fraction"], d["seed"]) if pairs else None
+    pair_split = None
+    if pairs:
+        pair_train, pair_test = split(pairs.n_pairs, d["test_fraction"], d["seed"])
+        pair_split = (*split_validation(pair_train, d["validation_fraction"], d["seed"]), pair_test)
     log = base / config["output"]["log"]
+    sets = Split(train_idx, test_idx, valid_idx, pair_split)
     if config["network"]["committee"] == 1:
-        result = train(potential, features, train_idx, test_idx, config["training"], log, say, pairs, pair_split)
+        result = train(potential, features, sets, config["training"], log, say, pairs)
     else:
-        result = train_committee(config, potential, features, train_idx, test_idx, log, say, pairs, pair_split)
+        result = train_committee(config, potential, features, sets, log, say, pairs)
     if relaxed:
         result.potential.provenance["energies"] = RELAXED
     result.potential.save(base / config["output"]["potential"])
@@ -341,19 +392,19 @@ def member_logs(log_path: Path, n_members: int) -> list[Path]:
                                       for m in range(n_members)]
 
 
-def train_committee(config: dict, potential: Potential, features: FeatureSet, train_idx: np.ndarray,
-                    test_idx: np.ndarray, log_path: Path, say=print, pairs: PairSet | None = None,
-                    pair_split: tuple[np.ndarray, np.ndarray] | None = None) -> TrainingResult:
+def train_committee(config: dict, potential: Potential, features: FeatureSet, sets: Split, log_path: Path,
+                    say=print, pairs: PairSet | None = None) -> TrainingResult:
     """Train `[network] committee` members with train() and return their committee.
 
     Every member shares the descriptors, scaling and E0 of `potential` (fitted on the whole
     training set), so their mean is one fused network (nanomc.potential.committee); member m
     starts from weight seed `[network] seed + m` and, with `[data] committee_fraction` below 1,
     trains on its own random part of the training set (seeded by the split seed and m). All
-    members are early-stopped and scored on the same test set. `log_path` gets the committee's
+    members are early-stopped on the same validation (or test) set and scored on the same test set. `log_path` gets the committee's
     errors, each member its own per-epoch log (member_logs). Errors are of the mean (meV/atom).
     """
     n_members, fraction = config["network"]["committee"], config["data"]["committee_fraction"]
+    train_idx, test_idx = sets.train, sets.test
     members, rows, epochs = [], [], 0
     for m, member_log in enumerate(member_logs(log_path, n_members)):
         seed = (config["network"]["seed"] + m) % (SEED_MAX + 1)
@@ -362,13 +413,12 @@ def train_committee(config: dict, potential: Potential, features: FeatureSet, tr
         rng = np.random.default_rng([config["data"]["seed"], m])
         own = np.sort(rng.choice(train_idx, size=max(1, int(round(fraction * len(train_idx)))), replace=False))
         say(f"committee member {m + 1} of {n_members}: weight seed {seed}, {len(own)} training structures")
-        result = train(member, features, own, test_idx, config["training"], member_log, say, pairs, pair_split,
+        result = train(member, features, replace(sets, train=own), config["training"], member_log, say, pairs,
                        stop_on_interrupt=False)
         members.append(result.potential.networks)
         rows.append([m, *(result.errors.get(name, float("nan")) for name in ERROR_NAMES)])
         epochs += result.epochs
-    committee = Potential(potential.elements, potential.cutoff, potential.descriptor_sets, None, potential.scaling,
-                          potential.e0, result.potential.provenance, members=members)
+    committee = potential.with_networks(None, result.potential.provenance, members=members)
     stack = NetworkStack(committee.networks, config["training"]["force_weight"])
     theta, full = stack.pack(committee.networks), features.batch(committee)
     values = []
@@ -414,26 +464,31 @@ def _terminate_as_interrupt(active: bool) -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def train(potential: Potential, features: FeatureSet, train_idx: np.ndarray, test_idx: np.ndarray,
-          options: dict, log_path: Path | None = None, say=print, pairs: PairSet | None = None,
-          pair_split: tuple[np.ndarray, np.ndarray] | None = None, stop_on_interrupt: bool = True) -> TrainingResult:
-    """Optimise the networks of `potential` (scaling and E0 already set) on features[train_idx] and,
-    if given, the move pairs pairs[pair_split[0]] (pair_split[1] for testing). With stop_on_interrupt,
-    Ctrl-C or SIGTERM ends the training early with the best parameters so far (recorded as interrupted)."""
+def train(potential: Potential, features: FeatureSet, sets: Split, options: dict, log_path: Path | None = None,
+          say=print, pairs: PairSet | None = None, stop_on_interrupt: bool = True) -> TrainingResult:
+    """Optimise the networks of `potential` (scaling and E0 already set) on features[sets.train] and,
+    if given, the move pairs of sets.pairs; keep the epoch with the lowest loss on sets.chooser. With
+    stop_on_interrupt, Ctrl-C or SIGTERM ends the training early with the best parameters so far
+    (recorded as interrupted)."""
     stack = NetworkStack(potential.networks, options.get("force_weight", 0.0))
     full = features.batch(potential)
+    train_idx, test_idx = sets.train, sets.test
     train_batch, test_batch = full.subset(train_idx), full.subset(test_idx)
+    chooser = sets.chooser
+    valid_batch = full.subset(sets.validation) if chooser == "validation" else None
     with_forces = stack.uses_forces(full)
-    pair_batches = tuple(pairs.batch(potential, k) for k in pair_split) if pairs else (None, None)
-    pair_term = PairTerm(stack, *pair_batches, options.get("pair_weight", 0.0), pairs.dataset_hash if pairs else "")
+    pair_batches = {name: pairs.batch(potential, sets.pair_indices(name)) for name in ("train", "validation", "test")} \
+        if pairs else {}
+    pair_term = PairTerm(stack, pair_batches.get("train"), pair_batches.get("test"), options.get("pair_weight", 0.0),
+                         pairs.dataset_hash if pairs else "", pair_batches.get("validation"))
     epochs = options["epochs"]
     every = options.get("print_every") or max(1, epochs // 40)
-    monitor = 2 if test_batch.n_structures else 0  # the test (or train) RMSE in the error list
     best = {"score": np.inf, "theta": stack.pack(potential.networks), "epoch": 0}
     rows: list[list] = []
     header = ["epoch", "train_rmse", "train_mae", "test_rmse", "test_mae"]
     header += ["train_f_rmse", "train_f_mae", "test_f_rmse", "test_f_mae"] if with_forces else []
     header += pair_term.header
+    header += ["validation_rmse", "validation_score"] if valid_batch is not None else []
     units = ", meV/Å" if with_forces else ""
     units += ", pairs: meV" if pair_term.header else ""
     say("  ".join(f"{h:>10s}" for h in header) + f"   (meV/atom{units})")
@@ -445,19 +500,29 @@ def train(potential: Potential, features: FeatureSet, train_idx: np.ndarray, tes
             out += [*force_errors_mev(stack, theta, train_batch), *force_errors_mev(stack, theta, test_batch)]
         return out
 
+    def choice_score(theta: np.ndarray, values: list[float]) -> tuple[float, float]:
+        """(energy RMSE, score) of the choosing set: sqrt(RMSE² + w_F force RMSE² + pair term)."""
+        if valid_batch is not None:
+            rmse = errors_mev(stack, theta, valid_batch)[0]
+            force = force_errors_mev(stack, theta, valid_batch)[0] if with_forces else 0.0
+        else:
+            at = 2 if chooser == "test" else 0
+            rmse, force = values[at], values[at + 4] if with_forces else 0.0
+        loss = rmse**2 + stack.force_weight * np.nan_to_num(force) ** 2
+        return rmse, pair_term.score(theta, float(np.sqrt(loss)), chooser)
+
     def epoch_done(epoch: int, theta: np.ndarray) -> bool:
         values = all_errors(theta)
-        rows.append([epoch, *values, *pair_term.errors(theta)])
-        loss = values[monitor] ** 2 + (stack.force_weight * np.nan_to_num(values[monitor + 4]) ** 2 if with_forces else 0.0)
-        score = pair_term.score(theta, float(np.sqrt(loss)), monitor == 2)
+        rmse, score = choice_score(theta, values)
+        rows.append([epoch, *values, *pair_term.errors(theta), *([rmse, score] if valid_batch is not None else [])])
         if score < best["score"]:
             best.update(score=score, theta=theta.copy(), epoch=epoch)
         if epoch % every == 0 or epoch == epochs:
             say("  ".join([f"{epoch:>10d}"] + [f"{v:10.3f}" for v in rows[-1][1:]]))
         patience = options["patience"]
         if patience and epoch - best["epoch"] >= patience:
-            say(f"stopping: no lower {'test' if test_batch.n_structures else 'train'} "
-                f"{'loss' if with_forces or pair_term.active else 'RMSE'} for {patience} epochs")
+            say(f"stopping: no lower {chooser} {'loss' if with_forces or pair_term.active else 'RMSE'} "
+                f"for {patience} epochs")
             return True
         return False
 
@@ -486,6 +551,7 @@ def train(potential: Potential, features: FeatureSet, train_idx: np.ndarray, tes
         potential.provenance["force_weight"] = stack.force_weight
     potential.provenance.update({
         "training_set_hash": features.dataset_hash, "n_train": len(train_idx), "n_test": len(test_idx),
+        "n_validation": 0 if valid_batch is None else valid_batch.n_structures, "best_epoch_chosen_on": chooser,
         "optimizer": options["optimizer"], "epochs": len(rows), "best_epoch": best["epoch"],
         "trained": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         **{k: v for k, v in errors.items() if np.isfinite(v)}, **pair_term.provenance(theta),

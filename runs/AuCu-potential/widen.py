@@ -23,9 +23,8 @@ def main() -> None:
     if old.members:
         parser.error(f"{args.potential} is a committee; widen a single network")
     rng = np.random.default_rng(args.seed)
-    wide = Potential(old.elements, old.cutoff, old.descriptor_sets,
-                     {e: old.networks[e].widened(args.hidden, rng) for e in old.elements}, old.scaling, old.e0,
-                     {**old.provenance, "widened_from": str(args.potential)})
+    wide = old.with_networks({e: old.networks[e].widened(args.hidden, rng) for e in old.elements},
+                             {**old.provenance, "widened_from": str(args.potential)})
     wide.save(args.output)
     print(f"wrote {args.output}: hidden layers {old.networks[old.elements[0]].sizes[1:-1]} -> {args.hidden}")
 

@@ -339,7 +339,8 @@ def test_the_validation_set_chooses_the_epoch_and_the_test_set_is_only_scored(tm
 
 
 def test_structures_of_train_files_are_trained_on_and_never_tested(tmp_path):
-    """`train_files` adds structures to the training set only: the test set is that of `files` alone."""
+    """`train_files` adds structures to the training set only: the test set is that of `files` alone;
+    `validation_files` adds them to the validation set only."""
     from ase.io import write
 
     from nanomc.training.io import read_reference
@@ -351,6 +352,12 @@ def test_structures_of_train_files_are_trained_on_and_never_tested(tmp_path):
     assert cli("train", params, "-q").returncode == 0
     pot = nanomc.Potential.load(tmp_path / "trained.h5")
     assert (pot.provenance["n_train"], pot.provenance["n_test"]) == (24 + 10, 6)
+    # validation_files: their structures only choose the epoch
+    params.write_text(params.read_text().replace('train_files = ["more.extxyz"]', 'validation_files = ["more.extxyz"]'))
+    assert cli("train", params, "-q").returncode == 0
+    prov = nanomc.Potential.load(tmp_path / "trained.h5").provenance
+    assert (prov["n_train"], prov["n_validation"], prov["n_test"]) == (24, 10, 6)
+    assert prov["best_epoch_chosen_on"] == "validation"
     structures = read_reference([tmp_path / "set.extxyz"])
     err = [(pot.energy(structures[k]) - structures[k].info["energy"]) / len(structures[k])
            for k in split(30, 0.2, 3)[1]]

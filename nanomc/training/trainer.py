@@ -53,6 +53,9 @@ TRAIN_SCHEMA: dict[str, dict[str, Param]] = {
         "train_files": Param("strings", [], "reference files whose structures are always trained on, never held "
                              "out for testing (e.g. later additions, so that the test set stays the same); "
                              "relative to the training file"),
+        "validation_files": Param("strings", [], "reference files whose structures join the validation set (never "
+                                  "trained on or tested; e.g. new data when a trained potential is trained on, "
+                                  "whose own training structures would favour its first epoch)"),
         "seed": Param("int", 0, "seed of the train/test split"),
         "committee_fraction": Param("float", 1.0, "committee: fraction of the training structures each member "
                                     "trains on, drawn per member (1: all; members then differ by weight seed only)"),
@@ -328,6 +331,9 @@ def train_from_file(path: str | Path, quiet: bool = False) -> TrainingResult:
     structures = read_reference([base / f for f in d["files"]], d["energy_key"], forces_key=d["forces_key"])
     n_split = len(structures)  # the structures of `files`, split into train and test
     structures += read_reference([base / f for f in d["train_files"]], d["energy_key"], forces_key=d["forces_key"])
+    n_fit = len(structures)  # then those of `validation_files`
+    structures += read_reference([base / f for f in d["validation_files"]], d["energy_key"],
+                                 forces_key=d["forces_key"])
     move_pairs = read_pairs([base / f for f in config["data"]["pair_files"]], config["data"]["energy_key"])
     elements = sorted({s for a in structures for s in a.get_chemical_symbols()}, key=atomic_numbers.__getitem__)
     if len(structures) < 2:
@@ -348,8 +354,9 @@ def train_from_file(path: str | Path, quiet: bool = False) -> TrainingResult:
         say(f"{pairs.n_pairs} move pairs, {len(pairs.z)} atoms near the moved sites featurised")
     features = _features(config, base, potential, structures)
     train_idx, test_idx = split(n_split, d["test_fraction"], d["seed"])
-    train_idx = np.concatenate([train_idx, np.arange(n_split, len(structures))])
+    train_idx = np.concatenate([train_idx, np.arange(n_split, n_fit)])
     train_idx, valid_idx = split_validation(train_idx, d["validation_fraction"], d["seed"])
+    valid_idx = np.concatenate([valid_idx, np.arange(n_fit, len(structures))])
     potential.scaling = fit_scaling(features, train_idx)
     potential.e0 = fit_e0(features, train_idx)
     if start is not None:  # the starting point is exactly the given potential

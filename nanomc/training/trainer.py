@@ -4,9 +4,9 @@ The loss is the mean squared per-atom energy error plus, with `force_weight` > 0
 mean squared force component error (nanomc.training.model); all element networks are optimised
 together. Train/test RMSE and MAE (meV/atom, and meV/Å for forces) are printed as a table and
 logged per epoch; the parameters with the lowest loss on the validation set (`validation_fraction`
-of the training structures; without one, the test set) are kept, and training stops after
-`patience` epochs without improvement. Structures of `train_files` are always trained on. The
-potential file records the training-set hash and errors.
+of the training structures and the structures of `validation_files`; without one, the test set)
+are kept, and training stops after `patience` epochs without improvement. Structures of
+`train_files` are always trained on. The potential file records the training-set hash and errors.
 """
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ TRAIN_SCHEMA: dict[str, dict[str, Param]] = {
         "validation_files": Param("strings", [], "reference files whose structures join the validation set (never "
                                   "trained on or tested; e.g. new data when a trained potential is trained on, "
                                   "whose own training structures would favour its first epoch)"),
-        "seed": Param("int", 0, "seed of the train/test split"),
+        "seed": Param("int", 0, "seed of the train/test and train/validation splits"),
         "committee_fraction": Param("float", 1.0, "committee: fraction of the training structures each member "
                                     "trains on, drawn per member (1: all; members then differ by weight seed only)"),
         "features": Param("str", None, "HDF5 file caching the descriptors of the data set; reused when the "
@@ -203,9 +203,6 @@ class Split:
         if self.validation is not None and len(self.validation):
             return "validation"
         return "test" if len(self.test) else "train"
-
-    def indices(self, name: str) -> np.ndarray:
-        return {"train": self.train, "test": self.test, "validation": self.validation}[name]
 
     def pair_indices(self, name: str) -> np.ndarray:
         return self.pairs[("train", "validation", "test").index(name)]
@@ -407,8 +404,9 @@ def train_committee(config: dict, potential: Potential, features: FeatureSet, se
     training set), so their mean is one fused network (nanomc.potential.committee); member m
     starts from weight seed `[network] seed + m` and, with `[data] committee_fraction` below 1,
     trains on its own random part of the training set (seeded by the split seed and m). All
-    members are early-stopped on the same validation (or test) set and scored on the same test set. `log_path` gets the committee's
-    errors, each member its own per-epoch log (member_logs). Errors are of the mean (meV/atom).
+    members are early-stopped on the same validation (or test) set and scored on the same test
+    set. `log_path` gets the committee's errors, each member its own per-epoch log (member_logs).
+    Errors are of the mean (meV/atom).
     """
     n_members, fraction = config["network"]["committee"], config["data"]["committee_fraction"]
     train_idx, test_idx = sets.train, sets.test

@@ -4,9 +4,10 @@
 
 `states-7net-0.extxyz.gz` holds the random start of the campaign (state `initial`), the final states of
 its eight replicas after 4000 sweeps with the shipped potential (`final4000_T<k>`, k from the lowest
-temperature) and those of the earlier run with the Behler potential shipped until 2026-11-30, after 1000
-and after 4000 sweeps (`behler_final1000_T<k>`, `behler_final4000_T<k>`), vacancies left out, labelled by
-SevenNet-0 (`nanomc label ... -c sevennet`).
+temperature), those of the run with the stage-3 Chebyshev potential shipped until 2026-11-30
+(`cheb3_final4000_T<k>`) and those of the earlier run with the Behler potential shipped before it,
+after 1000 and after 4000 sweeps (`behler_final1000_T<k>`, `behler_final4000_T<k>`), vacancies left
+out, labelled by SevenNet-0 (`nanomc label ... -c sevennet`).
 Per state: the teacher's and the potential's energy change from the random start (eV) and the
 potential's offset from the teacher (meV/atom).
 """

@@ -160,7 +160,6 @@ def test_neighbour_partners_are_the_nearest_shell_of_each_group():
     assert set(np.diff(ptr)) == {12}
 
 
-
 def test_the_partner_table_is_computed_once_per_geometry():
     """Replicas share their SwapGroups: the second chain on the same sites gets the same table object;
     a strained copy of the sites gets its own (and the same shells)."""

@@ -325,12 +325,11 @@ def train_from_file(path: str | Path, quiet: bool = False) -> TrainingResult:
         except OutputError as exc:
             raise ConfigError(f"{locate(str(path), text, section, key)}: {exc}") from None
     d = config["data"]
-    structures = read_reference([base / f for f in d["files"]], d["energy_key"], forces_key=d["forces_key"])
-    n_split = len(structures)  # the structures of `files`, split into train and test
-    structures += read_reference([base / f for f in d["train_files"]], d["energy_key"], forces_key=d["forces_key"])
-    n_fit = len(structures)  # then those of `validation_files`
-    structures += read_reference([base / f for f in d["validation_files"]], d["energy_key"],
-                                 forces_key=d["forces_key"])
+    # the structures of `files` (split into train and test), then of `train_files`, then of `validation_files`
+    parts = [read_reference([base / f for f in d[key]], d["energy_key"], forces_key=d["forces_key"])
+             for key in ("files", "train_files", "validation_files")]
+    structures = [atoms for part in parts for atoms in part]
+    n_split, n_fit = len(parts[0]), len(parts[0]) + len(parts[1])
     move_pairs = read_pairs([base / f for f in config["data"]["pair_files"]], config["data"]["energy_key"])
     elements = sorted({s for a in structures for s in a.get_chemical_symbols()}, key=atomic_numbers.__getitem__)
     if len(structures) < 2:

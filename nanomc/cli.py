@@ -1,4 +1,5 @@
-"""Command line: `nanomc run | analyze | relax | template | label | train | select | predict | convert | info`,
+"""Command line: `nanomc run | analyze | relax | template | label | check-relaxer | train | select | predict | convert |
+info`,
 `nanomc --version`."""
 from __future__ import annotations
 
@@ -76,18 +77,41 @@ def _label(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_relaxer(args: argparse.Namespace) -> int:
+    from .outputs import check_output_file
+    from .potential import Potential
+    from .training.calculators import CalculatorSpec, parse_calc_arg
+    from .training.relaxer import check_relaxer, paired_references, summary_table, write_csv
+
+    if args.csv:
+        check_output_file(args.csv, args.overwrite)
+    pairs = paired_references(args.inputs, args.reference)
+    potential = Potential.load(args.potential)
+    potential.refuse_forces("nanomc check-relaxer")
+    calc = CalculatorSpec.parse(args.calculator, dict(parse_calc_arg(a) for a in args.calc_arg)).build()
+    checks = check_relaxer(pairs, potential, calc, args.fmax, args.steps, args.optimizer)
+    if args.csv:
+        write_csv(args.csv, checks)
+    print(f"{args.potential} as a relaxer against {len(checks)} reference relaxations of {args.reference}: error "
+          f"(E_cheap − E_ref)/N in meV/atom, share of the relaxation energy captured, reference force at the cheap "
+          f"geometry (eV/Å)")
+    print(summary_table(checks))
+    return 0
+
+
 def _relax_settings(args: argparse.Namespace):
     """The RelaxSettings of `nanomc label --relax ...`, None without --relax (then no relaxation option may be given)."""
     from .training.relaxed import RelaxedLabelError, RelaxSettings
 
     given = {name: getattr(args, name) for name in ("relax_with", "fmax", "relax_steps", "relax_cell",
-                                                    "max_displacement", "relax_optimizer")
+                                                    "max_displacement", "relax_optimizer", "relaxed_geometry")
              if getattr(args, name) not in (None, False)}
     if not args.relax:
         if given:
             raise RelaxedLabelError(f"--{next(iter(given)).replace('_', '-')} needs --relax")
         return None
-    names = {"relax_steps": "steps", "relax_cell": "cell", "relax_optimizer": "optimizer"}
+    names = {"relax_steps": "steps", "relax_cell": "cell", "relax_optimizer": "optimizer",
+             "relaxed_geometry": "keep_geometry"}
     return RelaxSettings(**{names.get(k, k): v for k, v in given.items()})
 
 
@@ -293,10 +317,14 @@ def _relax(args: argparse.Namespace) -> int:
                  list(zip(labels, frames)))]
     for path, _ in jobs:
         check_output_file(path, args.overwrite)
+    if args.path_frames and target.suffix == ".toml":
+        raise RelaxError("--path-frames is for structure files")
     done = []
     for path, structures in jobs:
-        relaxed = [relax(atoms, potential, args.fmax, args.steps, args.optimizer, label) for label, atoms in structures]
-        write_frames(path, [r.atoms for r in relaxed])
+        relaxed = [relax(atoms, potential, args.fmax, args.steps, args.optimizer, label, args.path_frames)
+                   for label, atoms in structures]
+        write_frames(path, [frame for r in relaxed for frame in r.path] if args.path_frames else
+                     [r.atoms for r in relaxed])
         done += relaxed
         if not args.quiet:
             print(f"wrote {path}", file=sys.stderr)
@@ -361,6 +389,11 @@ def build_parser() -> argparse.ArgumentParser:
     relax.add_argument("--fmax", type=float, default=0.05, help="stop when every force is below this (eV/Å; 0.05)")
     relax.add_argument("--steps", type=int, default=1000, help="at most this many optimiser steps (default 1000)")
     relax.add_argument("--optimizer", choices=("FIRE", "BFGS"), default="FIRE", help="ASE optimiser (default FIRE)")
+    relax.add_argument("--path-frames", type=int, default=0, metavar="K",
+                       help="structure file: write K structures evenly spaced along each relaxation path (its start "
+                            "and last step among them) instead of the relaxed ones, for `nanomc label`: active "
+                            "learning of a relaxer (docs: the relaxer recipe); a relaxation that drives atoms "
+                            "together ends there instead of stopping the run")
     relax.add_argument("--overwrite", action="store_true", help="replace existing relaxed-structure files")
     relax.add_argument("-q", "--quiet", action="store_true", help="write the files, print nothing")
     relax.set_defaults(func=_relax)
@@ -394,7 +427,29 @@ def build_parser() -> argparse.ArgumentParser:
     relaxed.add_argument("--max-displacement", type=float,
                          help="leave out structures in which an atom moved more than this (Å; default 0.8)")
     relaxed.add_argument("--relax-optimizer", choices=("FIRE", "BFGS"), help="ASE optimiser (default FIRE)")
+    relaxed.add_argument("--relaxed-geometry", action="store_true",
+                         help="label the relaxed structure itself (relaxed positions, the reference's energy and "
+                              "forces there, its unrelaxed energy and whether it maps in the frame's info), mapped "
+                              "or not: reference relaxations to validate a relaxer against")
     label.set_defaults(func=_label, interrupted="rerun the same `nanomc label` command to continue")
+    check = sub.add_parser("check-relaxer", help="a potential as a relaxer against reference relaxations of held-out "
+                                                 "structures (the cheap path of relaxed-lattice labels)",
+                           description="Relax each input structure with the potential, compute one reference single "
+                                       "point at the geometry reached, and compare with the reference's own "
+                                       "relaxation (`nanomc label --relax --relaxed-geometry`): energy error per "
+                                       "atom, share of the relaxation energy captured, reference force left.")
+    check.add_argument("inputs", nargs="+", help="the structure files the reference relaxations were made from")
+    check.add_argument("--reference", required=True, help="labels file of `nanomc label --relax --relaxed-geometry`")
+    check.add_argument("--potential", required=True, help="potential file or shipped name (the relaxer)")
+    check.add_argument("-c", "--calculator", required=True, help="the reference calculator (as for `nanomc label`)")
+    check.add_argument("--calc-arg", action="append", default=[], metavar="KEY=VALUE",
+                       help="constructor argument of the calculator; repeatable")
+    check.add_argument("--fmax", type=float, default=0.05, help="relax until every force is below this (eV/Å; 0.05)")
+    check.add_argument("--steps", type=int, default=500, help="at most this many optimiser steps (default 500)")
+    check.add_argument("--optimizer", choices=("FIRE", "BFGS"), default="BFGS", help="ASE optimiser (default BFGS)")
+    check.add_argument("--csv", help="write one row per structure here")
+    check.add_argument("--overwrite", action="store_true", help="replace an existing --csv file")
+    check.set_defaults(func=_check_relaxer)
     train = sub.add_parser("train", help="train a potential from a TOML training file")
     train.add_argument("training_file")
     train.add_argument("-q", "--quiet", action="store_true", help="no progress table")

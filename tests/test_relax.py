@@ -8,6 +8,7 @@ import textwrap
 import numpy as np
 import pytest
 from ase import Atoms
+from ase.cluster import Octahedron
 from ase.io import read, write
 
 import nanomc
@@ -123,15 +124,76 @@ def test_relax_refuses_a_changed_potential(campaign, tmp_path, capsys):
 
 
 def test_a_collapsing_relaxation_is_one_line(tmp_path):
-    """A potential that pulls atoms together at every distance (E_i = −10 eV · Σ_j f_c(R_ij)
-    falls as atoms approach) ends the relaxation with one line naming the structure."""
-    from nanomc.potential import Layer, Network
-
-    dset = nanomc.potential.DescriptorSet((nanomc.potential.RadialFunction(0.0, 0.0, "Cu"),), ())
-    net = Network([Layer(np.array([[-10.0]]), np.zeros(1), "linear")])
-    nanomc.Potential(["Cu"], 4.0, {"Cu": dset}, {"Cu": net}).save(tmp_path / "sticky.h5")
-    write(tmp_path / "s.extxyz", Atoms("Cu2", positions=[[0, 0, 0], [2.6, 0, 0]]))
+    """A potential that pulls atoms together ends the relaxation with one line naming the structure."""
+    potential, dimer = _sticky_dimer()
+    potential.save(tmp_path / "sticky.h5")
+    write(tmp_path / "s.extxyz", dimer)
     r = subprocess.run([sys.executable, "-m", "nanomc.cli", "relax", "s.extxyz", "--potential", "sticky.h5"],
                        capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
     assert "relaxing s.extxyz stopped after" in r.stderr and "closer than 0.5 Å" in r.stderr
+
+
+def _sticky_dimer():
+    """A potential that pulls atoms together at every distance (E_i = −10 eV · Σ_j f_c(R_ij)) and a Cu dimer."""
+    from nanomc.potential import Layer, Network
+
+    dset = nanomc.potential.DescriptorSet((nanomc.potential.RadialFunction(0.0, 0.0, "Cu"),), ())
+    net = Network([Layer(np.array([[-10.0]]), np.zeros(1), "linear")])
+    potential = nanomc.Potential(["Cu"], 4.0, {"Cu": dset}, {"Cu": net})
+    return potential, Atoms("Cu2", positions=[[0, 0, 0], [2.6, 0, 0]])
+
+
+def test_path_frames_are_the_start_the_end_and_evenly_spaced_steps_between():
+    from ase.optimize import BFGS
+
+    from nanomc.calculator import Calculator as NanomcCalculator
+    from nanomc.relax import relax
+
+    potential = nanomc.Potential.load("default")
+    atoms = Atoms(Octahedron("Au", 3, 1, latticeconstant=4.0))
+    atoms.symbols[::3] = "Cu"
+    atoms.info["config_type"] = "cluster"
+    atoms.center(vacuum=5.0)
+    trajectory = []
+    by_hand = atoms.copy()
+    by_hand.calc = NanomcCalculator(potential)
+    optimizer = BFGS(by_hand, logfile=None)
+    optimizer.attach(lambda: trajectory.append(by_hand.positions.copy()))
+    optimizer.run(fmax=0.05, steps=200)
+    assert len(trajectory) > 6  # enough steps for interior frames
+
+    r = relax(atoms, potential, 0.05, 200, "BFGS", path_frames=4)
+    steps = [frame.info["path_step"] for frame in r.path]
+    last = len(trajectory) - 1
+    assert steps == sorted({round(x) for x in np.linspace(0, last, 4)}) and steps[0] == 0 and steps[-1] == last
+    for frame, step in zip(r.path, steps):
+        np.testing.assert_allclose(frame.positions, trajectory[step], atol=1e-12)
+        assert frame.info["config_type"] == "cluster"
+        frame.calc = NanomcCalculator(potential)
+        assert frame.info["energy_relaxer_eV"] == pytest.approx(frame.get_potential_energy(), abs=1e-9)
+    np.testing.assert_allclose(r.path[-1].positions, r.atoms.positions, atol=1e-12)
+    assert r.path[0].info["energy_relaxer_eV"] == pytest.approx(r.energy_before)
+    assert r.converged and not r.failed
+
+
+def test_a_collapsing_relaxation_keeps_its_path_with_path_frames(tmp_path):
+    from nanomc.relax import relax, table
+
+    potential, dimer = _sticky_dimer()
+    r = relax(dimer, potential, 0.05, 100, "FIRE", "dimer", path_frames=3)
+    assert "closer than 0.5 Å" in r.failed and not r.converged
+    distances = [frame.get_distance(0, 1) for frame in r.path]
+    assert distances[0] == pytest.approx(2.6) and distances == sorted(distances, reverse=True)
+    assert distances[-1] >= 0.5 and r.atoms.get_distance(0, 1) == pytest.approx(distances[-1])
+    assert "(failed: stopped after" in table([r])
+    with pytest.raises(nanomc.relax.RelaxError):
+        relax(dimer, potential, 0.05, 100, "FIRE", "dimer")
+    potential.save(tmp_path / "sticky.h5")
+    write(tmp_path / "s.extxyz", dimer)
+    r = subprocess.run([sys.executable, "-m", "nanomc.cli", "relax", "s.extxyz", "--potential", "sticky.h5",
+                        "--path-frames", "3", "--out", "path.extxyz"], capture_output=True, text=True, cwd=tmp_path,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert [a.info["path_step"] for a in read(tmp_path / "path.extxyz", ":")][0] == 0
+    assert len(read(tmp_path / "path.extxyz", ":")) == 3

@@ -378,3 +378,80 @@ def test_the_committed_aucu_relaxed_lattice_potential_and_its_emt_labels():
     assert potential.energies == "relaxed-lattice"
     rmse = np.sqrt(np.mean(np.square(held_out_errors(run / "train.toml", potential)[1])))
     assert rmse == pytest.approx(potential.provenance["test_rmse_meV_per_atom"], rel=1e-6) and rmse < 2.0
+
+
+def test_relaxed_geometry_labels_keep_the_reference_relaxation_mapped_or_not(tmp_path):
+    """--relaxed-geometry: the frame is the reference's own relaxed structure (an independent BFGS run),
+    with the reference energy and forces there, the unrelaxed energy, and whether it maps; a structure
+    that does not map is labelled too, and a rerun labels nothing twice."""
+    clusters = [cluster(1), cluster(2)]
+    clusters[1].positions[0] += [1.6, 0, 0]  # squeezed towards a neighbour: relaxes off its site
+    write(tmp_path / "in.extxyz", clusters)
+    settings = RelaxSettings(optimizer="BFGS", fmax=0.05, steps=200, keep_geometry=True, max_displacement=0.3)
+    summary = label_files([tmp_path / "in.extxyz"], tmp_path / "ref.extxyz", CalculatorSpec.parse("emt"), quiet=True,
+                          relax=settings)
+    assert summary.labelled == 2 and summary.unmapped == 0
+    labels = read_labels(tmp_path / "ref.extxyz")
+    for atoms, label in zip(clusters, labels):
+        by_hand = atoms.copy()
+        by_hand.calc = EMT()
+        unrelaxed = by_hand.get_potential_energy()
+        BFGS(by_hand, logfile=None).run(fmax=0.05, steps=200)
+        np.testing.assert_allclose(label.positions, by_hand.positions, atol=1e-6)
+        assert label.get_potential_energy() == pytest.approx(by_hand.get_potential_energy(), abs=1e-6)
+        np.testing.assert_allclose(label.get_forces(), by_hand.get_forces(), atol=1e-6)
+        assert label.info["energy_unrelaxed"] == pytest.approx(unrelaxed, abs=1e-9)
+        assert label.info["label_energies"] == "relaxed-geometry"
+        assert "labels at the relaxed geometry" in label.info["relaxation"]
+        assert label.info["relax_maps"] == (map_to_lattice(atoms, by_hand, 0.3)[1] is None)
+    assert [label.info["relax_maps"] for label in labels] == [True, False]
+    assert "more than --max-displacement" in labels[1].info["relax_unmapped_reason"]
+    again = label_files([tmp_path / "in.extxyz"], tmp_path / "ref.extxyz", CalculatorSpec.parse("emt"), quiet=True,
+                        relax=settings)
+    assert again.labelled == 0 and again.before == 2
+
+
+def test_check_relaxer_measures_the_cheap_path_against_the_reference(tmp_path, capsys):
+    """The cheap path's numbers, recomputed by hand: the nanomc relaxer's geometry (an independent BFGS run),
+    EMT's energy and largest force there, the error per atom and the share of the relaxation energy."""
+    from nanomc.training.relaxer import RelaxerCheckError, check_relaxer, paired_references
+
+    clusters = [cluster(4), cluster(5)]
+    for k, atoms in enumerate(clusters):
+        atoms.info["config_type"] = ["small", "large"][k]
+    clusters[1].positions *= 1.04  # strained: a larger relaxation
+    write(tmp_path / "in.extxyz", clusters)
+    settings = RelaxSettings(optimizer="BFGS", fmax=0.05, steps=300, keep_geometry=True)
+    label_files([tmp_path / "in.extxyz"], tmp_path / "ref.extxyz", CalculatorSpec.parse("emt"), quiet=True,
+                relax=settings)
+    pairs = paired_references([tmp_path / "in.extxyz"], tmp_path / "ref.extxyz")
+    potential = nanomc.Potential.load(default_potential_path())
+    checks = check_relaxer(pairs, potential, EMT(), 0.05, 300, "BFGS")
+    for atoms, label, check in zip(clusters, read_labels(tmp_path / "ref.extxyz"), checks):
+        by_hand = atoms.copy()
+        by_hand.calc = NanomcCalculator(potential)
+        BFGS(by_hand, logfile=None).run(fmax=0.05, steps=300)
+        own = by_hand.get_potential_energy()
+        by_hand.calc = EMT()
+        cheap, unrelaxed, reference = by_hand.get_potential_energy(), label.info["energy_unrelaxed"], \
+            label.get_potential_energy()
+        assert check.energy_cheap == pytest.approx(cheap, abs=1e-9)
+        assert check.energy_potential == pytest.approx(own, abs=1e-9)
+        assert check.error == pytest.approx(1e3 * (cheap - reference) / len(atoms), abs=1e-6)
+        assert check.captured == pytest.approx((unrelaxed - cheap) / (unrelaxed - reference), abs=1e-9)
+        assert check.reference_fmax == pytest.approx(np.linalg.norm(by_hand.get_forces(), axis=1).max(), abs=1e-9)
+        assert check.kind == atoms.info["config_type"] and not check.failed
+        assert unrelaxed - reference > 0.01  # both relax: the share is a real number
+    # the CLI prints the table and writes one row per structure
+    assert main(["check-relaxer", str(tmp_path / "in.extxyz"), "--reference", str(tmp_path / "ref.extxyz"),
+                 "--potential", str(default_potential_path()), "-c", "emt", "--csv", str(tmp_path / "c.csv")]) == 0
+    out = capsys.readouterr().out
+    assert "small" in out and "large" in out and "\nall" in out
+    assert len((tmp_path / "c.csv").read_text().splitlines()) == 3
+    # ordinary labels are not reference relaxations
+    label_files([tmp_path / "in.extxyz"], tmp_path / "plain.extxyz", CalculatorSpec.parse("emt"), quiet=True)
+    with pytest.raises(RelaxerCheckError, match="not a file of reference relaxations"):
+        paired_references([tmp_path / "in.extxyz"], tmp_path / "plain.extxyz")
+    write(tmp_path / "other.extxyz", cluster(9))
+    with pytest.raises(RelaxerCheckError, match="is not a structure of"):
+        paired_references([tmp_path / "other.extxyz"], tmp_path / "ref.extxyz")

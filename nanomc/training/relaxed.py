@@ -31,7 +31,9 @@ RELAXED = "relaxed-lattice"
 RELAXATION_KEY = "relaxation"
 #: the info keys of a relaxed-lattice label's provenance
 PROVENANCE_KEYS = (KIND_KEY, "relaxed_by", "relax_fmax", "relax_steps", "relax_converged", "relax_max_displacement",
-                   "relax_cell")
+                   "relax_cell", "energy_unrelaxed", "relax_maps", "relax_unmapped_reason")
+#: the label_energies value of labels at the relaxed geometry (--relaxed-geometry): reference relaxations
+RELAXED_GEOMETRY = "relaxed-geometry"
 OPTIMIZERS = ("FIRE", "BFGS")
 #: default --max-displacement (Å): about a third of the nearest-neighbour distance of fcc metals (2.5–2.9 Å)
 #: and oxides (Ce–O 2.34 Å), past the 0.07–0.64 Å that atoms of relaxed Au–Cu particles move and short of
@@ -56,6 +58,8 @@ class RelaxSettings:
     cell: bool = False
     max_displacement: float = MAX_DISPLACEMENT
     optimizer: str = "FIRE"
+    #: label the relaxed structure itself (positions, reference energy and forces there) instead of its lattice
+    keep_geometry: bool = False
 
     def check(self) -> None:
         """RelaxedLabelError (one line) for settings that cannot work."""
@@ -81,13 +85,26 @@ class RelaxSettings:
     def identity(self, relaxer: str) -> str:
         """The settings as one line (the labels file's `relaxation` identity); relaxer: "reference" or
         "nanomc:<content hash>"."""
+        kept = "; labels at the relaxed geometry" if self.keep_geometry else ""
         return (f"relaxed by {relaxer}; {self.optimizer} to fmax {self.fmax:g} eV/A in at most {self.steps} steps; "
-                f"{'positions and cell' if self.cell else 'positions'}; max displacement {self.max_displacement:g} A")
+                f"{'positions and cell' if self.cell else 'positions'}; max displacement {self.max_displacement:g} A"
+                f"{kept}")
 
 
 def relaxer_name(potential) -> str:
     """"reference", or "nanomc:" and the first 16 hex digits of the relaxing potential's content hash."""
     return "reference" if potential is None else f"nanomc:{potential.content_hash()[:16]}"
+
+
+@dataclass
+class RelaxedGeometry:
+    """A reference relaxation kept as it is (--relaxed-geometry): the relaxed structure, the reference energy
+    (eV) and forces (eV/Å) there, and the provenance (with the unrelaxed energy and whether it maps)."""
+
+    atoms: Atoms
+    energy: float
+    forces: np.ndarray
+    info: dict
 
 
 @dataclass
@@ -136,30 +153,41 @@ def map_to_lattice(ideal: Atoms, relaxed: Atoms, max_displacement: float,
 
 
 def relax_and_label(atoms: Atoms, calc, relaxer, settings: RelaxSettings,
-                    vacant: np.ndarray | None = None) -> tuple[float, dict] | Unmapped:
+                    vacant: np.ndarray | None = None) -> tuple[float, dict] | Unmapped | RelaxedGeometry:
     """Relax a copy of `atoms` with the reference `calc` (relaxer None) or the nanomc Calculator `relaxer`
     and return (reference energy at the relaxed geometry (eV), provenance info), or Unmapped (also when
-    an atom ends nearer one of the vacant sites `vacant` (k × 3, Å) than its own)."""
+    an atom ends nearer one of the vacant sites `vacant` (k × 3, Å) than its own). With
+    settings.keep_geometry, a RelaxedGeometry instead, mapped or not (the mapping is in its info)."""
     from ase.filters import FrechetCellFilter
     from ase.optimize import BFGS, FIRE
 
     moved = atoms.copy()
     moved.calc = calc if relaxer is None else relaxer
+    unrelaxed = float(moved.get_potential_energy()) if settings.keep_geometry and relaxer is None else None
     cell = settings.cell and bool(atoms.pbc.all())
     target = FrechetCellFilter(moved) if cell else moved
     optimizer = {"FIRE": FIRE, "BFGS": BFGS}[settings.optimizer](target, logfile=None)
     converged = bool(optimizer.run(fmax=settings.fmax, steps=settings.steps))
     largest, reason = map_to_lattice(atoms, moved, settings.max_displacement, vacant)
-    if reason is not None:
+    if reason is not None and not settings.keep_geometry:
         return Unmapped(reason)
     if relaxer is not None:
         moved.calc = calc
+        if settings.keep_geometry:
+            unrelaxed = float(calc.get_potential_energy(atoms.copy()))
     energy = float(moved.get_potential_energy())
     if not np.isfinite(energy):
         raise ValueError("non-finite energy at the relaxed geometry")
-    return energy, {KIND_KEY: RELAXED, "relaxed_by": relaxer_name(getattr(relaxer, "potential", None)),
-                    "relax_fmax": settings.fmax, "relax_steps": int(optimizer.nsteps), "relax_converged": converged,
-                    "relax_max_displacement": round(largest, 6), "relax_cell": cell}
+    info = {KIND_KEY: RELAXED, "relaxed_by": relaxer_name(getattr(relaxer, "potential", None)),
+            "relax_fmax": settings.fmax, "relax_steps": int(optimizer.nsteps), "relax_converged": converged,
+            "relax_max_displacement": round(largest, 6), "relax_cell": cell}
+    if not settings.keep_geometry:
+        return energy, info
+    info.update({KIND_KEY: RELAXED_GEOMETRY, "energy_unrelaxed": unrelaxed, "relax_maps": reason is None,
+                 "relax_unmapped_reason": reason or ""})
+    relaxed = moved.copy()
+    relaxed.info = dict(atoms.info)
+    return RelaxedGeometry(relaxed, energy, np.array(moved.get_forces(), dtype=float), info)
 
 
 class UnmappedFile:

@@ -57,9 +57,10 @@ def with_cu(atoms: Atoms, n_cu: int, ordering: str, rng: np.random.Generator) ->
     return atoms
 
 
-def without_oxygen(atoms: Atoms, n_vac: int, where: str, rng: np.random.Generator) -> Atoms:
+def without_oxygen(atoms: Atoms, n_vac: int, where: str, rng: np.random.Generator, mark: bool = False) -> Atoms:
     """Remove n_vac O atoms: `random`, `near_cu` (nearest a Cu, minimum image; random without Cu)
-    or `surface` (farthest from the centre / mid-plane), with 0.3 Å of noise on the distances."""
+    or `surface` (farthest from the centre / mid-plane), with 0.3 Å of noise on the distances.
+    mark: make them vacancies (X atoms, which relaxed-lattice labelling counts as sites) instead."""
     o = np.flatnonzero(atoms.symbols == "O")
     cu = np.flatnonzero(atoms.symbols == "Cu")
     if where == "near_cu" and len(cu):
@@ -68,7 +69,11 @@ def without_oxygen(atoms: Atoms, n_vac: int, where: str, rng: np.random.Generato
         key = -distance_from_centre(atoms, rng)[o]
     else:
         key = rng.permutation(len(o)).astype(float)
-    del atoms[o[np.argsort(key)[:n_vac]]]
+    chosen = o[np.argsort(key)[:n_vac]]
+    if mark:
+        atoms.symbols[chosen] = "X"
+    else:
+        del atoms[chosen]
     return atoms
 
 

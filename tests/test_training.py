@@ -364,6 +364,33 @@ def test_structures_of_train_files_are_trained_on_and_never_tested(tmp_path):
     assert 1000 * np.sqrt(np.mean(np.square(err))) == pytest.approx(pot.provenance["test_rmse_meV_per_atom"], rel=1e-6)
 
 
+def test_min_distance_leaves_out_structures_with_atoms_too_close(tmp_path):
+    """`min_distance`: a structure with two atoms closer than it (periodic images count) is not trained on,
+    and stderr says how many of each list were left out; 0 and negative values."""
+    from ase.io import write
+
+    squeezed = emt_structures(4, 13)
+    for atoms in squeezed[:3]:  # atom 1 moved to 0.9 Å of atom 0 (through the periodic boundary for one)
+        atoms.positions[1] = atoms.positions[0] + [0.9, 0, 0]
+    squeezed[0].positions[1] -= squeezed[0].cell[0]
+    write(tmp_path / "more.extxyz", squeezed)
+    text = TRAIN_TOML.replace("{optimizer}", "lbfgs").replace(
+        'files = ["set.extxyz"]', 'files = ["set.extxyz"]\ntrain_files = ["more.extxyz"]\nmin_distance = 1.0')
+    params = write_training(tmp_path, text=text)
+    result = cli("train", params)
+    assert result.returncode == 0, result.stderr
+    assert "left out 3 structures with atoms closer than 1 Å (files / train_files / validation_files: 0 / 3 / 0)" \
+        in result.stderr
+    assert nanomc.Potential.load(tmp_path / "trained.h5").provenance["n_train"] == 24 + 1
+    params.write_text(text.replace("min_distance = 1.0", "min_distance = 0.8"))
+    result = cli("train", params, "-q")
+    assert result.returncode == 0, result.stderr
+    assert nanomc.Potential.load(tmp_path / "trained.h5").provenance["n_train"] == 24 + 4
+    params.write_text(text.replace("min_distance = 1.0", "min_distance = -1"))
+    result = cli("train", params)
+    assert result.returncode == 1 and "`min_distance` must be 0 or more" in result.stderr
+
+
 def test_early_stopping_on_the_test_error(tmp_path):
     params = write_training(tmp_path, "adam", TRAIN_TOML.replace("patience = 0", "patience = 3")
                             .replace("epochs = 40", "epochs = 400")

@@ -56,6 +56,8 @@ TRAIN_SCHEMA: dict[str, dict[str, Param]] = {
         "validation_files": Param("strings", [], "reference files whose structures join the validation set (never "
                                   "trained on or tested; e.g. new data when a trained potential is trained on, "
                                   "whose own training structures would favour its first epoch)"),
+        "min_distance": Param("float", 0.0, "leave out structures with two atoms closer than this (Å; periodic "
+                              "images count), e.g. the last frames of relaxation paths that collapsed; 0: keep all"),
         "seed": Param("int", 0, "seed of the train/test and train/validation splits"),
         "committee_fraction": Param("float", 1.0, "committee: fraction of the training structures each member "
                                     "trains on, drawn per member (1: all; members then differ by weight seed only)"),
@@ -128,6 +130,8 @@ def _check(config: dict, fail) -> None:
             raise fail("data", key, f"`{key}` must be at least 0 and below 1")
     if not d["files"]:
         raise fail("data", "files", "`files` must list at least one reference file")
+    if config["data"]["min_distance"] < 0:
+        raise fail("data", "min_distance", "`min_distance` must be 0 or more (Å)")
     for section in ("data", "network"):
         if not 0 <= config[section]["seed"] <= SEED_MAX:
             raise fail(section, "seed", f"`seed` in [{section}] must be an integer from 0 to 2**64 - 1")
@@ -328,6 +332,9 @@ def train_from_file(path: str | Path, quiet: bool = False) -> TrainingResult:
     # the structures of `files` (split into train and test), then of `train_files`, then of `validation_files`
     parts = [read_reference([base / f for f in d[key]], d["energy_key"], forces_key=d["forces_key"])
              for key in ("files", "train_files", "validation_files")]
+    say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr, flush=True))
+    if d["min_distance"] > 0:
+        parts = _apart(parts, d["min_distance"], say)
     structures = [atoms for part in parts for atoms in part]
     n_split, n_fit = len(parts[0]), len(parts[0]) + len(parts[1])
     move_pairs = read_pairs([base / f for f in config["data"]["pair_files"]], config["data"]["energy_key"])
@@ -341,7 +348,6 @@ def train_from_file(path: str | Path, quiet: bool = False) -> TrainingResult:
     potential = _template(config, elements)
     start = _initial(potential, base / config["network"]["initial"], locate(str(path), text, "network", "initial")) \
         if config["network"]["initial"] else None
-    say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr, flush=True))
     say(f"{len(structures)} structures, {sum(len(a) for a in structures)} atoms, elements {', '.join(elements)}; "
         f"{potential.descriptor_sets[elements[0]].size} descriptors per atom")
     pairs = None
@@ -373,6 +379,18 @@ def train_from_file(path: str | Path, quiet: bool = False) -> TrainingResult:
     result.potential.save(base / config["output"]["potential"])
     say(f"wrote {base / config['output']['potential']}")
     return result
+
+
+def _apart(parts: list[list[Atoms]], min_distance: float, say) -> list[list[Atoms]]:
+    """Each part without its structures that have two atoms closer than min_distance (Å); says how many left."""
+    from ..structure import nearest_distance
+
+    kept = [[a for a in part if (nearest_distance(a) or np.inf) >= min_distance] for part in parts]
+    dropped = [len(part) - len(k) for part, k in zip(parts, kept)]
+    if sum(dropped):
+        say(f"left out {sum(dropped)} structures with atoms closer than {min_distance:g} Å (files / train_files / "
+            f"validation_files: {' / '.join(map(str, dropped))})")
+    return kept
 
 
 def _relaxed_lattice(structures, config: dict, path: Path, text: str) -> bool:

@@ -73,6 +73,9 @@ if TYPE_CHECKING:
 DEFAULT_DISCARD = 0.2
 #: fewer kept snapshots than this give unreliable error bars
 FEW_SNAPSHOTS = 8
+#: linearised samples of a ratio that differ by less than this times the ratio (or 1) differ by rounding
+#: only (a_t/b_t the same in every snapshot): the quantity is constant
+ROUNDING = 1e-9
 
 
 @dataclass
@@ -574,8 +577,8 @@ def _rows(series: Series, temperature: float, criteria: tuple[float, float] = (R
             if series.clusters is None:
                 est = pooled_ratio_estimate(series.numerator[:, c, e], denominator, series.starts)
                 tau = est.tau_int * series.spacing
-                draws = linearised(series.numerator[:, c, e], denominator)[1]
-                diagnostics = diagnose(draws.reshape(series.starts, -1))
+                ratio, draws = linearised(series.numerator[:, c, e], denominator)
+                diagnostics = diagnose(draws.reshape(series.starts, -1), ROUNDING * max(1.0, abs(ratio)))
             else:
                 est = clustered_ratio_estimate(series.numerator[:, c, e], denominator, series.clusters)
                 tau = float("nan")

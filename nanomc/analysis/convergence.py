@@ -16,8 +16,8 @@ are compared.
             mean for a stationary series of N draws, τ_int in the convention of
             `statistics` (0.5 for independent draws).
   ESS tail  the smaller ESS of the indicators x ≤ q(5%) and x ≤ q(95%).
-A quantity constant over every draw of every chain has R̂ = 1 and ESS = number of draws (all
-starts agree exactly). Fewer than MIN_DRAWS = 4 draws in each half of a chain: NaN.
+A quantity constant over every draw of every chain (to a tolerance, for rounding) has R̂ = 1 and
+ESS = number of draws, and is converged whatever the thresholds: all starts agree exactly. Fewer than MIN_DRAWS = 4 draws in each half of a chain: NaN.
 
 Thresholds (Vehtari et al.): R̂ ≤ RHAT_MAX = 1.01 and bulk and tail ESS ≥ ESS_MIN = 400. Below
 an ESS of 400 R̂ itself is too noisy to resolve 1.01 (its sampling spread is about 1/√ESS in the
@@ -40,15 +40,17 @@ MIN_DRAWS = 4
 
 @dataclass(frozen=True)
 class Diagnostics:
-    """R̂ (rank-normalised split-R̂, max of bulk and tail), bulk and tail ESS (draws) of one quantity."""
+    """R̂ (rank-normalised split-R̂, max of bulk and tail), bulk and tail ESS (draws) of one quantity;
+    constant: every draw had the same value."""
 
     rhat: float
     ess_bulk: float
     ess_tail: float
+    constant: bool = False
 
     def converged(self, rhat_max: float = RHAT_MAX, ess_min: float = ESS_MIN) -> bool:
-        """R̂ ≤ rhat_max and both ESS ≥ ess_min (False when any is NaN)."""
-        return bool(self.rhat <= rhat_max and self.ess_bulk >= ess_min and self.ess_tail >= ess_min)
+        """Constant, or R̂ ≤ rhat_max and both ESS ≥ ess_min (False when any is NaN)."""
+        return bool(self.constant or (self.rhat <= rhat_max and self.ess_bulk >= ess_min and self.ess_tail >= ess_min))
 
 
 NOT_AVAILABLE = Diagnostics(float("nan"), float("nan"), float("nan"))
@@ -119,15 +121,16 @@ def effective_sample_size(draws: np.ndarray) -> float:
     return float(total / max(tau, 1.0 / np.log10(total)))
 
 
-def diagnose(draws: np.ndarray) -> Diagnostics:
+def diagnose(draws: np.ndarray, tolerance: float = 0.0) -> Diagnostics:
     """R̂, bulk ESS and tail ESS of draws (chains, n) of one quantity; NOT_AVAILABLE when a draw is not
-    finite or a half chain would have fewer than MIN_DRAWS draws."""
+    finite or a half chain would have fewer than MIN_DRAWS draws. Draws that differ by at most
+    `tolerance` (their unit) are constant."""
     draws = np.atleast_2d(np.asarray(draws, float))
     if draws.shape[1] // 2 < MIN_DRAWS or not np.isfinite(draws).all():
         return NOT_AVAILABLE
     split = split_chains(draws)
-    if np.ptp(split) == 0.0:
-        return Diagnostics(1.0, float(split.size), float(split.size))
+    if np.ptp(split) <= tolerance:
+        return Diagnostics(1.0, float(split.size), float(split.size), constant=True)
     folded = np.abs(split - np.median(split))
     rhat = max(_rhat(rank_normalise(split)), _rhat(rank_normalise(folded)))
     bulk = effective_sample_size(rank_normalise(split))

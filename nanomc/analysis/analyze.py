@@ -297,7 +297,8 @@ def _from_record(record: RunRecord, name: str, element: str | None, discard: flo
 
 
 def record_structures(record: RunRecord) -> list[Atoms]:
-    """The final configuration of each temperature and the lowest-energy one of each replica, as ase.Atoms.
+    """The final configuration of each temperature and the lowest-energy one of each replica (of every
+    start), as ase.Atoms.
 
     info["name"] (a file stem) and info["title"]. A replica that never changed temperature (no
     replica exchange) is named by its temperature, otherwise by its index.
@@ -307,19 +308,25 @@ def record_structures(record: RunRecord) -> list[Atoms]:
     def frame(name: str, title: str, occupation: np.ndarray) -> None:
         frames.append(structure(record, name, title, occupation))
 
+    n_t = len(record.temperatures)
+
+    def start(c: int) -> tuple[str, str]:
+        """Name and title suffixes of chain c's start (none with one start)."""
+        return (f"_start{c // n_t}", f", start {c // n_t} ({record.starts[c // n_t]})") if record.n_starts > 1 else ("", "")
+
     if record.final_elements is not None:
-        for t, (temperature, energy, z) in enumerate(zip(record.temperatures, record.final_energy,
-                                                         record.final_elements)):
-            label = f"{format_temperature(temperature)}K"
-            frame(f"final_{label}", f"final, {format_temperature(temperature)} K, E = {energy:.3f} eV", z)
+        for c, (energy, z) in enumerate(zip(record.final_energy, record.final_elements)):
+            temperature = format_temperature(record.temperatures[c % n_t])
+            frame(f"final_{temperature}K{start(c)[0]}", f"final, {temperature} K{start(c)[1]}, E = {energy:.3f} eV", z)
     if record.best_elements is not None:
         for r, (energy, z) in enumerate(zip(record.best_energy, record.best_elements)):
             path = np.asarray(record.replica_temperature[r]) if r < len(record.replica_temperature) else np.array([])
             if len(path) and (path == path[0]).all():
                 temperature = format_temperature(record.temperatures[path[0]])
-                frame(f"lowest_{temperature}K", f"lowest energy at {temperature} K, E = {energy:.3f} eV", z)
+                frame(f"lowest_{temperature}K{start(r)[0]}",
+                      f"lowest energy at {temperature} K{start(r)[1]}, E = {energy:.3f} eV", z)
             else:
-                frame(f"lowest_replica{r}", f"lowest energy of replica {r}, E = {energy:.3f} eV", z)
+                frame(f"lowest_replica{r}", f"lowest energy of replica {r}{start(r)[1]}, E = {energy:.3f} eV", z)
     return frames
 
 

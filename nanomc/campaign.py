@@ -482,7 +482,7 @@ def _sweeps(config: dict, text: str, setup: Setup, results: Path, resume: bool, 
             record.complete = done
             _checkpoint(record, setup, driver, results, comm)
         progress.update(record.sweeps_done, record.temperature_trace[0][-1], record.energy[0][-1],
-                        record.acceptance[0][-1], len(setup.temperatures), force=done)
+                        record.acceptance[0][-1], record.n_chains, force=done)
     if not root:
         return None
     if record.complete:

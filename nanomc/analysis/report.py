@@ -53,7 +53,7 @@ NOT_CONVERGED = "‡"
 MAX_LISTED = 40
 
 
-def _cell(r: dict) -> str:
+def value_cell(r: dict) -> str:
     """A row's `mean ± error`, † for an unconverged blocking error, ‡ when R̂/ESS say it is not converged."""
     text = value_with_error(r["mean"], r["error"], r["converged"])
     return text + f" {NOT_CONVERGED}" if math.isfinite(r["rhat"]) and not r["mcmc_converged"] else text
@@ -97,7 +97,7 @@ def _by_category(a: Analysis, quantity: str, first: str, rename: dict | None = N
     for category in dict.fromkeys(t["category"]):
         for k, temperature in enumerate(shown_temperatures(a.temperatures)):
             rows = t.select(category=category, temperature_K=temperature).rows()
-            cells = [_cell(r) for r in rows]
+            cells = [value_cell(r) for r in rows]
             extra = [f"{rows[0]['random']:.4f}"] if random else []
             name = (rename or {}).get(category, category) if k == 0 else ""
             # several swap groups: the sites of each element's group, e.g. "219 / 476" cation / anion sites
@@ -146,7 +146,7 @@ def markdown(a: Analysis) -> str:
         drift = info.get("energy_drift_z", [])
         out += ["## Energy", ""] + _table(
             ["T (K)", "⟨E⟩ (eV)", "n_ind", "τ_int (sweeps)", "drift (σ)", "R̂", "ESS bulk", "ESS tail"],
-            [[format_temperature(r["temperature_K"]), _cell(r),
+            [[format_temperature(r["temperature_K"]), value_cell(r),
               f"{r['n_independent']:.0f}", f"{r['tau_int_sweeps']:.1f}", f"{z:.1f}" if math.isfinite(z) else "–",
               *_diagnostics(r)]
              for r, z in zip(energy.rows(), drift)]) + [""]
@@ -230,7 +230,7 @@ def _thermodynamics(a: Analysis) -> list[str]:
     for temperature in shown_temperatures(a.temperatures):
         rows = {q: a.table.value(quantity=q, temperature_K=temperature, category="", element="")
                 for q, _ in THERMODYNAMICS}
-        cells = [_cell(r) if math.isfinite(r["error"])
+        cells = [value_cell(r) if math.isfinite(r["error"])
                  else f"{r['mean']:.4g}" for r in rows.values()]
         lines.append([format_temperature(temperature), *cells, f"{rows['energy']['n_independent']:.0f}"])
     return ["## Thermodynamics", "",
@@ -285,7 +285,7 @@ def _dopant(a: Analysis) -> list[str]:
             found = a.table.select(quantity=quantity, category=x, element=neighbour, temperature_K=temperature).rows()
             for r in found:
                 lines.append([format_temperature(temperature), f"{label.format(x=x)} (`{quantity}`)",
-                              _cell(r), f"{r['random']:.4f}",
+                              value_cell(r), f"{r['random']:.4f}",
                               f"{r['n_independent']:.0f}"])
     out = [f"## Dopant measures of {x}", "", "Random: the exact expectation for a uniformly random placement of "
            "the same numbers of atoms and vacancies on the same sites.", ""]
@@ -306,7 +306,7 @@ def _pairs(a: Analysis) -> list[str]:
         for quantity, label in PAIR_LABELS.items():
             r = a.table.value(quantity=quantity, category=x, element=x, temperature_K=temperature)
             lines.append([format_temperature(temperature), label.format(x=x),
-                          _cell(r), f"{r['random']:.4f}",
+                          value_cell(r), f"{r['random']:.4f}",
                           f"{r['n_independent']:.0f}"])
     return _table(["T (K)", "quantity", "value", "random", "n_ind"], lines, text_columns=2)
 
@@ -318,7 +318,7 @@ def _warren_cowley(a: Analysis) -> list[str]:
         if not _is_shown(a, r1["temperature_K"]):
             continue
         lines.append([format_temperature(r1["temperature_K"]), f"{r1['category']}–{r1['element']}",
-                      _cell(r1), _cell(r2),
+                      value_cell(r1), value_cell(r2),
                       f"{r1['random']:.4f}", f"{r2['random']:.4f}"])
     return _table(["T (K)", "A–B", "α nn", "α nnn", "random α nn", "random α nnn"], lines, text_columns=2)
 

@@ -19,7 +19,7 @@ from ase.data import atomic_numbers
 
 from .errors import NanomcError
 from .mc.schedule import temperature_schedule
-from .mc.starts import FILE, START_KINDS
+from .mc.starts import FILE, START_KINDS, start_count
 from .particles import vacancy_group_problem
 from .structure import VACANCY
 
@@ -386,7 +386,7 @@ def _check_starts(part: dict, mc: dict, fail) -> None:
         if FILE in starts and (part["shape"] != "file" or part["composition"]):
             raise fail("mc", "starts", "start \"file\" keeps the occupation of [particle] `file`: it needs "
                        "shape = \"file\" and no `composition`")
-    several = len(starts) > 1 if isinstance(starts, list) else starts > 1
+    several = start_count(starts) > 1
     if several and mc["ensemble"] == "pamc":
         raise fail("mc", "starts", "several `starts` are not implemented for ensemble = \"pamc\" yet (its walkers "
                    "already start from independent random occupations)")

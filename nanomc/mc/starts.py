@@ -85,6 +85,11 @@ def default_start(shape_is_file: bool, composition: dict | None) -> str:
     return FILE if shape_is_file and not composition else RANDOM
 
 
+def start_count(starts: int | list[str]) -> int:
+    """The number of starts `[mc] starts` asks for (a count K or a list of kinds)."""
+    return len(starts) if isinstance(starts, list) else starts
+
+
 def start_names(starts: int | list[str], first: str) -> list[str]:
     """The kinds of a campaign's starts from `[mc] starts` (a count K or a list of kinds); a count
     gives `first` (default_start) and K − 1 random starts."""

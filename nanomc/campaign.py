@@ -178,19 +178,24 @@ def prepare(config: dict, base: Path, comm=None, source: tuple[str, str] | None 
     mine = [r for r in range(n_all) if owner_of(r, n_all, comm.size) == comm.rank]
     ensemble = "sgc" if mc["ensemble"] == "sgc" else "canonical"
     initial = element_indices(atoms, potential.elements)
-    occupied: dict[int, Atoms] = {}
+
+    def start_atoms(s: int) -> Atoms:
+        """The particle with start s's initial occupation (start 0's random one is the particle as built)."""
+        z = start_occupation(starts[s], initial, groups, atoms, np.random.default_rng(streams[s][0]),
+                             drawn=s == 0 and bool(part["composition"]))
+        out = atoms.copy()
+        out.set_chemical_symbols([names[k] for k in z])
+        return out
+
+    occupied = {s: start_atoms(s) for s in sorted({r // n_rep for r in mine})}
     chains: dict[int, Chain] = {}
     first = None
     for r in mine:
         s, t = divmod(r, n_rep)
-        if s not in occupied:
-            z = start_occupation(starts[s], initial, groups, atoms, np.random.default_rng(streams[s][0]),
-                                 drawn=s == 0 and bool(part["composition"]))
-            occupied[s] = atoms.copy()
-            occupied[s].set_chemical_symbols([names[k] for k in z])
-        model = (LocalEnergyModel(potential, occupied[s], memory_limit=limit) if first is None
-                 else LocalEnergyModel(potential, occupied[s], share_geometry_with=first))
-        first = first or model
+        if first is None:
+            model = first = LocalEnergyModel(potential, occupied[s], memory_limit=limit)
+        else:
+            model = LocalEnergyModel(potential, occupied[s], share_geometry_with=first)
         chains[r] = Chain(model, groups, np.random.default_rng(streams[s][1 + t]), ensemble,
                           mc["chemical_potentials"], mc["neighbour_swaps"])
     ladders = [ExchangeLadder(temperatures, np.random.default_rng(streams[s][n_rep + 1])) for s in range(len(starts))]

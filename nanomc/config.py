@@ -210,7 +210,8 @@ def _non_finite(value: Any) -> float | None:
 KIND_NAMES = {"str": "a string", "int": "an integer", "float": "a number", "bool": "true or false",
               "floats": "a list of numbers", "ints": "a list of integers", "strings": "a list of strings",
               "table": "a table of numbers, e.g. { Au = 0.5 }",
-              "starts": "a number of starts or a list of start kinds, e.g. [\"random\", \"core-first\"]", "groups": "a list of lists of element names"}
+              "starts": "a number of starts or a list of start kinds, e.g. [\"random\", \"core-first\"]",
+              "groups": "a list of lists of element names"}
 
 
 def load_config(path: str | Path, schema: dict[str, dict[str, Param]] | None = None,

@@ -312,7 +312,9 @@ def record_structures(record: RunRecord) -> list[Atoms]:
 
     def start(c: int) -> tuple[str, str]:
         """Name and title suffixes of chain c's start (none with one start)."""
-        return (f"_start{c // n_t}", f", start {c // n_t} ({record.starts[c // n_t]})") if record.n_starts > 1 else ("", "")
+        if record.n_starts == 1:
+            return "", ""
+        return f"_start{c // n_t}", f", start {c // n_t} ({record.starts[c // n_t]})"
 
     if record.final_elements is not None:
         for c, (energy, z) in enumerate(zip(record.final_energy, record.final_elements)):
@@ -384,8 +386,8 @@ def analyze_states(atoms: Atoms, elements: list[str], group: np.ndarray, states:
     for state, measured in zip(states, series):
         if state.energy is not None and state.clusters is None:     # clustered snapshots are not a time series
             where = f"energy at {format_temperature(state.temperature)} K"
-            z = max(warn_if_drifting(part, where + (f", start {k}" if state.starts > 1 else ""))
-                    for k, part in enumerate(np.split(state.energy, state.starts)))
+            z = float(np.max([warn_if_drifting(part, where + (f", start {k}" if state.starts > 1 else ""))
+                              for k, part in enumerate(np.split(state.energy, state.starts))]))
             info.setdefault("energy_drift_z", []).append(z)
         for s in measured.values():
             rows.extend(_rows(s, state.temperature, criteria))

@@ -17,7 +17,8 @@ are compared.
             `statistics` (0.5 for independent draws).
   ESS tail  the smaller ESS of the indicators x ≤ q(5%) and x ≤ q(95%).
 A quantity constant over every draw of every chain (to a tolerance, for rounding) has R̂ = 1 and
-ESS = number of draws, and is converged whatever the thresholds: all starts agree exactly. Fewer than MIN_DRAWS = 4 draws in each half of a chain: NaN.
+ESS = number of draws, and is converged whatever the thresholds: all starts agree exactly. Fewer
+than MIN_DRAWS = 4 draws in each half of a chain: NaN.
 
 Thresholds (Vehtari et al.): R̂ ≤ RHAT_MAX = 1.01 and bulk and tail ESS ≥ ESS_MIN = 400. Below
 an ESS of 400 R̂ itself is too noisy to resolve 1.01 (its sampling spread is about 1/√ESS in the
@@ -57,7 +58,8 @@ NOT_AVAILABLE = Diagnostics(float("nan"), float("nan"), float("nan"))
 
 
 def split_chains(draws: np.ndarray) -> np.ndarray:
-    """(chains, n) -> (2·chains, n // 2): first and last halves of every chain (the middle draw of an odd n dropped)."""
+    """(chains, n) -> (2·chains, n // 2): first and last halves of every chain (the middle draw of an odd n
+    dropped)."""
     draws = np.atleast_2d(draws)
     half = draws.shape[1] // 2
     return np.concatenate([draws[:, :half], draws[:, draws.shape[1] - half:]])

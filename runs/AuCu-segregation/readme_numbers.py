@@ -61,16 +61,16 @@ def fragments(results: str | Path) -> list[str]:
                 f"({value('composition_layer', '1', low)} at {low:.0f} K), and a nearest-neighbour site of an Au "
                 f"atom holds Au with probability {value('nn_probability', 'Au', low)} against {nn['random']:.4f} "
                 f"for a random occupation")
-    quoted = [row(q, c, t) for q, c, t in (("composition_layer", "0", low), ("composition_site_type", "interior", low),
-                                           ("composition_layer", "0", high), ("composition_site_type", "interior", high),
-                                           ("enrichment", "surface", low), ("enrichment", "surface", high),
-                                           ("composition_layer", "1", low), ("nn_probability", "Au", low))]
+    quoted = [row(q, c, t) for q, c, t in (
+        ("composition_layer", "0", low), ("composition_site_type", "interior", low), ("composition_layer", "0", high),
+        ("composition_site_type", "interior", high), ("enrichment", "surface", low), ("enrichment", "surface", high),
+        ("composition_layer", "1", low), ("nn_probability", "Au", low))]
     surface = row("composition_layer", "0", low)
     verdict = (f"By R̂ and ESS ([Is the run at equilibrium?](#is-the-run-at-equilibrium-independent-starts-and-"
                f"convergence-diagnostics)) "
-               f"{sum(not r['mcmc_converged'] for r in quoted)} of the {len(quoted)} values this README quotes for the example are not "
-               f"converged ({NOT_CONVERGED}): the surface Au at {low:.0f} K has R̂ {surface['rhat']:.2f} between the "
-               f"halves of the kept chain and a bulk ESS of {surface['ess_bulk']:.0f}")
+               f"{sum(not r['mcmc_converged'] for r in quoted)} of the {len(quoted)} values this README quotes for the "
+               f"example are not converged ({NOT_CONVERGED}): the surface Au at {low:.0f} K has R̂ "
+               f"{surface['rhat']:.2f} between the halves of the kept chain and a bulk ESS of {surface['ess_bulk']:.0f}")
     return [describe(record), worked, analysis, verdict]
 
 

@@ -9,7 +9,8 @@ from nanomc.analysis.run_summary import energy_convergence_lines
 from nanomc.campaign import run_campaign
 from nanomc.config import ConfigError, load_config
 from nanomc.mc.groups import SwapGroups
-from nanomc.mc.starts import start_occupation
+from nanomc.mc.exchange import ExchangeLadder
+from nanomc.mc.starts import start_occupation, start_streams
 from nanomc.particles import cluster_shape
 from nanomc.results import read_results
 from conftest import write_campaign
@@ -94,6 +95,37 @@ def test_pamc_with_several_starts_is_refused(tmp_path, potential_bytes):
                           'ensemble = "pamc"\nwalkers = 4\ntemperatures = [900.0, 400.0]')
     with pytest.raises(ConfigError, match=r"params.toml:\d+: several `starts` are not implemented for ensemble"):
         load_config(campaign(tmp_path, potential_bytes, "starts = 3", text))
+
+
+def test_every_start_has_its_own_streams_and_start_0_those_of_before():
+    seed, replicas = 11, 3
+    before = np.random.SeedSequence(seed).spawn(replicas + 2)
+    draws = {}
+    for start in range(3):
+        streams = start_streams(seed, start, replicas)
+        for k, stream in enumerate(streams):
+            draws[start, k] = np.random.default_rng(stream).random(4).tobytes()
+        if start == 0:
+            assert [s.spawn_key for s in streams] == [s.spawn_key for s in before]
+            assert all(draws[0, k] == np.random.default_rng(s).random(4).tobytes() for k, s in enumerate(before))
+    assert len(set(draws.values())) == len(draws)
+
+
+def test_each_start_exchanges_within_its_own_ladder(tmp_path, potential_bytes):
+    """Replaying start 1's exchanges from its recorded energies and its own exchange stream gives its recorded
+    temperature paths: the ladder of a start sees only that start's replicas."""
+    text = PARAMS.replace("temperatures = [400.0, 900.0]", "temperatures = [1000.0, 1100.0, 1200.0]")
+    record = run_campaign(campaign(tmp_path, potential_bytes, "starts = 2", text), quiet=True)
+    n = len(record.temperatures)
+    energy = np.array(record.energy)[n:]                           # start 1, per temperature and sweep
+    path = np.array(record.replica_temperature)[n:]                # start 1's replicas: temperature index per sweep
+    ladder = ExchangeLadder(record.temperatures, np.random.default_rng(start_streams(11, 1, n)[n + 1]))
+    for sweep in range(1, record.sweeps_done):
+        assert np.array_equal(ladder.temperature_of, path[:, sweep - 1])
+        if sweep % 2 == 0:
+            ladder.exchange(energy[path[:, sweep - 1], sweep - 1])
+    assert np.array_equal(ladder.temperature_of, path[:, -1])
+    assert ladder.accepted.sum() > 0 and ladder.accepted.sum() < ladder.attempts.sum()
 
 
 def test_one_start_is_the_campaign_of_before_and_start_0_of_several_is_too(tmp_path, potential_bytes):

@@ -22,7 +22,7 @@ than MIN_DRAWS = 4 draws in each half of a chain: NaN.
 
 Thresholds (Vehtari et al.): R̂ ≤ RHAT_MAX = 1.01 and bulk and tail ESS ≥ ESS_MIN = 400. Below
 an ESS of 400 R̂ itself is too noisy to resolve 1.01 (its sampling spread is about 1/√ESS in the
-variance ratio), and the standard error of the mean is uncertain by 1/√(2 ESS) ≈ 4 % at 400.
+variance ratio), and the standard error of the mean is uncertain by 1/√(2 ESS) ≈ 3.5 % at 400.
 """
 from __future__ import annotations
 

@@ -73,6 +73,9 @@ if TYPE_CHECKING:
 DEFAULT_DISCARD = 0.2
 #: fewer kept snapshots than this give unreliable error bars
 FEW_SNAPSHOTS = 8
+#: quantities about the potential, not the particle: they get R̂ and ESS, but the convergence summary
+#: (info["convergence"], the report's list) counts only the particle's quantities
+POTENTIAL_QUANTITIES = ("committee_swap_spread", "committee_energy_spread")
 #: linearised samples of a ratio that differ by less than this times the ratio (or 1) differ by rounding
 #: only (a_t/b_t the same in every snapshot): the quantity is constant
 ROUNDING = 1e-9
@@ -607,9 +610,10 @@ def _rows(series: Series, temperature: float, criteria: tuple[float, float] = (R
 
 def convergence_info(table: Table, criteria: tuple[float, float], starts: int) -> dict:
     """info["convergence"]: the criteria, how many starts were compared, and the rows (temperature, quantity,
-    category, element, R̂, ESS) whose R̂ and ESS could be computed but are not converged."""
+    category, element, R̂, ESS) whose R̂ and ESS could be computed but are not converged (POTENTIAL_QUANTITIES
+    left out)."""
     rhat_max, ess_min = criteria
-    diagnosed = np.isfinite(table["rhat"])
+    diagnosed = np.isfinite(table["rhat"]) & ~np.isin(table["quantity"], POTENTIAL_QUANTITIES)
     failed = table.subset(diagnosed & ~table["mcmc_converged"])
     return {"rhat_max": rhat_max, "ess_min": ess_min, "starts": starts,
             "compared": "starts" if starts > 1 else "halves of the chain",

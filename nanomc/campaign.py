@@ -25,10 +25,11 @@ from .errors import NanomcError, PotentialFileError
 from .local_energy import LocalEnergyModel
 from .mc import Chain, SwapGroups, temperature_schedule
 from .mc.driver import Driver
-from .mc.exchange import ExchangeLadder
+from .mc.exchange import ExchangeLadder, ladders_state, set_ladders_state
 from .mc.ladder_tuning import Tuning, tune_ladder
 from .mc.groups import GroupError
 from .mc.parallel import SerialComm, owner_of, world
+from .mc.starts import default_start, start_names, start_occupation, start_streams
 from .fluorite import fluorite_particle, fluorite_size, oxide_lattice_constant
 from .particles import (ParticleError, check_moves, cluster_shape, default_groups, make_groups, occupy,
                         read_structure, size_for_atom_count, vegard_lattice_constant, write_frames)
@@ -50,11 +51,12 @@ class Setup:
     potential: Potential
     atoms: Atoms
     groups: SwapGroups
-    temperatures: np.ndarray      # K: the ladder, one per replica (anneal: the final temperature)
+    temperatures: np.ndarray      # K: the ladder, one per replica of a start (anneal: the final temperature)
     schedule: np.ndarray | None   # K per sweep, anneal only
-    chains: dict[int, Chain]      # replica index -> chain, for the replicas of this rank
-    ladder: ExchangeLadder
+    chains: dict[int, Chain]      # replica index s·T + t -> chain, for the replicas of this rank
+    ladders: list[ExchangeLadder]  # one per start
     elements: list[str]           # names of the occupations' element indices (occupation_elements)
+    starts: list[str]             # kind of each start (nanomc.mc.starts)
 
 
 def load_potential(config: dict, base: Path, source: tuple[str, str] | None = None) -> Potential:
@@ -144,9 +146,10 @@ def prepare(config: dict, base: Path, comm=None, source: tuple[str, str] | None 
     """Build everything this rank runs; raises NanomcError subclasses with one-line messages
     (particle errors with the line of their key in source = (parameter file name, text)).
 
-    Random streams: one SeedSequence per campaign spawns the occupation stream (child 0),
-    one stream per replica (children 1..R) and the exchange stream (child R+1), so results
-    do not depend on how replicas are spread over ranks.
+    Random streams: one SeedSequence per start (nanomc.mc.starts.start_seed; start 0: the campaign
+    seed's) spawns the occupation stream (child 0), one stream per replica (children 1..R) and the
+    exchange stream (child R+1), so results do not depend on how replicas are spread over ranks.
+    Replica s·R + t is replica t of start s; the particle is built with start 0's occupation stream.
     """
     comm = comm or SerialComm()
     mc = config["mc"]
@@ -158,25 +161,45 @@ def prepare(config: dict, base: Path, comm=None, source: tuple[str, str] | None 
         schedule = None
         temperatures = np.array(mc["temperatures"], float)
     n_rep = len(temperatures)
-    if comm.size > n_rep:
-        raise CampaignError(f"{comm.size} MPI ranks but only {n_rep} replicas (temperatures); use at most {n_rep} ranks")
+    part = config["particle"]
+    starts = start_names(mc["starts"], default_start(part["shape"] == "file", part["composition"]))
+    n_all = len(starts) * n_rep
+    if comm.size > n_all:
+        raise CampaignError(f"{comm.size} MPI ranks but only {n_all} replicas (temperatures × starts); use at most "
+                            f"{n_all} ranks")
     unknown = set(mc["chemical_potentials"]) - set(potential.elements)
     if unknown:
         where = locate(*source, "mc", "chemical_potentials") if source else "chemical_potentials"
         raise ConfigError(f"{where}: {sorted(unknown)[0]} is not an element of the potential")
-    streams = np.random.SeedSequence(mc["seed"]).spawn(n_rep + 2)
-    atoms, groups = build_particle(config, base, potential, np.random.default_rng(streams[0]), source)
+    streams = [start_streams(mc["seed"], s, n_rep) for s in range(len(starts))]
+    atoms, groups = build_particle(config, base, potential, np.random.default_rng(streams[0][0]), source)
+    names = occupation_elements(potential, part, atoms)
     limit = int(config["potential"]["memory_limit_mb"] * 2**20)
-    mine = [r for r in range(n_rep) if owner_of(r, n_rep, comm.size) == comm.rank]
-    first = LocalEnergyModel(potential, atoms, memory_limit=limit)
-    models = [first] + [LocalEnergyModel(potential, atoms, share_geometry_with=first) for _ in mine[1:]]
+    mine = [r for r in range(n_all) if owner_of(r, n_all, comm.size) == comm.rank]
     ensemble = "sgc" if mc["ensemble"] == "sgc" else "canonical"
-    chains = {r: Chain(m, groups, np.random.default_rng(streams[1 + r]), ensemble, mc["chemical_potentials"],
-                       mc["neighbour_swaps"])
-              for r, m in zip(mine, models)}
-    ladder = ExchangeLadder(temperatures, np.random.default_rng(streams[n_rep + 1]))
-    return Setup(potential, atoms, groups, temperatures, schedule, chains, ladder,
-                 occupation_elements(potential, config["particle"], atoms))
+    initial = element_indices(atoms, potential.elements)
+
+    def start_atoms(s: int) -> Atoms:
+        """The particle with start s's initial occupation (start 0's random one is the particle as built)."""
+        z = start_occupation(starts[s], initial, groups, atoms, np.random.default_rng(streams[s][0]),
+                             drawn=s == 0 and bool(part["composition"]))
+        out = atoms.copy()
+        out.set_chemical_symbols([names[k] for k in z])
+        return out
+
+    occupied = {s: start_atoms(s) for s in sorted({r // n_rep for r in mine})}
+    chains: dict[int, Chain] = {}
+    first = None
+    for r in mine:
+        s, t = divmod(r, n_rep)
+        if first is None:
+            model = first = LocalEnergyModel(potential, occupied[s], memory_limit=limit)
+        else:
+            model = LocalEnergyModel(potential, occupied[s], share_geometry_with=first)
+        chains[r] = Chain(model, groups, np.random.default_rng(streams[s][1 + t]), ensemble,
+                          mc["chemical_potentials"], mc["neighbour_swaps"])
+    ladders = [ExchangeLadder(temperatures, np.random.default_rng(streams[s][n_rep + 1])) for s in range(len(starts))]
+    return Setup(potential, atoms, groups, temperatures, schedule, chains, ladders, names, starts)
 
 
 class DirectoryLock:
@@ -233,7 +256,7 @@ def _open_output(directory: Path, results: Path, resume: bool, overwrite: bool, 
 def new_record(config_text: str, config: dict, setup: Setup) -> RunRecord:
     atoms = setup.atoms
     z = element_indices(atoms, setup.potential.elements)
-    n_t = len(setup.temperatures)
+    n_t = len(setup.starts) * len(setup.temperatures)
     return RunRecord(
         parameters=config_text, potential_hash=setup.potential.content_hash(), seed=config["mc"]["seed"],
         ensemble=config["mc"]["ensemble"], elements=setup.elements,
@@ -242,7 +265,7 @@ def new_record(config_text: str, config: dict, setup: Setup) -> RunRecord:
         sweeps_total=config["mc"]["sweeps"],
         energy=[[] for _ in range(n_t)], acceptance=[[] for _ in range(n_t)],
         temperature_trace=[[] for _ in range(n_t)], replica_temperature=[[] for _ in range(n_t)],
-        potential_energies=setup.potential.energies,
+        potential_energies=setup.potential.energies, starts=setup.starts,
     )
 
 
@@ -288,22 +311,22 @@ def _restore(record: RunRecord, setup: Setup, config: dict, results: Path) -> No
         raise CampaignError(f"{results} already has {record.sweeps_done} sweeps; sweeps = {sweeps} is fewer")
     if record.potential_hash != setup.potential.content_hash():
         raise CampaignError(f"{results} was made with another potential; run with --overwrite to start again")
-    if len(record.chain_states) != len(setup.temperatures):
+    if len(record.chain_states) != len(setup.starts) * len(setup.temperatures):
         raise CampaignError(f"{results} has no complete checkpoint to resume from")
     try:
         for r, chain in setup.chains.items():
             chain.set_state(record.chain_states[r])
-        setup.ladder.set_state(record.exchange)
+        set_ladders_state(setup.ladders, record.exchange)
     except (ValueError, KeyError) as exc:
         raise CampaignError(f"{results}: checkpoint does not fit this campaign ({exc})") from None
 
 
 def _snapshot(driver: Driver) -> np.ndarray | None:
-    """Occupations per temperature (rank 0; None elsewhere)."""
+    """Occupations per (start, temperature) (rank 0; None elsewhere)."""
     per_replica = driver.gather("elements")
     if per_replica is None:
         return None
-    return np.array([per_replica[r] for r in driver.ladder.replica_at], np.int8)
+    return np.array([per_replica[r] for r in driver.replica_at()], np.int8)
 
 
 def _checkpoint(record: RunRecord, setup: Setup, driver: Driver, path: Path, comm) -> None:
@@ -320,13 +343,13 @@ def _write_checkpoint(record: RunRecord, driver: Driver, states: list, path: Pat
 
 
 def _store_checkpoint(record: RunRecord, driver: Driver, states: list, path: Path) -> None:
-    at = driver.ladder.replica_at
+    at = driver.replica_at()
     record.chain_states = states
     record.final_energy = np.array([states[r]["total"] for r in at])
     record.final_elements = np.array([states[r]["elements"] for r in at], np.int8)
     record.best_energy = np.array([s["best_total"] for s in states])
     record.best_elements = np.array([s["best_elements"] for s in states], np.int8)
-    record.exchange = driver.ladder.get_state()
+    record.exchange = ladders_state(driver.ladders)
     write_results(path, record)
 
 
@@ -347,12 +370,15 @@ def _write_structures(record: RunRecord, setup: Setup, directory: Path) -> None:
     for name, energies, occupations, label in (("final", record.final_energy, record.final_elements, "temperature"),
                                                ("best", record.best_energy, record.best_elements, "replica")):
         frames = []
+        n_t = len(record.temperatures)
         for c, (energy, z) in enumerate(zip(energies, occupations)):
             atoms = setup.atoms.copy()
             atoms.set_chemical_symbols([setup.elements[k] for k in z])
-            atoms.info.update({label: c, "energy_eV": float(energy)})
+            atoms.info.update({label: c % n_t, "energy_eV": float(energy)})
+            if record.n_starts > 1:
+                atoms.info["start"] = c // n_t
             if label == "temperature":
-                atoms.info["temperature_K"] = float(record.temperatures[c])
+                atoms.info["temperature_K"] = float(record.temperatures[c % n_t])
             frames.append(atoms)
         write_frames(directory / f"{name}.extxyz", frames)
 
@@ -425,7 +451,7 @@ def _sweeps(config: dict, text: str, setup: Setup, results: Path, resume: bool, 
     """The run itself, in the locked output directory: start or restore, sweep, checkpoint."""
     root = comm.rank == 0
     mc = config["mc"]
-    driver = Driver(setup.chains, setup.ladder, comm, setup.schedule, mc["exchange_interval"])
+    driver = Driver(setup.chains, setup.ladders, comm, setup.schedule, mc["exchange_interval"])
     if resume:
         record = read_results(results)
         _adopt_ladder(setup, record.temperatures)
@@ -445,12 +471,12 @@ def _sweeps(config: dict, text: str, setup: Setup, results: Path, resume: bool, 
     while record.sweeps_done < total:
         sweep = record.sweeps_done
         energy, acceptance = driver.step(sweep)
-        for t, r in enumerate(setup.ladder.replica_at):
-            record.energy[t].append(float(energy[r]))
-            record.acceptance[t].append(float(acceptance[r]))
-            record.temperature_trace[t].append(driver.temperature_of(r, sweep))
-        for r in range(len(setup.temperatures)):
-            record.replica_temperature[r].append(int(setup.ladder.temperature_of[r]))
+        for c, r in enumerate(driver.replica_at()):
+            record.energy[c].append(float(energy[r]))
+            record.acceptance[c].append(float(acceptance[r]))
+            record.temperature_trace[c].append(driver.temperature_of(r, sweep))
+        for r, t in enumerate(driver.temperature_indices()):
+            record.replica_temperature[r].append(int(t))
         record.sweeps_done = sweep + 1
         driver.maybe_exchange(record.sweeps_done, energy)
         if record.sweeps_done % mc["snapshot_interval"] == 0:
@@ -461,7 +487,7 @@ def _sweeps(config: dict, text: str, setup: Setup, results: Path, resume: bool, 
             record.complete = done
             _checkpoint(record, setup, driver, results, comm)
         progress.update(record.sweeps_done, record.temperature_trace[0][-1], record.energy[0][-1],
-                        record.acceptance[0][-1], len(setup.temperatures), force=done)
+                        record.acceptance[0][-1], record.n_chains, force=done)
     if not root:
         return None
     if record.complete:
@@ -473,7 +499,8 @@ def _adopt_ladder(setup: Setup, temperatures: np.ndarray) -> None:
     """Run at the ladder a results file was started with (a tuned ladder is not tuned again)."""
     if len(temperatures) == len(setup.temperatures):
         setup.temperatures = np.array(temperatures, float)
-        setup.ladder.temperatures = setup.temperatures.copy()
+        for ladder in setup.ladders:
+            ladder.temperatures = setup.temperatures.copy()
 
 
 def _tune(setup: Setup, driver: Driver, mc: dict, quiet: bool) -> Tuning:
@@ -484,7 +511,7 @@ def _tune(setup: Setup, driver: Driver, mc: dict, quiet: bool) -> Tuning:
                   f"T {_numbers(temperatures, '.0f')} K", file=sys.stderr, flush=True)
 
     tuning = tune_ladder(driver, mc["tune_rounds"], mc["tune_sweeps"], report)
-    setup.temperatures = setup.ladder.temperatures.copy()
+    setup.temperatures = driver.ladder.temperatures.copy()
     return tuning
 
 
@@ -504,9 +531,11 @@ def describe(record: RunRecord) -> str:
     lines = [*energies_note(record),
              f"{record.sweeps_done}/{record.sweeps_total} sweeps, ensemble {record.ensemble}, "
              f"lowest energy seen {np.min(record.best_energy):.4f} eV"]
-    for t in range(record.n_chains):
-        acc = np.mean(record.acceptance[t]) if record.acceptance[t] else float("nan")
-        lines.append(f"  T {record.temperatures[t]:7.1f} K  final E {record.final_energy[t]:.4f} eV  "
+    n_t = len(record.temperatures)
+    for c in range(record.n_chains):
+        acc = np.mean(record.acceptance[c]) if record.acceptance[c] else float("nan")
+        start = f"  start {c // n_t} ({record.starts[c // n_t]})" if record.n_starts > 1 else ""
+        lines.append(f"{start}  T {record.temperatures[c % n_t]:7.1f} K  final E {record.final_energy[c]:.4f} eV  "
                      f"mean acceptance {acc:.3f}")
     if record.tuning is not None:
         first = record.tuning.acceptance[0]
@@ -517,7 +546,10 @@ def describe(record: RunRecord) -> str:
                      f"{record.tuning.predicted:.2f})")
     attempts = np.asarray(record.exchange["attempts"])
     if attempts.sum():
-        rates = np.asarray(record.exchange["accepted"]) / np.maximum(attempts, 1)
-        lines.append("  exchange acceptance per neighbouring pair: " + _numbers(rates, ".2f"))
-        lines.append(f"  round trips: {int(np.sum(record.exchange['round_trips']))}")
+        rates = np.atleast_2d(np.asarray(record.exchange["accepted"]) / np.maximum(attempts, 1))
+        trips = np.atleast_2d(record.exchange["round_trips"]).sum(axis=1)
+        for s, (rate, trip) in enumerate(zip(rates, trips)):
+            start = f"  start {s}:" if record.n_starts > 1 else ""
+            lines.append(f"{start}  exchange acceptance per neighbouring pair: " + _numbers(rate, ".2f"))
+            lines.append(f"{start}  round trips: {int(trip)}")
     return os.linesep.join(lines)

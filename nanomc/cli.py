@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from . import __version__
@@ -50,7 +51,12 @@ def _run(args: argparse.Namespace) -> int:
         return 1 if failed else 0
     record = run_campaign(args.params, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet)
     if record is not None and not args.quiet:
-        print(describe_population(record) if isinstance(record, PopulationRecord) else describe(record))
+        if isinstance(record, PopulationRecord):
+            print(describe_population(record))
+        else:
+            from .analysis.run_summary import energy_convergence_lines
+
+            print(os.linesep.join([describe(record), *energy_convergence_lines(record)]))
     return 0
 
 
@@ -226,7 +232,9 @@ def _analyze(args: argparse.Namespace) -> int:
         return _analyze_scan(args, found)
     committee = _committee(args) if args.swaps else None
     analysis = _warnings_printed(load, args.results, element=args.element, discard=args.discard,
-                                 radial_width=args.radial_width, committee=committee, swaps=args.swaps)
+                                 radial_width=args.radial_width, committee=committee, swaps=args.swaps,
+                                 **{key: value for key in ("rhat_max", "ess_min")
+                                    if (value := getattr(args, key)) is not None})
     out = Path(args.out) if args.out else Path(args.results).parent / "analysis"
     _report(args, analysis, out, write_report, markdown)
     return 0
@@ -362,6 +370,11 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--discard", type=_discard, default=0.2,
                          help="equilibration period: a fraction of the sweeps (default 0.2) or a number of sweeps; "
                               "not used for population annealing")
+    analyze.add_argument("--rhat-max", type=float,
+                         help="a quantity is converged when its R̂ across the starts (one start: the halves of the "
+                              "chain) is at most this (default 1.01) ...")
+    analyze.add_argument("--ess-min", type=float,
+                         help="... and its bulk and tail effective sample sizes are at least this (default 400)")
     analyze.add_argument("--radial-width", type=_positive_length, default=None,
                          help="radial shell width in Å (default: the nearest-neighbour distance)")
     analyze.add_argument("--out", help="output directory (default: analysis/ next to the results file, or in the "

@@ -19,6 +19,7 @@ from ase.data import atomic_numbers
 
 from .errors import NanomcError
 from .mc.schedule import temperature_schedule
+from .mc.starts import FILE, START_KINDS, start_count
 from .particles import vacancy_group_problem
 from .structure import VACANCY
 
@@ -121,6 +122,12 @@ SCHEMA: dict[str, dict[str, Param]] = {
                                  "among the site's nearest neighbours in its swap group, not the whole group: "
                                  "local moves, for systems where distant swaps cost eV (vacancies, dopants in an "
                                  "oxide)"),
+        "starts": Param("starts", 1, "independent starts: a number K, or a list of kinds (`random`, "
+                        "`surface-first`, `core-first`: the rarest element of each swap group on its lowest- or "
+                        "highest-coordinated sites first, `file`: the occupation of [particle] `file`); each start "
+                        "runs the whole ladder from its own occupation with its own random streams, and `nanomc "
+                        "analyze` compares them (R̂, ESS). K gives the usual initial occupation and K − 1 random "
+                        "ones. Not for pamc yet, nor with ladder = \"tuned\""),
         "seed": Param("int", 0, "random seed, 0 to 2**64 − 1; a run is reproducible from parameters "
                       "and seed"),
         "chemical_potentials": Param("table", {}, "sgc only: μ per element in eV; a flip A→B is accepted "
@@ -185,6 +192,9 @@ def _type_ok(kind: str, value: Any) -> bool:
     if kind == "table":
         return isinstance(value, dict) and all(
             isinstance(v, number) and not isinstance(v, bool) for v in value.values())
+    if kind == "starts":
+        return (isinstance(value, int) and not isinstance(value, bool)) or (
+            isinstance(value, list) and all(isinstance(v, str) for v in value))
     if kind == "groups":
         return isinstance(value, list) and all(
             isinstance(g, list) and all(isinstance(e, str) for e in g) for g in value)
@@ -199,7 +209,9 @@ def _non_finite(value: Any) -> float | None:
 
 KIND_NAMES = {"str": "a string", "int": "an integer", "float": "a number", "bool": "true or false",
               "floats": "a list of numbers", "ints": "a list of integers", "strings": "a list of strings",
-              "table": "a table of numbers, e.g. { Au = 0.5 }", "groups": "a list of lists of element names"}
+              "table": "a table of numbers, e.g. { Au = 0.5 }",
+              "starts": "a number of starts or a list of start kinds, e.g. [\"random\", \"core-first\"]",
+              "groups": "a list of lists of element names"}
 
 
 def load_config(path: str | Path, schema: dict[str, dict[str, Param]] | None = None,
@@ -323,6 +335,7 @@ def _check_semantics(c: dict, fail) -> None:
     for key in ("snapshot_interval", "checkpoint_interval"):
         if mc[key] < 1:
             raise fail("mc", key, f"`{key}` must be at least 1, got {mc[key]}")
+    _check_starts(part, mc, fail)
     if mc["ladder"] == "tuned" and mc["ensemble"] in ("anneal", "pamc"):
         raise fail("mc", "ladder", f"ladder = \"tuned\" applies to replica exchange (canonical, sgc), not to "
                    f"ensemble = \"{mc['ensemble']}\"")
@@ -357,6 +370,30 @@ def _check_semantics(c: dict, fail) -> None:
     if mc["chemical_potentials"] and mc["ensemble"] != "sgc":
         raise fail("mc", "chemical_potentials", "`chemical_potentials` only applies to ensemble = \"sgc\"")
     _check_vacancies(part, mc, fail)
+
+
+def _check_starts(part: dict, mc: dict, fail) -> None:
+    """`starts`: a positive count or a non-empty list of known kinds; `file` needs a structure file kept as it is."""
+    starts = mc["starts"]
+    if isinstance(starts, int):
+        if starts < 1:
+            raise fail("mc", "starts", f"`starts` must be at least 1, got {starts}")
+    else:
+        if not starts:
+            raise fail("mc", "starts", "`starts` must name at least one start")
+        unknown = [s for s in starts if s not in START_KINDS]
+        if unknown:
+            raise fail("mc", "starts", f"unknown start {unknown[0]!r} in `starts`; one of {', '.join(START_KINDS)}")
+        if FILE in starts and (part["shape"] != "file" or part["composition"]):
+            raise fail("mc", "starts", "start \"file\" keeps the occupation of [particle] `file`: it needs "
+                       "shape = \"file\" and no `composition`")
+    several = start_count(starts) > 1
+    if several and mc["ensemble"] == "pamc":
+        raise fail("mc", "starts", "several `starts` are not implemented for ensemble = \"pamc\" yet (its walkers "
+                   "already start from independent random occupations)")
+    if several and mc["ladder"] == "tuned":
+        raise fail("mc", "starts", "several `starts` are not implemented with ladder = \"tuned\" yet; tune once, "
+                   "then give the tuned `temperatures`")
 
 
 def _fill_temperatures(mc: dict, fail, name: str, spacing: Callable[[float, float, int], list[float]],

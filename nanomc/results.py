@@ -1,10 +1,16 @@
 """The HDF5 results file of a campaign: writer, reader, checkpoint state.
 
-Layout (format "nanomc-results", version 1):
+Layout (format "nanomc-results", version 1; version 2 when the campaign has several independent
+starts):
     /  attrs: format, format_version, nanomc_version, parameters (the file text), potential_hash,
               seed, ensemble, elements, sweeps_done, sweeps_total, complete, potential_energies
               ("relaxed-lattice" for a potential trained on relaxed-lattice labels, else "lattice";
-              absent in older files: "lattice")
+              absent in older files: "lattice"), starts (the kind of each start, nanomc.mc.starts;
+              absent in older files: one start, "initial")
+With S starts and T temperatures every "per temperature" or "per replica" axis below has S·T
+entries, start-major: entry s·T + t is temperature t (replica t) of start s; /chains/temperature
+stays the ladder (T,), and the /exchange arrays and attributes gain a leading start axis (rng: a
+JSON list).
     /structure        positions (N, 3) Å, cell (3, 3) Å, pbc (3,), initial_elements (N,),
                       group (N,) swap group per site (−1 frozen)
     /chains           temperature (T,) K: the ladder (the last temperature for anneal)
@@ -38,7 +44,11 @@ from .hdf5io import open_checked, write_atomically
 from .mc.ladder_tuning import Tuning
 
 FORMAT = "nanomc-results"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: the version of files of one start (the layout of before starts existed)
+ONE_START_VERSION = 1
+#: the start name of files written before starts existed
+OLD_START = "initial"
 
 
 class ResultsFileError(NanomcError, OSError):
@@ -77,10 +87,16 @@ class RunRecord:
     complete: bool = False
     tuning: Tuning | None = None     # ladder = "tuned": the pilots that made `temperatures`
     potential_energies: str = "lattice"  # Potential.energies: "relaxed-lattice" or "lattice"
+    starts: list[str] = field(default_factory=lambda: [OLD_START])  # kind of each independent start
+
+    @property
+    def n_starts(self) -> int:
+        return len(self.starts)
 
     @property
     def n_chains(self) -> int:
-        return len(self.temperatures)
+        """Rows of the per-temperature records: starts × temperatures (start-major)."""
+        return len(self.starts) * len(self.temperatures)
 
 
 def write_campaign(f: h5py.File, rec) -> None:
@@ -106,9 +122,10 @@ def read_campaign(f: h5py.File) -> dict:
 
 def write_results(path: str | Path, rec: RunRecord) -> None:
     """Write the record atomically (temporary file, fsync, rename)."""
-    with write_atomically(path, FORMAT, FORMAT_VERSION) as f:
+    with write_atomically(path, FORMAT, FORMAT_VERSION if rec.n_starts > 1 else ONE_START_VERSION) as f:
         write_campaign(f, rec)
-        f.attrs.update({"sweeps_done": rec.sweeps_done, "sweeps_total": rec.sweeps_total, "complete": rec.complete})
+        f.attrs.update({"sweeps_done": rec.sweeps_done, "sweeps_total": rec.sweeps_total, "complete": rec.complete,
+                        "starts": rec.starts})
         f["chains/temperature"] = rec.temperatures
         n_c = rec.n_chains
         f["trace/energy"] = np.array(rec.energy, float).reshape(n_c, -1)
@@ -138,11 +155,12 @@ def write_results(path: str | Path, rec: RunRecord) -> None:
 
 def read_results(path: str | Path) -> RunRecord:
     """Read a results file; ResultsFileError with a one-line reason if it is unusable."""
-    with open_checked(path, FORMAT, FORMAT_VERSION, ResultsFileError, "results") as f:
+    with open_checked(path, FORMAT, FORMAT_VERSION, ResultsFileError, "results", (ONE_START_VERSION,)) as f:
         a = f.attrs
         rec = RunRecord(
             **read_campaign(f), temperatures=f["chains/temperature"][()],
             sweeps_total=int(a["sweeps_total"]), sweeps_done=int(a["sweeps_done"]), complete=bool(a["complete"]),
+            starts=[str(s) for s in a.get("starts", [OLD_START])],
         )
         rec.energy = f["trace/energy"][()].tolist()
         rec.acceptance = f["trace/acceptance"][()].tolist()
@@ -156,7 +174,9 @@ def read_results(path: str | Path) -> RunRecord:
         rec.replica_temperature = f["exchange/replica_temperature"][()].tolist()
         rec.exchange = {key: f[f"exchange/{key}"][()]
                         for key in ("attempts", "accepted", "round_trips", "replica_at", "last_end")}
-        rec.exchange.update({"rounds": int(f["exchange"].attrs["rounds"]), "rng": str(f["exchange"].attrs["rng"])})
+        rounds = f["exchange"].attrs["rounds"]
+        rec.exchange.update({"rounds": int(rounds) if np.ndim(rounds) == 0 else np.asarray(rounds, np.int64),
+                             "rng": str(f["exchange"].attrs["rng"])})
         if "tuning" in f:
             a = f["tuning"].attrs
             rec.tuning = Tuning(f["tuning/ladders"][()], f["tuning/acceptance"][()], int(a["sweeps"]),

@@ -42,6 +42,7 @@ from .campaign import CampaignError, format_duration, run_campaign
 from .config import SCHEMA, ConfigError, locate, read_toml, toml_text, validate
 from .errors import NanomcError
 from .mc.parallel import on_every_rank, world
+from .mc.starts import start_count
 from .potential.store import SHIPPED_POTENTIALS, potential_path
 
 SCAN_FORMAT = "nanomc-scan"
@@ -62,11 +63,11 @@ class Point:
     text: str                  # its params.toml
 
     def chains(self) -> int:
-        """Replicas (temperatures), walkers (pamc) or 1 (anneal): the most ranks the point can use."""
+        """Replicas (temperatures × starts), walkers (pamc) or starts (anneal): the most ranks the point can use."""
         mc = self.config["mc"]
         if mc["ensemble"] == "pamc":
             return mc["walkers"]
-        return 1 if mc["ensemble"] == "anneal" else len(mc["temperatures"])
+        return start_count(mc["starts"]) * (1 if mc["ensemble"] == "anneal" else len(mc["temperatures"]))
 
     def cost(self) -> float:
         """A relative cost for dealing points to rank groups: chains × sweeps × steps × atoms (or the

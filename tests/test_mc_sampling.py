@@ -217,7 +217,7 @@ def test_replica_exchange_samples_boltzmann_at_every_temperature(system):
     groups = SwapGroups.single(len(atoms), [0, 1])
     chains = {r: Chain(m, groups, np.random.default_rng(100 + r)) for r, m in enumerate(models)}
     ladder = ExchangeLadder(ladder_t, np.random.default_rng(99))
-    driver = Driver(chains, ladder, SerialComm(), exchange_interval=1)
+    driver = Driver(chains, [ladder], SerialComm(), exchange_interval=1)
     # every sweep's energy enters the z-test, every THIN-th occupation the chi-square
     tau_bound = 0.85  # exchanges decorrelate: measured 0.50–0.64
     n_sweeps = samples_for_power(e, ladder_t, tau_bound)
@@ -258,7 +258,7 @@ def test_annealing_follows_its_schedule(system):
     schedule = temperature_schedule(1.1 * t_mid, t_mid / 1.1, n_sweeps)
     chain = Chain(LocalEnergyModel(pot, start), SwapGroups.single(len(atoms), [0, 1]), np.random.default_rng(17))
     chain.sweep(schedule[0], 20)
-    driver = Driver({0: chain}, ExchangeLadder(schedule[-1:], np.random.default_rng(0)), SerialComm(), schedule)
+    driver = Driver({0: chain}, [ExchangeLadder(schedule[-1:], np.random.default_rng(0))], SerialComm(), schedule)
     trace = np.array([driver.step(sweep)[0][0] for sweep in range(n_sweeps)])
     exact = np.array([mean_and_sd(e, t)[0] for t in schedule])
     wrong = np.array([mean_and_sd(e, T_ERROR * t)[0] for t in schedule])

@@ -60,7 +60,8 @@ from . import composition as comp
 from . import pairs
 from .errors import AnalysisError, AnalysisWarning
 from .sites import Labels, Shells, SiteGeometry, site_geometry, sublattice_shells
-from .statistics import clustered_ratio_estimate, discard_sweeps, ratio_estimate, warn_if_drifting
+from .convergence import ESS_MIN, NOT_AVAILABLE, RHAT_MAX, diagnose
+from .statistics import clustered_ratio_estimate, discard_sweeps, linearised, pooled_ratio_estimate, warn_if_drifting
 from .sublattice import VACANCY, sublattice_geometry
 from .table import Table, format_temperature
 from .uncertainty import DEFAULT_SWAPS, CommitteeProbe
@@ -72,6 +73,12 @@ if TYPE_CHECKING:
 DEFAULT_DISCARD = 0.2
 #: fewer kept snapshots than this give unreliable error bars
 FEW_SNAPSHOTS = 8
+#: quantities about the potential, not the particle: they get R̂ and ESS, but the convergence summary
+#: (info["convergence"], the report's list) counts only the particle's quantities
+POTENTIAL_QUANTITIES = ("committee_swap_spread", "committee_energy_spread")
+#: linearised samples of a ratio that differ by less than this times the ratio (or 1) differ by rounding
+#: only (a_t/b_t the same in every snapshot): the quantity is constant
+ROUNDING = 1e-9
 
 
 @dataclass
@@ -83,6 +90,8 @@ class State:
     of the trace (None if unknown); clusters: (n_snapshots,) labels of correlated groups of
     snapshots, independent of each other (population annealing: each walker's family), or None
     for a time series (errors by blocking). With clusters, energy is per snapshot.
+    starts: independent chains (starts) the time series come from; occupations and energy hold them
+    one after the other, equally long (R̂ and ESS compare them; errors pool them).
     """
 
     temperature: float
@@ -90,6 +99,7 @@ class State:
     spacing: float = float("nan")
     energy: np.ndarray | None = None
     clusters: np.ndarray | None = None
+    starts: int = 1
 
 
 @dataclass
@@ -101,7 +111,8 @@ class Series:
     so that a random occupation gives the exact random value on average. denominator None
     means 1 (a plain average, e.g. the energy). random: (n_categories, n_elements) value for a
     random occupation, or None; sites: (n_categories,) swappable sites per category, or None;
-    spacing: sweeps between samples; clusters: (n_snapshots,) cluster labels (see State), or None.
+    spacing: sweeps between samples; clusters: (n_snapshots,) cluster labels (see State), or None;
+    starts: independent chains the samples come from, one after the other (see State).
     """
 
     quantity: str
@@ -113,6 +124,7 @@ class Series:
     sites: np.ndarray | None = None
     spacing: float = float("nan")
     clusters: np.ndarray | None = None
+    starts: int = 1
 
     @property
     def values(self) -> np.ndarray:
@@ -157,7 +169,8 @@ class Analysis:
 def load(source: str | Path | RunRecord | PopulationRecord | Atoms | Sequence[Atoms], element: str | None = None,
          discard: float | int = DEFAULT_DISCARD, radial_width: float | None = None,
          frozen: Sequence[int] | None = None, groups: Sequence[Sequence[str]] | None = None,
-         committee: Potential | None = None, swaps: int = DEFAULT_SWAPS, seed: int = 0) -> Analysis:
+         committee: Potential | None = None, swaps: int = DEFAULT_SWAPS, seed: int = 0,
+         rhat_max: float = RHAT_MAX, ess_min: float = ESS_MIN) -> Analysis:
     """Analyse a results file (path, RunRecord or PopulationRecord), one structure, or snapshots of one structure.
 
     element: the pair element X (default: the minority element of the swappable sites);
@@ -172,6 +185,9 @@ def load(source: str | Path | RunRecord | PopulationRecord | Atoms | Sequence[At
     snapshot, drawn with `seed`, give the spread of swap energies over its members
     (committee_swap_spread, committee_energy_spread; info["committee"]). A potential of one
     network adds nothing.
+    rhat_max, ess_min: a quantity of a results file's time series is converged (column
+    mcmc_converged) when its R̂ across the starts (or the halves of one chain) is at most rhat_max
+    and its bulk and tail ESS at least ess_min (nanomc.analysis.convergence).
     """
     probe = (committee, swaps, seed) if committee is not None and committee.committee_size > 1 and swaps > 0 else None
     if isinstance(source, Atoms):
@@ -186,7 +202,7 @@ def load(source: str | Path | RunRecord | PopulationRecord | Atoms | Sequence[At
     name = "(record)" if record is source else str(source)
     if isinstance(record, population.PopulationRecord):
         return population.from_population(record, name, element, radial_width, probe)
-    return _from_record(record, name, element, discard, radial_width, probe)
+    return _from_record(record, name, element, discard, radial_width, probe, (rhat_max, ess_min))
 
 
 def _from_structures(frames: list[Atoms], element: str | None, radial_width: float | None,
@@ -241,7 +257,8 @@ def site_groups(elements: list[str], occupations: np.ndarray, groups: Sequence[S
 
 
 def _from_record(record: RunRecord, name: str, element: str | None, discard: float | int,
-                 radial_width: float | None, probe: tuple | None = None) -> Analysis:
+                 radial_width: float | None, probe: tuple | None = None,
+                 criteria: tuple[float, float] = (RHAT_MAX, ESS_MIN)) -> Analysis:
     done = record.sweeps_done
     if not record.snapshots:
         raise AnalysisError(f"{name}: the results file holds no snapshots")
@@ -259,28 +276,32 @@ def _from_record(record: RunRecord, name: str, element: str | None, discard: flo
     if keep.sum() < FEW_SNAPSHOTS:
         warnings.warn(f"only {int(keep.sum())} snapshots after discarding {n_discard} sweeps: error bars are "
                       "unreliable; store snapshots more often (mc.snapshot_interval)", AnalysisWarning, stacklevel=3)
-    snapshots = np.asarray(record.snapshots)[keep]          # (K, T, N)
+    n_t, n_s = len(record.temperatures), record.n_starts
+    snapshots = np.asarray(record.snapshots)[keep]          # (K, starts × T, N)
     spacing = float(np.median(np.diff(sweeps))) if len(sweeps) > 1 else float("nan")
     energy = np.asarray(record.energy, float).reshape(record.n_chains, -1)
     states = []
     for t, temperature in enumerate(record.temperatures):
-        kept = energy[t, max(n_discard - 1, 0):]            # energy[t, k] is the state after sweep k + 1
-        states.append(State(float(temperature), snapshots[:, t].astype(np.int64), spacing, kept))
+        chains = np.arange(n_s) * n_t + t                   # this temperature in every start
+        occupations = np.concatenate([snapshots[:, c] for c in chains]).astype(np.int64)
+        kept = energy[chains, max(n_discard - 1, 0):].ravel()   # energy[c, k] is the state after sweep k + 1
+        states.append(State(float(temperature), occupations, spacing, kept, starts=n_s))
     atoms = Atoms(positions=record.positions, cell=record.cell, pbc=record.pbc)
     info = {
         "source": name, "ensemble": record.ensemble, "sweeps_done": done, "sweeps_total": record.sweeps_total,
         "complete": record.complete, "discarded_sweeps": n_discard, "snapshots_kept": int(keep.sum()),
-        "snapshot_interval_sweeps": spacing,
+        "snapshot_interval_sweeps": spacing, "starts": list(record.starts),
     }
     analysis = analyze_states(atoms, list(record.elements), np.asarray(record.group), states, element, radial_width,
-                              info, probe)
+                              info, probe, criteria=criteria)
     analysis.traces = [row for row in energy]
     analysis.structures = record_structures(record)
     return analysis
 
 
 def record_structures(record: RunRecord) -> list[Atoms]:
-    """The final configuration of each temperature and the lowest-energy one of each replica, as ase.Atoms.
+    """The final configuration of each temperature and the lowest-energy one of each replica (of every
+    start), as ase.Atoms.
 
     info["name"] (a file stem) and info["title"]. A replica that never changed temperature (no
     replica exchange) is named by its temperature, otherwise by its index.
@@ -290,19 +311,27 @@ def record_structures(record: RunRecord) -> list[Atoms]:
     def frame(name: str, title: str, occupation: np.ndarray) -> None:
         frames.append(structure(record, name, title, occupation))
 
+    n_t = len(record.temperatures)
+
+    def start(c: int) -> tuple[str, str]:
+        """Name and title suffixes of chain c's start (none with one start)."""
+        if record.n_starts == 1:
+            return "", ""
+        return f"_start{c // n_t}", f", start {c // n_t} ({record.starts[c // n_t]})"
+
     if record.final_elements is not None:
-        for t, (temperature, energy, z) in enumerate(zip(record.temperatures, record.final_energy,
-                                                         record.final_elements)):
-            label = f"{format_temperature(temperature)}K"
-            frame(f"final_{label}", f"final, {format_temperature(temperature)} K, E = {energy:.3f} eV", z)
+        for c, (energy, z) in enumerate(zip(record.final_energy, record.final_elements)):
+            temperature = format_temperature(record.temperatures[c % n_t])
+            frame(f"final_{temperature}K{start(c)[0]}", f"final, {temperature} K{start(c)[1]}, E = {energy:.3f} eV", z)
     if record.best_elements is not None:
         for r, (energy, z) in enumerate(zip(record.best_energy, record.best_elements)):
             path = np.asarray(record.replica_temperature[r]) if r < len(record.replica_temperature) else np.array([])
             if len(path) and (path == path[0]).all():
                 temperature = format_temperature(record.temperatures[path[0]])
-                frame(f"lowest_{temperature}K", f"lowest energy at {temperature} K, E = {energy:.3f} eV", z)
+                frame(f"lowest_{temperature}K{start(r)[0]}",
+                      f"lowest energy at {temperature} K{start(r)[1]}, E = {energy:.3f} eV", z)
             else:
-                frame(f"lowest_replica{r}", f"lowest energy of replica {r}, E = {energy:.3f} eV", z)
+                frame(f"lowest_replica{r}", f"lowest energy of replica {r}{start(r)[1]}, E = {energy:.3f} eV", z)
     return frames
 
 
@@ -316,9 +345,10 @@ def structure(record: RunRecord | PopulationRecord, name: str, title: str, occup
 
 def analyze_states(atoms: Atoms, elements: list[str], group: np.ndarray, states: list[State], element: str | None,
                    radial_width: float | None, info: dict, probe: tuple | None = None,
-                   extra_rows: Sequence[dict] = ()) -> Analysis:
+                   extra_rows: Sequence[dict] = (), criteria: tuple[float, float] = (RHAT_MAX, ESS_MIN)) -> Analysis:
     """The Analysis of `states` on the sites of `atoms` (group: swap group per site, −1 frozen);
-    info: run facts, completed here; extra_rows: table rows appended after the measured ones."""
+    info: run facts, completed here; extra_rows: table rows appended after the measured ones;
+    criteria: (largest R̂, smallest ESS) of a converged quantity."""
     swappable = group >= 0
     if not swappable.any():
         raise AnalysisError("every site is frozen: nothing to analyse")
@@ -358,15 +388,19 @@ def analyze_states(atoms: Atoms, elements: list[str], group: np.ndarray, states:
     rows = []
     for state, measured in zip(states, series):
         if state.energy is not None and state.clusters is None:     # clustered snapshots are not a time series
-            z = warn_if_drifting(state.energy, f"energy at {format_temperature(state.temperature)} K")
+            where = f"energy at {format_temperature(state.temperature)} K"
+            z = float(np.max([warn_if_drifting(part, where + (f", start {k}" if state.starts > 1 else ""))
+                              for k, part in enumerate(np.split(state.energy, state.starts))]))
             info.setdefault("energy_drift_z", []).append(z)
         for s in measured.values():
-            rows.extend(_rows(s, state.temperature))
+            rows.extend(_rows(s, state.temperature, criteria))
     rows.extend(extra_rows)
     info.update(_geometry_info(geometry, shells, swappable, lattice, atoms))
     info.update({"n_sites": len(atoms), "n_swappable": int(swappable.sum()), "elements": names,
                  "element": x_name, "minority": minority, "temperatures_K": [s.temperature for s in states]})
-    return Analysis(Table(rows), series, geometry, lattice, shells, names, x_name, minority,
+    table = Table(rows)
+    info["convergence"] = convergence_info(table, criteria, states[0].starts)
+    return Analysis(table, series, geometry, lattice, shells, names, x_name, minority,
                     np.array([s.temperature for s in states]), info, links=links)
 
 
@@ -381,10 +415,11 @@ def _committee_spread(probe: tuple, atoms: Atoms, elements: list[str], group: np
         sigma = sample.spread
         per_snapshot = np.stack([np.nanmean(sigma, axis=1), np.nanmax(sigma, axis=1)], axis=1)[:, :, None]
         measured["committee_swap_spread"] = Series("committee_swap_spread", ["mean", "max"], [""], per_snapshot,
-                                                   spacing=state.spacing, clusters=state.clusters)
+                                                   spacing=state.spacing, clusters=state.clusters,
+                                                   starts=state.starts)
         measured["committee_energy_spread"] = Series("committee_energy_spread", [""], [""],
                                                      sample.energy_spread[:, None, None], spacing=state.spacing,
-                                                     clusters=state.clusters)
+                                                     clusters=state.clusters, starts=state.starts)
         done = sigma[np.isfinite(sigma)]
         summary.append({
             "temperature_K": state.temperature, "swaps": int(done.size),
@@ -452,7 +487,7 @@ class _Context:
             if denominator is not None:
                 denominator = np.broadcast_to(denominator, numerator.shape)
             out[quantity] = Series(quantity, categories, elements, numerator, denominator, random, sites, spacing,
-                                   state.clusters)
+                                   state.clusters, state.starts)
 
         if state.energy is not None:
             add("energy", [""], [""], state.energy[:, None, None], spacing=1.0)
@@ -537,9 +572,11 @@ class _Context:
         return v if self.element_group[v] not in (-1, self.element_group[self.x]) else None
 
 
-def _rows(series: Series, temperature: float) -> list[dict]:
-    """Table rows of one Series: averages per (category, element) with blocking errors, or with
-    cluster-robust errors when the Series has clusters (then tau_int_sweeps is NaN: no time order)."""
+def _rows(series: Series, temperature: float, criteria: tuple[float, float] = (RHAT_MAX, ESS_MIN)) -> list[dict]:
+    """Table rows of one Series: averages per (category, element) with blocking errors pooled over the
+    starts and R̂/ESS of the linearised samples across the starts (the halves of one chain), or with
+    cluster-robust errors when the Series has clusters (then tau_int_sweeps, R̂ and ESS are NaN: no
+    time order)."""
     rows = []
     sites = None if series.sites is None else np.asarray(series.sites, float)
     if sites is not None and sites.ndim == 1:
@@ -550,20 +587,39 @@ def _rows(series: Series, temperature: float) -> list[dict]:
         for e, element in enumerate(series.elements):
             denominator = None if series.denominator is None else series.denominator[:, c, e]
             if series.clusters is None:
-                est = ratio_estimate(series.numerator[:, c, e], denominator)
+                est = pooled_ratio_estimate(series.numerator[:, c, e], denominator, series.starts)
                 tau = est.tau_int * series.spacing
+                ratio, draws = linearised(series.numerator[:, c, e], denominator)
+                diagnostics = diagnose(draws.reshape(series.starts, -1), ROUNDING * max(1.0, abs(ratio)))
             else:
                 est = clustered_ratio_estimate(series.numerator[:, c, e], denominator, series.clusters)
                 tau = float("nan")
+                diagnostics = NOT_AVAILABLE
             rows.append({
                 "temperature_K": temperature, "quantity": series.quantity, "category": category, "element": element,
                 "mean": est.mean, "error": est.error, "n_samples": est.n_samples,
                 "n_independent": est.n_independent, "tau_int_sweeps": tau,
                 "converged": est.converged,
+                "rhat": diagnostics.rhat, "ess_bulk": diagnostics.ess_bulk, "ess_tail": diagnostics.ess_tail,
+                "mcmc_converged": diagnostics.converged(*criteria),
                 "random": float(series.random[c, e]) if series.random is not None else float("nan"),
                 "sites": float(sites[c, min(e, sites.shape[1] - 1)]) if sites is not None else float("nan"),
             })
     return rows
+
+
+def convergence_info(table: Table, criteria: tuple[float, float], starts: int) -> dict:
+    """info["convergence"]: the criteria, how many starts were compared, and the rows (temperature, quantity,
+    category, element, R̂, ESS) whose R̂ and ESS could be computed but are not converged (POTENTIAL_QUANTITIES
+    left out)."""
+    rhat_max, ess_min = criteria
+    diagnosed = np.isfinite(table["rhat"]) & ~np.isin(table["quantity"], POTENTIAL_QUANTITIES)
+    failed = table.subset(diagnosed & ~table["mcmc_converged"])
+    return {"rhat_max": rhat_max, "ess_min": ess_min, "starts": starts,
+            "compared": "starts" if starts > 1 else "halves of the chain",
+            "diagnosed": int(diagnosed.sum()),
+            "not_converged": [{key: row[key] for key in ("temperature_K", "quantity", "category", "element", "rhat",
+                                                          "ess_bulk", "ess_tail")} for row in failed.rows()]}
 
 
 def _geometry_info(g: SiteGeometry, shells: Shells, swappable: np.ndarray, lattice: np.ndarray,

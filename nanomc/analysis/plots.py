@@ -72,13 +72,17 @@ def _errorbars(ax, x, rows: list[dict], **style) -> None:
 
 
 def plot_energy(a: Analysis, path: Path) -> Path | None:
-    """Energy (eV) per sweep at each temperature; the discarded sweeps shaded grey."""
+    """Energy (eV) per sweep at each temperature (every start's, in the temperature's colour); the discarded
+    sweeps shaded grey."""
     if not a.traces:
         return None
     fig, (ax,) = _figure()
     fig.set_figwidth(7.6)
-    for trace, temperature, colour in zip(a.traces, a.temperatures, _colours(len(a.traces))):
-        ax.plot(np.arange(1, len(trace) + 1), trace, color=colour, lw=1.2, label=_label(temperature))
+    n_t = len(a.temperatures)
+    colours = _colours(n_t)
+    for c, trace in enumerate(a.traces):             # start-major: every start's trace in its temperature's colour
+        ax.plot(np.arange(1, len(trace) + 1), trace, color=colours[c % n_t], lw=1.2,
+                label=_label(a.temperatures[c % n_t]) if c < n_t else None)
     discarded = a.info.get("discarded_sweeps", 0)
     if discarded:
         ax.axvspan(0, discarded, color="0.85", zorder=0, label="discarded")

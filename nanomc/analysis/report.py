@@ -47,6 +47,18 @@ def value_with_error(mean: float, error: float, converged: bool = True) -> str:
     return f"{mean:.{decimals}f} ± {error:.{decimals}f}{'' if converged else ' †'}"
 
 
+#: marks a value whose R̂ or ESS says it is not converged (nanomc.analysis.convergence)
+NOT_CONVERGED = "‡"
+#: the Markdown summary lists at most this many unconverged rows; analysis.csv and analysis.json hold all
+MAX_LISTED = 40
+
+
+def value_cell(r: dict) -> str:
+    """A row's `mean ± error`, † for an unconverged blocking error, ‡ when R̂/ESS say it is not converged."""
+    text = value_with_error(r["mean"], r["error"], r["converged"])
+    return text + f" {NOT_CONVERGED}" if math.isfinite(r["rhat"]) and not r["mcmc_converged"] else text
+
+
 def _table(header: list[str], rows: list[list[str]], text_columns: int = 1) -> list[str]:
     """A Markdown table; the first `text_columns` columns left-aligned, the others right-aligned."""
     align = ["---" if k < text_columns else "---:" for k in range(len(header))]
@@ -85,7 +97,7 @@ def _by_category(a: Analysis, quantity: str, first: str, rename: dict | None = N
     for category in dict.fromkeys(t["category"]):
         for k, temperature in enumerate(shown_temperatures(a.temperatures)):
             rows = t.select(category=category, temperature_K=temperature).rows()
-            cells = [value_with_error(r["mean"], r["error"], r["converged"]) for r in rows]
+            cells = [value_cell(r) for r in rows]
             extra = [f"{rows[0]['random']:.4f}"] if random else []
             name = (rename or {}).get(category, category) if k == 0 else ""
             # several swap groups: the sites of each element's group, e.g. "219 / 476" cation / anion sites
@@ -133,10 +145,13 @@ def markdown(a: Analysis) -> str:
     elif len(energy):
         drift = info.get("energy_drift_z", [])
         out += ["## Energy", ""] + _table(
-            ["T (K)", "⟨E⟩ (eV)", "n_ind", "τ_int (sweeps)", "drift (σ)"],
-            [[format_temperature(r["temperature_K"]), value_with_error(r["mean"], r["error"], r["converged"]),
-              f"{r['n_independent']:.0f}", f"{r['tau_int_sweeps']:.1f}", f"{z:.1f}" if math.isfinite(z) else "–"]
+            ["T (K)", "⟨E⟩ (eV)", "n_ind", "τ_int (sweeps)", "drift (σ)", "R̂", "ESS bulk", "ESS tail"],
+            [[format_temperature(r["temperature_K"]), value_cell(r),
+              f"{r['n_independent']:.0f}", f"{r['tau_int_sweeps']:.1f}", f"{z:.1f}" if math.isfinite(z) else "–",
+              *_diagnostics(r)]
              for r, z in zip(energy.rows(), drift)]) + [""]
+    if "convergence" in info and info["convergence"]["diagnosed"]:
+        out += _convergence(a)
     if "committee" in info:
         out += _committee(a)
     sections = [
@@ -157,6 +172,35 @@ def markdown(a: Analysis) -> str:
     return "\n".join(out)
 
 
+def _diagnostics(r: dict) -> list[str]:
+    """R̂, bulk ESS and tail ESS of a row as table cells."""
+    if not math.isfinite(r["rhat"]):
+        return ["–", "–", "–"]
+    return [f"{r['rhat']:.3f}", f"{r['ess_bulk']:.0f}", f"{r['ess_tail']:.0f}"]
+
+
+def _convergence(a: Analysis) -> list[str]:
+    """The convergence section: the criteria and every quantity (up to MAX_LISTED) that does not meet them."""
+    c = a.info["convergence"]
+    failed = c["not_converged"]
+    out = ["## Convergence", "",
+           f"Rank-normalised split-R̂ and bulk and tail effective sample sizes (Vehtari et al. 2021) of every "
+           f"quantity at every temperature, across the {c['compared']}"
+           + (f" ({', '.join(a.info['starts'])})" if c["starts"] > 1 else "") +
+           f"; converged when R̂ ≤ {c['rhat_max']:g} and both ESS ≥ {c['ess_min']:g}. With several starts the "
+           "errors pool them. "
+           + (f"**{len(failed)} of {c['diagnosed']} values are not converged** (marked {NOT_CONVERGED} in the tables):"
+              if failed else f"All {c['diagnosed']} values are converged."), ""]
+    if not failed:
+        return out
+    rows = [[format_temperature(r["temperature_K"]), r["quantity"], r["category"], r["element"],
+             *_diagnostics(r)] for r in failed[:MAX_LISTED]]
+    out += _table(["T (K)", "quantity", "category", "element", "R̂", "ESS bulk", "ESS tail"], rows, text_columns=4)
+    if len(failed) > MAX_LISTED:
+        out.append(f"… and {len(failed) - MAX_LISTED} more (analysis.csv, analysis.json: column mcmc_converged).")
+    return out + [""]
+
+
 def _values_line(info: dict) -> str:
     """What the values and errors of the tables are."""
     if info.get("ensemble") == "pamc":
@@ -166,7 +210,8 @@ def _values_line(info: dict) -> str:
                 f"{MIN_CLUSTERS} families (the error is unreliable).")
     if info["snapshots_kept"] > 1:
         return ("Values: mean ± standard error (1σ, blocking) over the kept snapshots; n_ind = independent samples "
-                "(smallest in the row); † = no blocking plateau (too few snapshots: the error is a lower bound).")
+                "(smallest in the row); † = no blocking plateau (too few snapshots: the error is a lower bound); "
+                f"{NOT_CONVERGED} = not converged by R̂ and ESS (see Convergence).")
     return "Values of the single snapshot (no error bars)."
 
 
@@ -185,7 +230,7 @@ def _thermodynamics(a: Analysis) -> list[str]:
     for temperature in shown_temperatures(a.temperatures):
         rows = {q: a.table.value(quantity=q, temperature_K=temperature, category="", element="")
                 for q, _ in THERMODYNAMICS}
-        cells = [value_with_error(r["mean"], r["error"], r["converged"]) if math.isfinite(r["error"])
+        cells = [value_cell(r) if math.isfinite(r["error"])
                  else f"{r['mean']:.4g}" for r in rows.values()]
         lines.append([format_temperature(temperature), *cells, f"{rows['energy']['n_independent']:.0f}"])
     return ["## Thermodynamics", "",
@@ -240,7 +285,7 @@ def _dopant(a: Analysis) -> list[str]:
             found = a.table.select(quantity=quantity, category=x, element=neighbour, temperature_K=temperature).rows()
             for r in found:
                 lines.append([format_temperature(temperature), f"{label.format(x=x)} (`{quantity}`)",
-                              value_with_error(r["mean"], r["error"], r["converged"]), f"{r['random']:.4f}",
+                              value_cell(r), f"{r['random']:.4f}",
                               f"{r['n_independent']:.0f}"])
     out = [f"## Dopant measures of {x}", "", "Random: the exact expectation for a uniformly random placement of "
            "the same numbers of atoms and vacancies on the same sites.", ""]
@@ -261,7 +306,7 @@ def _pairs(a: Analysis) -> list[str]:
         for quantity, label in PAIR_LABELS.items():
             r = a.table.value(quantity=quantity, category=x, element=x, temperature_K=temperature)
             lines.append([format_temperature(temperature), label.format(x=x),
-                          value_with_error(r["mean"], r["error"], r["converged"]), f"{r['random']:.4f}",
+                          value_cell(r), f"{r['random']:.4f}",
                           f"{r['n_independent']:.0f}"])
     return _table(["T (K)", "quantity", "value", "random", "n_ind"], lines, text_columns=2)
 
@@ -273,8 +318,7 @@ def _warren_cowley(a: Analysis) -> list[str]:
         if not _is_shown(a, r1["temperature_K"]):
             continue
         lines.append([format_temperature(r1["temperature_K"]), f"{r1['category']}–{r1['element']}",
-                      value_with_error(r1["mean"], r1["error"], r1["converged"]),
-                      value_with_error(r2["mean"], r2["error"], r2["converged"]),
+                      value_cell(r1), value_cell(r2),
                       f"{r1['random']:.4f}", f"{r2['random']:.4f}"])
     return _table(["T (K)", "A–B", "α nn", "α nnn", "random α nn", "random α nnn"], lines, text_columns=2)
 

@@ -102,6 +102,42 @@ def ratio_estimate(numerator: np.ndarray, denominator: np.ndarray | None = None)
     return Estimate(float(r), linear.error, linear.n_samples, linear.n_independent, linear.tau_int, linear.converged)
 
 
+def linearised(numerator: np.ndarray, denominator: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+    """(R, d): the ratio R = Σ numerator / Σ denominator over the samples and the linearised samples
+    d_t = (a_t − R b_t)/⟨b⟩ whose mean is the ratio's deviation (denominator None: R = ⟨a⟩, d = a − R).
+    Samples where either is NaN give NaN in d; R is over the finite ones (NaN if ⟨b⟩ ≤ 0)."""
+    a = np.asarray(numerator, float).ravel()
+    b = np.ones_like(a) if denominator is None else np.asarray(denominator, float).ravel()
+    keep = np.isfinite(a) & np.isfinite(b)
+    if not keep.any() or b[keep].mean() <= 0:
+        return float("nan"), np.full_like(a, np.nan)
+    r = float(a[keep].mean() / b[keep].mean())
+    return r, np.where(keep, (a - r * b) / b[keep].mean(), np.nan)
+
+
+def pooled_ratio_estimate(numerator: np.ndarray, denominator: np.ndarray | None, chains: int) -> Estimate:
+    """Σ numerator / Σ denominator over `chains` independent chains of equal length, concatenated in
+    time order chain after chain (independent starts of one campaign).
+
+    The error pools the chains: the blocking error σ_c of each chain's linearised samples (see
+    ratio_estimate), combined as σ² = Σ_c (n_c/n)² σ_c²; n_independent adds up over the chains,
+    tau_int = n/(2 n_independent); converged only if every chain's blocking converged. Differences
+    between the chains' means are not in this error: R̂ (nanomc.analysis.convergence) measures them.
+    One chain: exactly ratio_estimate.
+    """
+    if chains == 1:
+        return ratio_estimate(numerator, denominator)
+    r, d = linearised(numerator, denominator)
+    parts = [blocking(part) for part in np.split(d, chains)]
+    n = sum(p.n_samples for p in parts)
+    if not np.isfinite(r) or n == 0:
+        return Estimate(r, float("nan"), n, 0.0, float("nan"), False)
+    error = float(np.sqrt(sum((p.n_samples / n) ** 2 * p.error**2 for p in parts)))
+    independent = float(sum(p.n_independent for p in parts))
+    tau = n / (2.0 * independent) if independent > 0 else float("nan")
+    return Estimate(r, error, n, independent, tau, all(p.converged for p in parts))
+
+
 def clustered_ratio_estimate(numerator: np.ndarray, denominator: np.ndarray | None,
                              clusters: np.ndarray) -> Estimate:
     """Σ numerator / Σ denominator over samples that are correlated within clusters and independent

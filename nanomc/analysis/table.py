@@ -11,6 +11,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from .convergence import ESS_MIN, RHAT_MAX
 from .statistics import MIN_CLUSTERS
 
 #: column name -> meaning (units); the order of the CSV columns
@@ -25,11 +26,20 @@ COLUMNS = {
     "n_independent": "number of independent samples N/(2 τ_int) = s²/error²",
     "tau_int_sweeps": "integrated autocorrelation time in sweeps (NaN for population annealing)",
     "converged": f"the blocking error reached its plateau (population annealing: at least {MIN_CLUSTERS} families)",
+    "rhat": "rank-normalised split-R̂ across the independent starts (one start: the halves of its chain); "
+            "NaN: not a time series (population annealing, a structure) or fewer than 4 samples per half chain",
+    "ess_bulk": "bulk effective sample size (rank-normalised), over all starts",
+    "ess_tail": "tail effective sample size (5% and 95% quantiles), over all starts",
+    "mcmc_converged": f"R̂ ≤ {RHAT_MAX} and bulk and tail ESS ≥ {ESS_MIN:.0f} (or the thresholds given to "
+                      "the analysis); False also where they could not be computed",
     "random": "exact value for a random occupation of the same sites (NaN: not applicable)",
     "sites": "swappable sites in the category (NaN: not applicable)",
 }
 
-_DTYPES = {"quantity": object, "category": object, "element": object, "n_samples": int, "converged": bool}
+_DTYPES = {"quantity": object, "category": object, "element": object, "n_samples": int, "converged": bool,
+           "mcmc_converged": bool}
+#: values of columns that older analyses (analysis.json of earlier versions) or rows without a time series lack
+_ABSENT = {"rhat": float("nan"), "ess_bulk": float("nan"), "ess_tail": float("nan"), "mcmc_converged": False}
 
 
 class Table:
@@ -37,7 +47,8 @@ class Table:
 
     def __init__(self, rows: list[dict[str, Any]]) -> None:
         self.columns: dict[str, np.ndarray] = {
-            name: np.array([row[name] for row in rows], dtype=_DTYPES.get(name, float)) for name in COLUMNS
+            name: np.array([row[name] if name in row else _ABSENT[name] for row in rows],
+                           dtype=_DTYPES.get(name, float)) for name in COLUMNS
         }
 
     def __len__(self) -> int:
@@ -65,6 +76,10 @@ class Table:
                 keep &= np.isnan(column.astype(float))
             else:
                 keep &= column == value
+        return self.subset(keep)
+
+    def subset(self, keep: np.ndarray) -> "Table":
+        """The rows where the boolean array `keep` is True."""
         out = Table([])
         out.columns = {name: col[keep] for name, col in self.columns.items()}
         return out

@@ -1,8 +1,10 @@
 """The replica driver: sweeps the replicas of this rank, gathers, exchanges temperatures.
 
-Replica r runs on rank owner_of(r); every rank holds the whole ExchangeLadder and makes the
-same exchange decisions from the allgathered energies with the same random stream, so no
-decision has to be broadcast. Every step ends in a collective in which each rank reports
+With independent starts (nanomc.mc.starts) replica r = s·T + k is replica k of start s's ladder
+of T temperatures; each start has its own ExchangeLadder and exchanges only within itself.
+Replica r runs on rank owner_of(r); every rank holds every ladder and makes the same exchange
+decisions from the allgathered energies with the same random streams, so no decision has to be
+broadcast. Every step ends in a collective in which each rank reports
 success or its error (`on_every_rank`), so a rank that raises stops every rank with a message
 naming it instead of leaving the others waiting.
 """
@@ -23,22 +25,37 @@ FAULT_VARIABLE = "NANOMC_INJECT_FAULT"
 class Driver:
     """Sweeps local replicas at their current ladder temperatures (or an anneal schedule)."""
 
-    def __init__(self, chains: dict[int, Chain], ladder: ExchangeLadder, comm,
+    def __init__(self, chains: dict[int, Chain], ladders: list[ExchangeLadder], comm,
                  schedule: np.ndarray | None = None, exchange_interval: int = 0) -> None:
         self.chains = chains
-        self.ladder = ladder
+        self.ladders = ladders
         self.comm = comm
         self.schedule = schedule
         self.exchange_interval = exchange_interval
-        self.n_replicas = len(ladder.temperatures)
+        self.n_temperatures = len(ladders[0].temperatures)
+        self.n_replicas = len(ladders) * self.n_temperatures
         fault = os.environ.get(FAULT_VARIABLE, "")
         self._fault = tuple(int(x) for x in fault.split(":")) if fault else None
+
+    @property
+    def ladder(self) -> ExchangeLadder:
+        """The ladder of the first start (the only one in a campaign of one start, e.g. while tuning)."""
+        return self.ladders[0]
 
     def temperature_of(self, replica: int, sweep: int) -> float:
         """Temperature (K) replica runs at in sweep `sweep` (0-based)."""
         if self.schedule is not None:
             return float(self.schedule[sweep])
-        return float(self.ladder.temperatures[self.ladder.temperature_of[replica]])
+        ladder = self.ladders[replica // self.n_temperatures]
+        return float(ladder.temperatures[ladder.temperature_of[replica % self.n_temperatures]])
+
+    def replica_at(self) -> np.ndarray:
+        """The replica at each (start, temperature index), start-major: (starts × temperatures,)."""
+        return np.concatenate([s * self.n_temperatures + ladder.replica_at for s, ladder in enumerate(self.ladders)])
+
+    def temperature_indices(self) -> np.ndarray:
+        """Each replica's temperature index in its start's ladder: (starts × temperatures,)."""
+        return np.concatenate([ladder.temperature_of for ladder in self.ladders])
 
     def step(self, sweep: int) -> tuple[np.ndarray, np.ndarray]:
         """One sweep of every replica; returns (energy eV, acceptance) per replica on every rank."""
@@ -59,9 +76,12 @@ class Driver:
         return energy, acceptance
 
     def maybe_exchange(self, sweeps_done: int, energy: np.ndarray) -> None:
-        """Attempt an exchange round if sweeps_done is a multiple of the exchange interval."""
-        if self.exchange_interval and self.n_replicas > 1 and sweeps_done % self.exchange_interval == 0:
-            self.ladder.exchange(energy)
+        """Attempt an exchange round in every start's ladder if sweeps_done is a multiple of the exchange
+        interval; energy (eV) per replica."""
+        n = self.n_temperatures
+        if self.exchange_interval and n > 1 and sweeps_done % self.exchange_interval == 0:
+            for s, ladder in enumerate(self.ladders):
+                ladder.exchange(energy[s * n:(s + 1) * n])
 
     def gather(self, what: str) -> list | None:
         """Per replica, on rank 0: 'elements' (occupations), 'state' (checkpoint) or 'best'."""

@@ -87,3 +87,27 @@ class ExchangeLadder:
         self.round_trips = np.asarray(state["round_trips"], np.int64).copy()
         self.last_end = np.asarray(state["last_end"], np.int64).copy()
         self.rng.bit_generator.state = json.loads(state["rng"])
+
+
+def ladders_state(ladders: list[ExchangeLadder]) -> dict:
+    """The checkpoint state of the ladders of a campaign's starts: the one ladder's get_state(), or with
+    several starts every array stacked along a leading start axis ("rounds" too; "rng" a JSON list)."""
+    if len(ladders) == 1:
+        return ladders[0].get_state()
+    states = [ladder.get_state() for ladder in ladders]
+    stacked = {key: np.stack([np.asarray(s[key]) for s in states]) for key in states[0] if key != "rng"}
+    stacked["rng"] = json.dumps([json.loads(s["rng"]) for s in states])
+    return stacked
+
+
+def set_ladders_state(ladders: list[ExchangeLadder], state: dict) -> None:
+    """Restore ladders_state(); ValueError if it holds another number of starts."""
+    if len(ladders) == 1:
+        ladders[0].set_state(state)
+        return
+    rngs = json.loads(state["rng"])
+    if not isinstance(rngs, list) or len(rngs) != len(ladders) or np.ndim(state["rounds"]) != 1:
+        raise ValueError(f"the checkpoint's exchange state does not hold {len(ladders)} starts")
+    for s, ladder in enumerate(ladders):
+        ladder.set_state({**{key: np.asarray(value)[s] for key, value in state.items() if key != "rng"},
+                          "rng": json.dumps(rngs[s])})

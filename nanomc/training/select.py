@@ -68,11 +68,13 @@ def read_snapshots(path: str | Path, discard: float | int) -> Iterator[Snapshots
         keep = np.flatnonzero(sweeps >= (discard_sweeps(discard, record.sweeps_done) if record.sweeps_done else 0))
         if not len(keep):
             raise SelectError(f"{path}: no snapshot left after discarding {discard} of the sweeps")
-        snapshots = np.asarray(record.snapshots)[keep]                  # (K, T, N)
+        snapshots = np.asarray(record.snapshots)[keep]                  # (K, starts × T, N)
         atoms = Atoms(positions=record.positions, cell=record.cell, pbc=record.pbc)
-        for t, temperature in enumerate(record.temperatures):
-            yield Snapshots(atoms, list(record.elements), np.asarray(record.group), snapshots[:, t].astype(np.int64),
-                            [f"{path}:{temperature:g}K:sweep{sweeps[k]}" for k in keep])
+        n_t = len(record.temperatures)
+        for c in range(record.n_chains):
+            label = f"{path}:{record.temperatures[c % n_t]:g}K" + (f":start{c // n_t}" if record.n_starts > 1 else "")
+            yield Snapshots(atoms, list(record.elements), np.asarray(record.group), snapshots[:, c].astype(np.int64),
+                            [f"{label}:sweep{sweeps[k]}" for k in keep])
         return
     frames = read_frames(path)
     for k, atoms in enumerate(frames):

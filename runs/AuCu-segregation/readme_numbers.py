@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import nanomc.analysis as na
-from nanomc.analysis.report import value_with_error
+from nanomc.analysis.report import NOT_CONVERGED, value_cell
 from nanomc.campaign import describe
 from nanomc.results import read_results
 
@@ -22,8 +22,9 @@ README = HERE.parent.parent / "README.md"
 
 
 def fragments(results: str | Path) -> list[str]:
-    """The README's passages about the example: the run's summary, the worked example's sentence
-    and the Analysis section's sentence (default analysis: the first 20 % of the sweeps discarded)."""
+    """The README's passages about the example: the run's summary, the worked example's sentence,
+    the Analysis section's sentence (default analysis: the first 20 % of the sweeps discarded; ‡ marks a value
+    that R̂ and ESS do not show converged) and the verdict of R̂ and ESS on those values."""
     record = read_results(results)
     a = na.load(results, element="Au", discard=0.2)
     low, high = (float(t) for t in record.temperatures[[0, -1]])
@@ -33,12 +34,18 @@ def fragments(results: str | Path) -> list[str]:
         return r
 
     def value(quantity: str, category: str, temperature: float) -> str:
-        r = row(quantity, category, temperature)
-        return value_with_error(r["mean"], r["error"], r["converged"])
+        return value_cell(row(quantity, category, temperature))
 
     def percent(quantity: str, category: str, temperature: float, error: bool = False) -> str:
         r = row(quantity, category, temperature)
-        return f"{100 * r['mean']:.1f}" + (f" ± {100 * r['error']:.1f}%" if error else "%")
+        return f"{100 * r['mean']:.1f}" + (f" ± {100 * r['error']:.1f}%" if error else "%") + mark(r)
+
+    def mark(r: dict) -> str:
+        return "" if r["mcmc_converged"] else f" {NOT_CONVERGED}"
+
+    def plain(quantity: str, category: str, temperature: float) -> str:
+        r = row(quantity, category, temperature)
+        return f"{r['mean']:.3f}{mark(r)}"
 
     discarded = a.info["discarded_sweeps"]
     worked = (f"Averaged over the snapshots after the first {discarded} sweeps (`nanomc analyze`, see "
@@ -49,12 +56,22 @@ def fragments(results: str | Path) -> list[str]:
     nn = row("nn_probability", "Au", low)
     analysis = (f"averaged over sweeps {discarded}–{record.sweeps_done}: {value('composition_layer', '0', low)} of the "
                 f"surface sites hold Au at {low:.0f} K and {value('composition_layer', '0', high)} at {high:.0f} K "
-                f"(surface enrichment of Au {row('enrichment', 'surface', low)['mean']:.3f} and "
-                f"{row('enrichment', 'surface', high)['mean']:.3f}); the subsurface layer is depleted of Au "
+                f"(surface enrichment of Au {plain('enrichment', 'surface', low)} and "
+                f"{plain('enrichment', 'surface', high)}); the subsurface layer is depleted of Au "
                 f"({value('composition_layer', '1', low)} at {low:.0f} K), and a nearest-neighbour site of an Au "
                 f"atom holds Au with probability {value('nn_probability', 'Au', low)} against {nn['random']:.4f} "
                 f"for a random occupation")
-    return [describe(record), worked, analysis]
+    quoted = [row(q, c, t) for q, c, t in (
+        ("composition_layer", "0", low), ("composition_site_type", "interior", low), ("composition_layer", "0", high),
+        ("composition_site_type", "interior", high), ("enrichment", "surface", low), ("enrichment", "surface", high),
+        ("composition_layer", "1", low), ("nn_probability", "Au", low))]
+    surface = row("composition_layer", "0", low)
+    verdict = (f"By R̂ and ESS ([Is the run at equilibrium?](#is-the-run-at-equilibrium-independent-starts-and-"
+               f"convergence-diagnostics)) "
+               f"{sum(not r['mcmc_converged'] for r in quoted)} of the {len(quoted)} values this README quotes for the "
+               f"example are not converged ({NOT_CONVERGED}): the surface Au at {low:.0f} K has R̂ "
+               f"{surface['rhat']:.2f} between the halves of the kept chain and a bulk ESS of {surface['ess_bulk']:.0f}")
+    return [describe(record), worked, analysis, verdict]
 
 
 def missing(readme_text: str, passages: list[str]) -> list[str]:

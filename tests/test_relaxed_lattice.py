@@ -452,6 +452,8 @@ def test_check_relaxer_measures_the_cheap_path_against_the_reference(tmp_path, c
     label_files([tmp_path / "in.extxyz"], tmp_path / "plain.extxyz", CalculatorSpec.parse("emt"), quiet=True)
     with pytest.raises(RelaxerCheckError, match="not a file of reference relaxations"):
         paired_references([tmp_path / "in.extxyz"], tmp_path / "plain.extxyz")
+    with pytest.raises(RelaxerCheckError, match="nothere.extxyz: reference relaxations not found"):
+        paired_references([tmp_path / "in.extxyz"], tmp_path / "nothere.extxyz")
     write(tmp_path / "other.extxyz", cluster(9))
     with pytest.raises(RelaxerCheckError, match="is not a structure of"):
         paired_references([tmp_path / "other.extxyz"], tmp_path / "ref.extxyz")

@@ -76,6 +76,8 @@ def paired_references(inputs: Sequence[str | Path], reference: str | Path) -> li
     `reference` (a `nanomc label --relax --relaxed-geometry` file), matched to its input by structure hash."""
     from ..particles import read_frames
 
+    if not Path(reference).is_file():
+        raise RelaxerCheckError(f"{reference}: reference relaxations not found")
     relaxed = read_labels(reference)
     if not relaxed:
         raise RelaxerCheckError(f"{reference} holds no labels")

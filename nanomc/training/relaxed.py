@@ -161,9 +161,10 @@ def relax_and_label(atoms: Atoms, calc, relaxer, settings: RelaxSettings,
     from ase.filters import FrechetCellFilter
     from ase.optimize import BFGS, FIRE
 
+    # the reference at the input geometry (a reference relaxation's first step reuses it: ASE caches results)
+    unrelaxed = float(calc.get_potential_energy(atoms.copy())) if settings.keep_geometry else None
     moved = atoms.copy()
     moved.calc = calc if relaxer is None else relaxer
-    unrelaxed = float(moved.get_potential_energy()) if settings.keep_geometry and relaxer is None else None
     cell = settings.cell and bool(atoms.pbc.all())
     target = FrechetCellFilter(moved) if cell else moved
     optimizer = {"FIRE": FIRE, "BFGS": BFGS}[settings.optimizer](target, logfile=None)
@@ -173,8 +174,6 @@ def relax_and_label(atoms: Atoms, calc, relaxer, settings: RelaxSettings,
         return Unmapped(reason)
     if relaxer is not None:
         moved.calc = calc
-        if settings.keep_geometry:
-            unrelaxed = float(calc.get_potential_energy(atoms.copy()))
     energy = float(moved.get_potential_energy())
     if not np.isfinite(energy):
         raise ValueError("non-finite energy at the relaxed geometry")

@@ -51,11 +51,11 @@ def _run(args: argparse.Namespace) -> int:
         return 1 if failed else 0
     record = run_campaign(args.params, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet)
     if record is not None and not args.quiet:
-        if isinstance(record, PopulationRecord):
-            print(describe_population(record))
-        else:
-            from .analysis.run_summary import energy_convergence_lines
+        from .analysis.run_summary import energy_convergence_lines, population_convergence_lines
 
+        if isinstance(record, PopulationRecord):
+            print(os.linesep.join([describe_population(record), *population_convergence_lines(record)]))
+        else:
             print(os.linesep.join([describe(record), *energy_convergence_lines(record)]))
     return 0
 

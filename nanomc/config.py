@@ -19,7 +19,7 @@ from ase.data import atomic_numbers
 
 from .errors import NanomcError
 from .mc.schedule import temperature_schedule
-from .mc.starts import FILE, START_KINDS, start_count
+from .mc.starts import FILE, START_KINDS
 from .particles import vacancy_group_problem
 from .structure import VACANCY
 
@@ -127,7 +127,11 @@ SCHEMA: dict[str, dict[str, Param]] = {
                         "highest-coordinated sites first, `file`: the occupation of [particle] `file`); each start "
                         "runs the whole ladder from its own occupation with its own random streams, and `nanomc "
                         "analyze` compares them (R̂, ESS). K gives the usual initial occupation and K − 1 random "
-                        "ones. Not for pamc yet, nor with ladder = \"tuned\""),
+                        "ones. With ladder = \"tuned\" every start runs the pilots and all run on the ladder "
+                        "that start 0's pilots tune. pamc: K independent populations of `walkers`, compared by a "
+                        "χ² test of their estimates; a `random` population's walkers are independent random "
+                        "occupations (the usual start, also for a structure file), a named kind puts every walker "
+                        "of its population on that occupation (then no ln Z, F, S)"),
         "seed": Param("int", 0, "random seed, 0 to 2**64 − 1; a run is reproducible from parameters "
                       "and seed"),
         "chemical_potentials": Param("table", {}, "sgc only: μ per element in eV; a flip A→B is accepted "
@@ -387,13 +391,6 @@ def _check_starts(part: dict, mc: dict, fail) -> None:
         if FILE in starts and (part["shape"] != "file" or part["composition"]):
             raise fail("mc", "starts", "start \"file\" keeps the occupation of [particle] `file`: it needs "
                        "shape = \"file\" and no `composition`")
-    several = start_count(starts) > 1
-    if several and mc["ensemble"] == "pamc":
-        raise fail("mc", "starts", "several `starts` are not implemented for ensemble = \"pamc\" yet (its walkers "
-                   "already start from independent random occupations)")
-    if several and mc["ladder"] == "tuned":
-        raise fail("mc", "starts", "several `starts` are not implemented with ladder = \"tuned\" yet; tune once, "
-                   "then give the tuned `temperatures`")
 
 
 def _fill_temperatures(mc: dict, fail, name: str, spacing: Callable[[float, float, int], list[float]],

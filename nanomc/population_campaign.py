@@ -5,6 +5,19 @@ groups, output directory lock and parameter checks are those of every campaign; 
 in nanomc.mc.population. A checkpoint (every walker's exact state) is written after every
 temperature step, and a resumed run ends exactly where an unbroken run would, on any number of
 MPI ranks.
+
+Independent starts (`[mc] starts`, nanomc.mc.starts) run K populations of `walkers` side by side,
+each with its own random streams (those of start s), reweighted and resampled on its own; their
+walkers are spread over the ranks together, so the populations are interleaved on the same ranks
+and a run is bit for bit the same on any number of ranks. Start 0 has the streams of a campaign of
+one population, so population 0 of K (of the default kind) is that campaign, bit for bit. Kinds:
+  random (the default, also for a structure file)  every walker an independent uniformly random
+                 shuffle of the occupation within its swap groups: the population is an exact sample
+                 of infinite temperature, and ln Z, F and S are estimated
+  surface-first, core-first, file   every walker of the population starts on that one occupation
+                 (start_occupation); the population is not a sample of infinite temperature, so it
+                 gives no ln Z, F or S (NaN), and only the sweeps of the first steps take it away from
+                 its start — which is what the populations' agreement then tests.
 """
 from __future__ import annotations
 
@@ -16,10 +29,11 @@ import numpy as np
 from .campaign import (CampaignError, DirectoryLock, Progress, _open_output, _on_root, build_particle, energies_note,
                        load_potential, occupation_elements, same_parameters)
 from .local_energy import LocalEnergyModel
-from .mc.population import Population, log_occupation_count, reweight, walker_rng
+from .mc.population import Population, log_occupation_count, population_parents, walker_rng
 from .mc.schedule import KB
+from .mc.starts import RANDOM, start_names, start_occupation
 from .particles import write_frames
-from .population_results import PopulationRecord, read_population, thermodynamics, write_population
+from .population_results import PopulationRecord, read_population, write_population
 from .results import ResultsFileError
 from .structure import element_indices
 
@@ -37,12 +51,15 @@ def run_population(path: Path, config: dict, text: str, resume: bool = False, ov
     directory = base / config["output"]["directory"]
     results = directory / "results.h5"
     walkers = mc["walkers"]
-    if comm.size > walkers:
-        raise CampaignError(f"{comm.size} MPI ranks but only {walkers} walkers; use at most {walkers} ranks")
+    starts = start_names(mc["starts"], RANDOM)
+    total = walkers * len(starts)
+    if comm.size > total:
+        several = f" ({len(starts)} populations of {walkers})" if len(starts) > 1 else ""
+        raise CampaignError(f"{comm.size} MPI ranks but only {total} walkers{several}; use at most {total} ranks")
     potential = load_potential(config, base, (str(path), text))
     atoms, groups = build_particle(config, base, potential, walker_rng(mc["seed"], 0), (str(path), text))
     model = LocalEnergyModel(potential, atoms, memory_limit=int(config["potential"]["memory_limit_mb"] * 2**20))
-    population = Population(model, groups, walkers, mc["seed"], comm, mc["neighbour_swaps"])
+    population = Population(model, groups, walkers, mc["seed"], comm, mc["neighbour_swaps"], len(starts))
     lock = DirectoryLock(directory)
     _on_root(comm, _open_output, directory, results, resume, overwrite, lock)
     try:
@@ -50,13 +67,17 @@ def run_population(path: Path, config: dict, text: str, resume: bool = False, ov
             record = _restore(results, config, text, population, potential.content_hash())
         else:
             z = element_indices(atoms, potential.elements)
+            occupations = [z if kind == RANDOM else
+                           start_occupation(kind, z, groups, atoms, walker_rng(mc["seed"], 0, start=s))
+                           for s, kind in enumerate(starts)]
             record = PopulationRecord(
                 parameters=text, potential_hash=potential.content_hash(), seed=mc["seed"],
                 elements=occupation_elements(potential, config["particle"], atoms), positions=atoms.get_positions(),
                 cell=atoms.cell.array, pbc=np.array(atoms.pbc), initial_elements=z, group=groups.group,
                 temperatures=np.array(mc["temperatures"], float), walkers=walkers, resampling=mc["resampling"],
                 sweeps_per_step=mc["sweeps"], ln_omega=log_occupation_count(z, groups),
-                initial_energy=population.start(z), potential_energies=potential.energies)
+                initial_energy=population.start(occupations, [kind == RANDOM for kind in starts]),
+                potential_energies=potential.energies, starts=starts)
             _checkpoint(record, population, results, comm)
         steps = record.steps_total if stop_after is None else min(record.steps_total, stop_after)
         _steps(record, population, steps, results, comm, quiet or comm.rank != 0)
@@ -92,30 +113,33 @@ def _restore(results: Path, config: dict, text: str, population: Population, pot
 
 
 def _steps(record: PopulationRecord, population: Population, steps: int, results: Path, comm, quiet: bool) -> None:
-    """Temperature steps from record.steps_done to `steps`: reweight, resample, sweep, checkpoint."""
+    """Temperature steps from record.steps_done to `steps`: reweight and resample every population,
+    sweep, checkpoint."""
     beta = 1.0 / (KB * record.temperatures)
     energy = record.energy[-1] if record.steps_done else np.asarray(record.initial_energy)
-    family = record.family[-1] if record.steps_done else np.arange(record.walkers)
+    family = record.family[-1] if record.steps_done else np.arange(record.n_walkers)
     progress = Progress(record.steps_total, record.steps_done, quiet, unit="step")
     while record.steps_done < steps:
         k = record.steps_done
-        step = reweight(energy, beta[k] - (beta[k - 1] if k else 0.0), walker_rng(record.seed, 3, k),
-                        record.resampling)
-        population.resample(step.parents)
-        family = family[step.parents]
+        parents, per_start = population_parents(energy, beta[k] - (beta[k - 1] if k else 0.0), record.seed, k,
+                                                record.resampling, record.n_starts)
+        population.resample(parents)
+        family = family[parents]
         energy, acceptance = population.sweep(k, float(record.temperatures[k]), record.sweeps_per_step)
-        record.log_q.append(step.log_q)
-        record.effective_fraction.append(step.effective_fraction)
+        record.log_q.append(np.array([r.log_q for r in per_start]))
+        record.effective_fraction.append(np.array([r.effective_fraction for r in per_start]))
         record.energy.append(energy)
         record.acceptance.append(acceptance)
         record.family.append(family)
-        record.parent.append(step.parents)
+        record.parent.append(parents)
         record.snapshots.append(population.gather_elements())
         record.complete = record.steps_done == record.steps_total
         _checkpoint(record, population, results, comm)
+        populations = f"  ({record.n_starts} populations)" if record.n_starts > 1 else ""
         progress.update(record.steps_done, float(record.temperatures[k]), float(energy.mean()),
                         float(acceptance.mean()), 1, force=record.complete,
-                        extra=f"  R_eff/R {step.effective_fraction:.2f}  families {len(np.unique(family))}")
+                        extra=f"  R_eff/R {np.mean(record.effective_fraction[-1]):.2f}  families "
+                              f"{len(np.unique(family))}{populations}")
 
 
 def _checkpoint(record: PopulationRecord, population: Population, path: Path, comm) -> None:
@@ -150,23 +174,39 @@ def _write_structures(record: PopulationRecord, directory: Path) -> None:
     names, first, counts = np.unique(family, return_index=True, return_counts=True)
     largest = np.argsort(-counts, kind="stable")[:FINAL_FAMILIES]
     temperature = float(record.temperatures[-1])
+    def start(j: int) -> dict:
+        """The population of walker slot j, with several (info "start")."""
+        return {"start": j // record.walkers} if record.n_starts > 1 else {}
+
     write_frames(directory / "final.extxyz",
                  [frame(record.snapshots[-1][first[f]], temperature_K=temperature, walker=int(first[f]),
                         family=int(names[f]), family_walkers=int(counts[f]),
-                        energy_eV=float(record.energy[-1][first[f]])) for f in largest])
+                        energy_eV=float(record.energy[-1][first[f]]), **start(int(first[f]))) for f in largest])
     write_frames(directory / "best.extxyz", [frame(record.best_elements, energy_eV=record.best_energy)])
 
 
 def describe_population(record: PopulationRecord) -> str:
-    """A short summary: per temperature step ⟨E⟩ with its error, C, F, S, and the population's health."""
+    """A short summary: per temperature step ⟨E⟩ with its error, C, F, S, and the population's health;
+    with several populations their pooled values (nanomc.analysis.population.pooled_thermodynamics)."""
+    from .analysis.population import pooled_thermodynamics       # lazily: running needs no analysis
+
+    several = record.n_starts > 1
+    walkers = (f"{record.n_starts} populations ({', '.join(record.starts)}) of {record.walkers} walkers"
+               if several else f"{record.walkers} walkers")
     lines = [*energies_note(record),
-             f"{record.steps_done}/{record.steps_total} temperature steps, {record.walkers} walkers "
+             f"{record.steps_done}/{record.steps_total} temperature steps, {walkers} "
              f"({record.resampling} resampling), {record.sweeps_per_step} sweeps per step; lowest energy seen "
              f"{record.best_energy:.4f} eV",
              "        T (K)    <E> (eV)   ± error   C/k_B    F (eV)    S/k_B   R_eff/R  families"]
-    thermo = thermodynamics(record)
+    pooled = pooled_thermodynamics(record)
+    families = [len(np.unique(family)) for family in record.family]
     for k in range(record.steps_done):
-        lines.append(f"  {record.temperatures[k]:11.1f} {thermo['mean_energy'][k]:11.4f} {thermo['energy_error'][k]:9.4f} "
-                     f"{thermo['heat_capacity'][k]:7.1f} {thermo['free_energy'][k]:9.3f} {thermo['entropy'][k]:8.2f} "
-                     f"{record.effective_fraction[k]:8.2f} {int(thermo['families'][k]):9d}")
+        value = {quantity: pooled[quantity][k].mean for quantity in pooled}
+        lines.append(f"  {record.temperatures[k]:11.1f} {value['mean_energy']:11.4f} "
+                     f"{pooled['mean_energy'][k].error:9.4f} {value['heat_capacity']:7.1f} "
+                     f"{value['free_energy']:9.3f} {value['entropy']:8.2f} {value['effective_fraction']:8.2f} "
+                     f"{families[k]:9d}")
+    if several:
+        lines.append("  (several populations: the mean of their values, the error the larger of their spread and "
+                     "their own errors; families: of all populations; F and S only from `random` populations)")
     return os.linesep.join(lines)

@@ -63,10 +63,11 @@ class Point:
     text: str                  # its params.toml
 
     def chains(self) -> int:
-        """Replicas (temperatures × starts), walkers (pamc) or starts (anneal): the most ranks the point can use."""
+        """Replicas (temperatures × starts), walkers (pamc: × starts) or starts (anneal): the most ranks the point
+        can use."""
         mc = self.config["mc"]
         if mc["ensemble"] == "pamc":
-            return mc["walkers"]
+            return mc["walkers"] * start_count(mc["starts"])
         return start_count(mc["starts"]) * (1 if mc["ensemble"] == "anneal" else len(mc["temperatures"]))
 
     def cost(self) -> float:

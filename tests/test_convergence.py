@@ -1,8 +1,13 @@
-"""Convergence diagnostics: rank-normalised split-R̂ and bulk/tail ESS (Vehtari et al. 2021), pooled errors."""
+"""Convergence diagnostics: rank-normalised split-R̂ and bulk/tail ESS (Vehtari et al. 2021), pooled errors,
+and the agreement of independent populations (χ² of their estimates)."""
+import math
+
 import numpy as np
 import pytest
+from scipy.stats import binom, kstest
 
-from nanomc.analysis.convergence import RHAT_MAX, diagnose, effective_sample_size, split_chains
+from nanomc.analysis.convergence import (AGREEMENT_P_MIN, RHAT_MAX, agreement, diagnose, effective_sample_size,
+                                         split_chains)
 from nanomc.analysis.statistics import blocking, pooled_ratio_estimate, ratio_estimate
 
 
@@ -126,3 +131,59 @@ def test_pooled_error_of_one_chain_is_the_blocking_error_and_of_several_pools_th
     shifted = x.copy()
     shifted[:400] += 10.0
     assert pooled_ratio_estimate(shifted, None, 4).error == pytest.approx(est.error, rel=1e-9)
+
+
+def test_agreement_by_hand():
+    """Three estimates 0, 0, 6 with errors 1: weighted mean 2, χ² = 4 + 4 + 16 = 24, and for 2 degrees of
+    freedom the tail probability is exactly exp(−χ²/2). The pooled value is the plain mean; its error the
+    larger of the spread error s/√3 = √12/√3 = 2 and the propagated √3/3."""
+    a = agreement([0.0, 0.0, 6.0], [1.0, 1.0, 1.0])
+    assert a.chi2 == pytest.approx(24.0) and a.p == pytest.approx(math.exp(-12.0), rel=1e-10)
+    assert a.mean == pytest.approx(2.0) and a.error == pytest.approx(2.0) and not a.converged()
+    # unequal errors: the χ² centre is the inverse-variance weighted mean (here 0.8), the pooled mean is not
+    b = agreement([0.0, 1.0], [2.0, 1.0])
+    assert b.chi2 == pytest.approx(0.8**2 / 4 + 0.2**2) and b.mean == pytest.approx(0.5)
+    assert b.error == pytest.approx(max(0.5, math.sqrt(5) / 2)) and b.converged()
+    # estimates that agree within their errors; a missing estimate is left out
+    c = agreement([1.0, 1.1, np.nan, 0.95], [0.1, 0.1, 0.1, 0.1])
+    assert c.estimates == 3 and c.p > AGREEMENT_P_MIN and c.mean == pytest.approx(np.mean([1.0, 1.1, 0.95]))
+
+
+def test_agreement_edge_cases():
+    same = agreement([0.25, 0.25 + 1e-17, 0.25], [0.0, 0.0, 0.0], tolerance=1e-12)
+    assert same.p == 1.0 and same.error == 0.0 and same.converged()
+    equal = agreement([2.0, 2.0], [0.3, 0.4])
+    assert equal.p == 1.0 and equal.error == pytest.approx(0.25)       # √(0.09 + 0.16)/2
+    stuck = agreement([1.0, 2.0], [0.0, 0.0])                          # frozen populations in two states
+    assert stuck.chi2 == np.inf and stuck.p == 0.0 and not stuck.converged()
+    half = agreement([1.0, 1.5, 1.2], [0.0, 0.1, 0.2])                # one without error fixes the centre
+    assert half.chi2 == pytest.approx(25.0 + 1.0) and not half.converged()
+    missing = agreement([1.0, 1.5], [0.1, np.nan])                     # no test without every error
+    assert np.isnan(missing.p) and missing.error == pytest.approx(0.25) and not missing.converged()
+    one = agreement([3.0, np.nan], [0.5, 0.1])
+    assert one.estimates == 1 and one.mean == 3.0 and one.error == 0.5 and np.isnan(one.p)
+    assert np.isnan(agreement([np.nan], [1.0]).mean)
+
+
+def test_agreement_of_replicates_is_calibrated_and_flags_a_shifted_one():
+    """4000 sets of 4 Gaussian estimates of one value with unequal, known errors: p is uniform (KS test at
+    the 0.1 % level), the fraction below AGREEMENT_P_MIN is within the binomial 99.9 % range of 1 %, and the
+    pooled error covers the true value at least as often as a 1σ error should (68 %, less 3 binomial σ:
+    it is the larger of two error estimates). One estimate shifted by 6 of its errors gives a non-central χ²
+    with λ = Σ w (μ − μ̄_w)² = 30.24 on 3 degrees of freedom, beyond the 1 % point in 99.1 % of the sets:
+    flagged in more than 98.5 % (the binomial 99.9 % range of 99.1 % of 4000 is ±0.5 %)."""
+    rng = np.random.default_rng(21)
+    sigma = np.array([0.5, 1.0, 1.0, 2.0])
+    reps = 4000
+    draws = rng.normal(0.0, sigma, (reps, 4))
+    results = [agreement(x, sigma) for x in draws]
+    p = np.array([r.p for r in results])
+    assert kstest(p, "uniform").pvalue > 1e-3
+    low, high = binom.ppf([0.0005, 0.9995], reps, AGREEMENT_P_MIN)
+    assert low <= (p < AGREEMENT_P_MIN).sum() <= high
+    covered = np.mean([abs(r.mean) <= r.error for r in results])
+    assert covered >= 0.6827 - 3 * math.sqrt(0.6827 * 0.3173 / reps)
+    shifted = draws.copy()
+    shifted[:, 1] += 6 * sigma[1]
+    flagged = np.mean([not agreement(x, sigma).converged() for x in shifted])
+    assert flagged > 0.985

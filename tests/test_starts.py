@@ -80,7 +80,6 @@ def test_starts_in_separate_swap_groups_keep_every_groups_counts():
     ("starts = []", ["params.toml:13:", "at least one start"]),
     ("starts = 2.5", ["params.toml:13:", "`starts` in [mc] must be a number of starts or a list"]),
     ('starts = ["random", "file"]', ["params.toml:13:", 'start "file"', 'shape = "file"']),
-    ("starts = 2\nladder = \"tuned\"", ["params.toml:13:", "not implemented with ladder"]),
 ])
 def test_bad_starts_are_one_line_errors_naming_file_line_and_key(tmp_path, potential_bytes, starts, words):
     with pytest.raises(ConfigError) as err:
@@ -88,13 +87,6 @@ def test_bad_starts_are_one_line_errors_naming_file_line_and_key(tmp_path, poten
     assert "\n" not in str(err.value)
     for word in words:
         assert word in str(err.value), str(err.value)
-
-
-def test_pamc_with_several_starts_is_refused(tmp_path, potential_bytes):
-    text = PARAMS.replace("temperatures = [400.0, 900.0]\nexchange_interval = 2",
-                          'ensemble = "pamc"\nwalkers = 4\ntemperatures = [900.0, 400.0]')
-    with pytest.raises(ConfigError, match=r"params.toml:\d+: several `starts` are not implemented for ensemble"):
-        load_config(campaign(tmp_path, potential_bytes, "starts = 3", text))
 
 
 def test_every_start_has_its_own_streams_and_start_0_those_of_before():

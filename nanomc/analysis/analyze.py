@@ -34,7 +34,10 @@ With a committee potential (`committee`, see nanomc.analysis.uncertainty):
   committee_energy_spread   eV/atom; σ over the members of the snapshot's energy per atom
 Population annealing (a "nanomc-pamc" results file, `nanomc.population_results`): one state per
 temperature step, its snapshots the R walkers after the step's sweeps (the energy: per walker),
-errors clustered by family (`statistics.clustered_ratio_estimate`); and per step
+errors clustered by family (`statistics.clustered_ratio_estimate`); with several starts (independent
+populations) every value is the mean of the populations' estimates, its error the larger of their
+spread and their own errors, and column agreement_p the χ² test that they agree
+(`convergence.agreement`); and per step
   free_energy               eV, F = −k_B T ln Z; error k_B T σ(ln Z)
   entropy                   k_B, S/k_B = β(⟨E⟩ − F) of the whole particle's configurations;
                             error from those of ⟨E⟩ and ln Z in quadrature
@@ -60,8 +63,9 @@ from . import composition as comp
 from . import pairs
 from .errors import AnalysisError, AnalysisWarning
 from .sites import Labels, Shells, SiteGeometry, site_geometry, sublattice_shells
-from .convergence import ESS_MIN, NOT_AVAILABLE, RHAT_MAX, diagnose
-from .statistics import clustered_ratio_estimate, discard_sweeps, linearised, pooled_ratio_estimate, warn_if_drifting
+from .convergence import AGREEMENT_P_MIN, ESS_MIN, NOT_AVAILABLE, RHAT_MAX, Agreement, agreement, diagnose
+from .statistics import (Estimate, clustered_ratio_estimate, discard_sweeps, linearised, pooled_ratio_estimate,
+                         warn_if_drifting)
 from .sublattice import VACANCY, sublattice_geometry
 from .table import Table, format_temperature
 from .uncertainty import DEFAULT_SWAPS, CommitteeProbe
@@ -91,7 +95,10 @@ class State:
     snapshots, independent of each other (population annealing: each walker's family), or None
     for a time series (errors by blocking). With clusters, energy is per snapshot.
     starts: independent chains (starts) the time series come from; occupations and energy hold them
-    one after the other, equally long (R̂ and ESS compare them; errors pool them).
+    one after the other, equally long (R̂ and ESS compare them; errors pool them). With clusters:
+    independent populations (population annealing with several starts), their walkers one population
+    after the other, equally many (each population gives an estimate; `convergence.agreement` pools
+    and compares them).
     """
 
     temperature: float
@@ -399,7 +406,7 @@ def analyze_states(atoms: Atoms, elements: list[str], group: np.ndarray, states:
     info.update({"n_sites": len(atoms), "n_swappable": int(swappable.sum()), "elements": names,
                  "element": x_name, "minority": minority, "temperatures_K": [s.temperature for s in states]})
     table = Table(rows)
-    info["convergence"] = convergence_info(table, criteria, states[0].starts)
+    info["convergence"] = convergence_info(table, criteria, states[0].starts, states[0].clusters is not None)
     return Analysis(table, series, geometry, lattice, shells, names, x_name, minority,
                     np.array([s.temperature for s in states]), info, links=links)
 
@@ -576,7 +583,8 @@ def _rows(series: Series, temperature: float, criteria: tuple[float, float] = (R
     """Table rows of one Series: averages per (category, element) with blocking errors pooled over the
     starts and R̂/ESS of the linearised samples across the starts (the halves of one chain), or with
     cluster-robust errors when the Series has clusters (then tau_int_sweeps, R̂ and ESS are NaN: no
-    time order)."""
+    time order); clusters of several populations: the populations' estimates pooled and tested for
+    agreement (`population_estimate`, column agreement_p)."""
     rows = []
     sites = None if series.sites is None else np.asarray(series.sites, float)
     if sites is not None and sites.ndim == 1:
@@ -586,11 +594,16 @@ def _rows(series: Series, temperature: float, criteria: tuple[float, float] = (R
             continue
         for e, element in enumerate(series.elements):
             denominator = None if series.denominator is None else series.denominator[:, c, e]
+            agreed = None
             if series.clusters is None:
                 est = pooled_ratio_estimate(series.numerator[:, c, e], denominator, series.starts)
                 tau = est.tau_int * series.spacing
                 ratio, draws = linearised(series.numerator[:, c, e], denominator)
                 diagnostics = diagnose(draws.reshape(series.starts, -1), ROUNDING * max(1.0, abs(ratio)))
+            elif series.starts > 1:
+                est, agreed = population_estimate(series.numerator[:, c, e], denominator, series.clusters,
+                                                  series.starts)
+                tau, diagnostics = float("nan"), NOT_AVAILABLE
             else:
                 est = clustered_ratio_estimate(series.numerator[:, c, e], denominator, series.clusters)
                 tau = float("nan")
@@ -601,25 +614,56 @@ def _rows(series: Series, temperature: float, criteria: tuple[float, float] = (R
                 "n_independent": est.n_independent, "tau_int_sweeps": tau,
                 "converged": est.converged,
                 "rhat": diagnostics.rhat, "ess_bulk": diagnostics.ess_bulk, "ess_tail": diagnostics.ess_tail,
-                "mcmc_converged": diagnostics.converged(*criteria),
+                "agreement_p": agreed.p if agreed is not None else float("nan"),
+                "mcmc_converged": agreed.converged() if agreed is not None else diagnostics.converged(*criteria),
                 "random": float(series.random[c, e]) if series.random is not None else float("nan"),
                 "sites": float(sites[c, min(e, sites.shape[1] - 1)]) if sites is not None else float("nan"),
             })
     return rows
 
 
-def convergence_info(table: Table, criteria: tuple[float, float], starts: int) -> dict:
+def population_estimate(numerator: np.ndarray, denominator: np.ndarray | None, clusters: np.ndarray,
+                        populations: int) -> tuple[Estimate, Agreement]:
+    """Σ numerator / Σ denominator of each of `populations` independent populations (equal blocks of the
+    samples, one after the other; samples correlated within `clusters`, its families), pooled.
+
+    Each population's ratio and cluster-robust error (statistics.clustered_ratio_estimate) is one
+    estimate; `convergence.agreement` gives the pooled mean (the plain mean of the populations'
+    ratios), its error and whether they agree. The Estimate: that mean and error, n_samples and
+    n_independent added up over the populations, tau_int NaN, converged only if every population's
+    error is (enough families).
+    """
+    a = np.split(np.asarray(numerator, float), populations)
+    b = [None] * populations if denominator is None else np.split(np.asarray(denominator, float), populations)
+    f = np.split(np.asarray(clusters), populations)
+    parts = [clustered_ratio_estimate(a[s], b[s], f[s]) for s in range(populations)]
+    means = np.array([p.mean for p in parts])
+    finite = means[np.isfinite(means)]
+    scale = max(1.0, float(np.abs(finite).max())) if len(finite) else 1.0
+    pooled = agreement(means, [p.error for p in parts], ROUNDING * scale)
+    estimate = Estimate(pooled.mean, pooled.error, sum(p.n_samples for p in parts),
+                        float(sum(p.n_independent for p in parts)), float("nan"), all(p.converged for p in parts))
+    return estimate, pooled
+
+
+def convergence_info(table: Table, criteria: tuple[float, float], starts: int, populations: bool = False) -> dict:
     """info["convergence"]: the criteria, how many starts were compared, and the rows (temperature, quantity,
-    category, element, R̂, ESS) whose R̂ and ESS could be computed but are not converged (POTENTIAL_QUANTITIES
-    left out)."""
+    category, element, R̂, ESS, agreement p) whose R̂ and ESS (populations: agreement p) could be computed but
+    are not converged (POTENTIAL_QUANTITIES left out). populations: the starts are independent populations of
+    population annealing (compared by the χ² test of `convergence.agreement`, p ≥ agreement_p_min)."""
     rhat_max, ess_min = criteria
-    diagnosed = np.isfinite(table["rhat"]) & ~np.isin(table["quantity"], POTENTIAL_QUANTITIES)
+    diagnosed = ((np.isfinite(table["rhat"]) | np.isfinite(table["agreement_p"]))
+                 & ~np.isin(table["quantity"], POTENTIAL_QUANTITIES))
     failed = table.subset(diagnosed & ~table["mcmc_converged"])
-    return {"rhat_max": rhat_max, "ess_min": ess_min, "starts": starts,
-            "compared": "starts" if starts > 1 else "halves of the chain",
-            "diagnosed": int(diagnosed.sum()),
+    if populations:
+        compared = "populations"
+    else:
+        compared = "starts" if starts > 1 else "halves of the chain"
+    return {"rhat_max": rhat_max, "ess_min": ess_min, "agreement_p_min": AGREEMENT_P_MIN, "starts": starts,
+            "compared": compared, "diagnosed": int(diagnosed.sum()),
             "not_converged": [{key: row[key] for key in ("temperature_K", "quantity", "category", "element", "rhat",
-                                                          "ess_bulk", "ess_tail")} for row in failed.rows()]}
+                                                          "ess_bulk", "ess_tail", "agreement_p")}
+                              for row in failed.rows()]}
 
 
 def _geometry_info(g: SiteGeometry, shells: Shells, swappable: np.ndarray, lattice: np.ndarray,

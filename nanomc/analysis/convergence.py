@@ -23,6 +23,23 @@ than MIN_DRAWS = 4 draws in each half of a chain: NaN.
 Thresholds (Vehtari et al.): R̂ ≤ RHAT_MAX = 1.01 and bulk and tail ESS ≥ ESS_MIN = 400. Below
 an ESS of 400 R̂ itself is too noisy to resolve 1.01 (its sampling spread is about 1/√ESS in the
 variance ratio), and the standard error of the mean is uncertain by 1/√(2 ESS) ≈ 3.5 % at 400.
+
+Independent populations (population annealing with K starts, `agreement`). A population's walkers
+are not a time series, so there is nothing to split and no R̂; instead every population gives an
+estimate x_s of each quantity with its own error σ_s (clustered by family), and the K estimates are
+independent replicates of one number. They agree when χ² = Σ_s (x_s − x̄_w)²/σ_s² about their
+inverse-variance weighted mean x̄_w is what K − 1 degrees of freedom give by chance: the quantity
+is not converged when the χ² tail probability p falls below AGREEMENT_P_MIN = 0.01 (a 1 % false
+alarm rate per value for populations that do sample the same distribution, with Gaussian
+estimates and exact errors). The test has power where R̂ has it: populations stuck in different
+basins disagree by many of their own errors (their walkers, each population's family-clustered
+error, hardly spread). Its weakness is its input: an error from few families is itself noisy
+and often too small (see statistics.MIN_CLUSTERS), which inflates χ² — a false alarm, not a missed
+one. The pooled value is the plain mean of the K estimates (equal populations, equal weight: an
+inverse-variance mean would give a stuck population with a tiny error all the weight), and its
+error the larger of the spread error s/√K (s the standard deviation of the K estimates, K − 1
+degrees of freedom) and the propagated error √(Σ_s σ_s²)/K: with few populations the spread alone
+can be small by chance.
 """
 from __future__ import annotations
 
@@ -37,6 +54,8 @@ RHAT_MAX = 1.01
 ESS_MIN = 400.0
 #: fewest draws per half chain the diagnostics need
 MIN_DRAWS = 4
+#: independent populations whose χ² tail probability is below this disagree
+AGREEMENT_P_MIN = 0.01
 
 
 @dataclass(frozen=True)
@@ -138,3 +157,62 @@ def diagnose(draws: np.ndarray, tolerance: float = 0.0) -> Diagnostics:
     bulk = effective_sample_size(rank_normalise(split))
     tail = min(effective_sample_size(split_chains(draws <= np.quantile(draws, q)).astype(float)) for q in (0.05, 0.95))
     return Diagnostics(rhat, bulk, tail)
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """K independent estimates of one quantity (population annealing: one per population), pooled.
+
+    mean: the plain mean of the finite estimates; error (1σ, unit of the estimates): the larger of
+    their spread error s/√K and the propagated error √(Σσ²)/K — the spread alone when an error is
+    missing, the propagated error (or 0) when the estimates are equal; chi2: Σ (x_s − x̄_w)²/σ_s²
+    about the inverse-variance weighted mean (+inf when estimates without error differ); p: its
+    upper tail probability for K − 1 degrees of freedom (1 when all estimates are equal; NaN with
+    fewer than 2 estimates or a missing error); estimates: K, the finite estimates.
+    """
+
+    mean: float
+    error: float
+    chi2: float
+    p: float
+    estimates: int
+
+    def converged(self, p_min: float = AGREEMENT_P_MIN) -> bool:
+        """The estimates agree: p ≥ p_min (False when p is NaN)."""
+        return bool(self.p >= p_min)
+
+
+def agreement(means: np.ndarray, errors: np.ndarray, tolerance: float = 0.0) -> Agreement:
+    """Pool independent estimates `means` with their errors (1σ, same unit) and test that they agree
+    (the χ² test of the module docstring); estimates that differ by at most `tolerance` are equal.
+    Estimates that are NaN are left out."""
+    means, errors = np.asarray(means, float).ravel(), np.asarray(errors, float).ravel()
+    keep = np.isfinite(means)
+    x, sigma = means[keep], errors[keep]
+    k = len(x)
+    if k == 0:
+        return Agreement(float("nan"), float("nan"), float("nan"), float("nan"), 0)
+    mean = float(x.mean())
+    if k == 1:
+        return Agreement(mean, float(sigma[0]), float("nan"), float("nan"), 1)
+    have_errors = bool(np.isfinite(sigma).all() and (sigma >= 0).all())
+    propagated = float(np.sqrt(np.sum(sigma**2)) / k) if have_errors else float("nan")
+    if np.ptp(x) <= tolerance:                   # equal estimates: their spread is rounding
+        return Agreement(mean, propagated if have_errors else 0.0, 0.0, 1.0, k)
+    spread = float(x.std(ddof=1) / np.sqrt(k))
+    error = max(spread, propagated) if have_errors else spread
+    if not have_errors:
+        return Agreement(mean, error, float("nan"), float("nan"), k)
+    exact = sigma == 0.0
+    if exact.any():
+        # estimates without error fix the weighted mean; they must agree among themselves
+        if np.ptp(x[exact]) > tolerance:
+            return Agreement(mean, error, float("inf"), 0.0, k)
+        centre = float(x[exact].mean())
+        deviation = np.abs(x[~exact] - centre)
+        chi2 = float(np.sum(np.where(deviation <= tolerance, 0.0, deviation / sigma[~exact]) ** 2))
+    else:
+        weights = 1.0 / sigma**2
+        centre = float(np.sum(weights * x) / np.sum(weights))
+        chi2 = float(np.sum(weights * (x - centre) ** 2))
+    return Agreement(mean, error, chi2, float(stats.chi2.sf(chi2, k - 1)), k)

@@ -47,16 +47,23 @@ def value_with_error(mean: float, error: float, converged: bool = True) -> str:
     return f"{mean:.{decimals}f} ± {error:.{decimals}f}{'' if converged else ' †'}"
 
 
-#: marks a value whose R̂ or ESS says it is not converged (nanomc.analysis.convergence)
+#: marks a value whose R̂ or ESS (population annealing with several starts: the populations' agreement) says it
+#: is not converged (nanomc.analysis.convergence)
 NOT_CONVERGED = "‡"
 #: the Markdown summary lists at most this many unconverged rows; analysis.csv and analysis.json hold all
 MAX_LISTED = 40
 
 
+def diagnosed(r: dict) -> bool:
+    """Whether a row has convergence diagnostics: R̂ and ESS, or the agreement test of populations."""
+    return math.isfinite(r["rhat"]) or math.isfinite(r.get("agreement_p", float("nan")))
+
+
 def value_cell(r: dict) -> str:
-    """A row's `mean ± error`, † for an unconverged blocking error, ‡ when R̂/ESS say it is not converged."""
+    """A row's `mean ± error`, † for an unconverged blocking error, ‡ when R̂/ESS (or the populations'
+    agreement) say it is not converged."""
     text = value_with_error(r["mean"], r["error"], r["converged"])
-    return text + f" {NOT_CONVERGED}" if math.isfinite(r["rhat"]) and not r["mcmc_converged"] else text
+    return text + f" {NOT_CONVERGED}" if diagnosed(r) and not r["mcmc_converged"] else text
 
 
 def _table(header: list[str], rows: list[list[str]], text_columns: int = 1) -> list[str]:
@@ -111,8 +118,11 @@ def markdown(a: Analysis) -> str:
     info, g, x = a.info, a.info["geometry"], a.element
     out = [f"# nanomc analysis: {info['source']}", ""]
     if info.get("ensemble") == "pamc":
+        starts = info.get("starts", ["random"])
+        populations = (f"{len(starts)} independent populations ({', '.join(starts)}) of {info['walkers']} walkers"
+                       if len(starts) > 1 else f"{info['walkers']} walkers")
         out.append(f"{info['n_sites']} sites ({info['n_swappable']} swappable; {', '.join(a.elements)}), pamc: "
-                   f"{info['walkers']} walkers, {info['steps_done']}/{info['steps_total']} temperature steps of "
+                   f"{populations}, {info['steps_done']}/{info['steps_total']} temperature steps of "
                    f"{info['sweeps_per_step']} sweeps, {info['resampling']} resampling; the walkers after each "
                    "step's sweeps are its snapshots.")
     elif "sweeps_done" in info:
@@ -172,6 +182,15 @@ def markdown(a: Analysis) -> str:
     return "\n".join(out)
 
 
+def _probability(p: float) -> str:
+    """A tail probability as a table cell: 0.43, 3e-05, < 1e-300."""
+    if not math.isfinite(p):
+        return "–"
+    if p == 0.0:
+        return "< 1e-300"
+    return f"{p:.2f}" if p >= 0.01 else f"{p:.0e}"
+
+
 def _diagnostics(r: dict) -> list[str]:
     """R̂, bulk ESS and tail ESS of a row as table cells."""
     if not math.isfinite(r["rhat"]):
@@ -183,19 +202,34 @@ def _convergence(a: Analysis) -> list[str]:
     """The convergence section: the criteria and every quantity (up to MAX_LISTED) that does not meet them."""
     c = a.info["convergence"]
     failed = c["not_converged"]
-    out = ["## Convergence", "",
-           f"Rank-normalised split-R̂ and bulk and tail effective sample sizes (Vehtari et al. 2021) of every "
-           f"quantity at every temperature, across the {c['compared']}"
-           + (f" ({', '.join(a.info['starts'])})" if c["starts"] > 1 else "") +
-           f"; converged when R̂ ≤ {c['rhat_max']:g} and both ESS ≥ {c['ess_min']:g}. With several starts the "
-           "errors pool them. "
-           + (f"**{len(failed)} of {c['diagnosed']} values are not converged** (marked {NOT_CONVERGED} in the tables):"
-              if failed else f"All {c['diagnosed']} values are converged."), ""]
+    populations = c["compared"] == "populations"
+    verdict = (f"**{len(failed)} of {c['diagnosed']} values are not converged** (marked {NOT_CONVERGED} in the tables):"
+               if failed else f"All {c['diagnosed']} values are converged.")
+    if populations:
+        method = (f"The {c['starts']} independent populations ({', '.join(a.info['starts'])}) each estimate every "
+                  "quantity at every temperature with its own error (clustered by family); a value is converged "
+                  "when the populations agree: the χ² of their estimates about their inverse-variance weighted "
+                  f"mean, with their own errors, has a tail probability p ≥ {c['agreement_p_min']:g} for "
+                  f"{c['starts'] - 1} degrees of freedom. Values are the mean of the populations' estimates, errors "
+                  "the larger of their spread and their own errors. ")
+    else:
+        method = (f"Rank-normalised split-R̂ and bulk and tail effective sample sizes (Vehtari et al. 2021) of every "
+                  f"quantity at every temperature, across the {c['compared']}"
+                  + (f" ({', '.join(a.info['starts'])})" if c["starts"] > 1 else "") +
+                  f"; converged when R̂ ≤ {c['rhat_max']:g} and both ESS ≥ {c['ess_min']:g}. With several starts "
+                  "the errors pool them. ")
+    out = ["## Convergence", "", method + verdict, ""]
     if not failed:
         return out
-    rows = [[format_temperature(r["temperature_K"]), r["quantity"], r["category"], r["element"],
-             *_diagnostics(r)] for r in failed[:MAX_LISTED]]
-    out += _table(["T (K)", "quantity", "category", "element", "R̂", "ESS bulk", "ESS tail"], rows, text_columns=4)
+    if populations:
+        rows = [[format_temperature(r["temperature_K"]), r["quantity"], r["category"], r["element"],
+                 _probability(r["agreement_p"])] for r in failed[:MAX_LISTED]]
+        out += _table(["T (K)", "quantity", "category", "element", "p"], rows, text_columns=4)
+    else:
+        rows = [[format_temperature(r["temperature_K"]), r["quantity"], r["category"], r["element"],
+                 *_diagnostics(r)] for r in failed[:MAX_LISTED]]
+        out += _table(["T (K)", "quantity", "category", "element", "R̂", "ESS bulk", "ESS tail"], rows,
+                      text_columns=4)
     if len(failed) > MAX_LISTED:
         out.append(f"… and {len(failed) - MAX_LISTED} more (analysis.csv, analysis.json: column mcmc_converged).")
     return out + [""]
@@ -204,10 +238,14 @@ def _convergence(a: Analysis) -> list[str]:
 def _values_line(info: dict) -> str:
     """What the values and errors of the tables are."""
     if info.get("ensemble") == "pamc":
+        several = len(info.get("starts", ["random"])) > 1
         return ("Values: mean ± standard error (1σ) over the walkers of each step, the walkers of one family "
                 "(descendants of one initial walker) counted as one correlated cluster (cluster-robust error over "
-                "families); n_ind = independent samples s²/σ² (smallest in the row); † = fewer than "
-                f"{MIN_CLUSTERS} families (the error is unreliable).")
+                "families)" + ("; with several populations the mean of their estimates, the error the larger of "
+                               "their spread and their own errors" if several else "") +
+                "; n_ind = independent samples s²/σ² (smallest in the row); † = fewer than "
+                f"{MIN_CLUSTERS} families (the error is unreliable)"
+                + (f"; {NOT_CONVERGED} = the populations disagree (see Convergence)." if several else "."))
     if info["snapshots_kept"] > 1:
         return ("Values: mean ± standard error (1σ, blocking) over the kept snapshots; n_ind = independent samples "
                 "(smallest in the row); † = no blocking plateau (too few snapshots: the error is a lower bound); "

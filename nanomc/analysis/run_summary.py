@@ -1,4 +1,5 @@
-"""The convergence lines of `nanomc run`'s summary: R̂ and ESS of the energy at every temperature.
+"""The convergence lines of `nanomc run`'s summary: R̂ and ESS of the energy at every temperature; for
+population annealing with several starts, whether the populations' ⟨E⟩ and F agree.
 
 The energy trace is all a finished run has without the site geometry; `nanomc analyze` checks every
 quantity the same way (nanomc.analysis.convergence).
@@ -7,9 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..population_results import PopulationRecord
 from ..results import RunRecord
 from .analyze import DEFAULT_DISCARD
-from .convergence import ESS_MIN, RHAT_MAX, diagnose
+from .convergence import AGREEMENT_P_MIN, ESS_MIN, RHAT_MAX, diagnose
+from .population import pooled_thermodynamics
 from .statistics import discard_sweeps
 from .table import format_temperature
 
@@ -37,4 +40,35 @@ def energy_convergence_lines(record: RunRecord, discard: float | int = DEFAULT_D
     if failed:
         lines.append(f"  the energy is not converged at {failed} of {n_t} temperatures: run longer, add starts or "
                      "check for starts stuck in different states")
+    return lines
+
+
+def population_convergence_lines(record: PopulationRecord, p_min: float = AGREEMENT_P_MIN) -> list[str]:
+    """Population annealing with several starts: per completed step (temperature in K) the χ² tail
+    probability that the populations' ⟨E⟩ and F agree within their own errors
+    (nanomc.analysis.convergence.agreement), and whether both do (p ≥ p_min); [] with one population."""
+    if record.n_starts < 2 or not record.steps_done:
+        return []
+    pooled = pooled_thermodynamics(record)
+    lines = [f"  agreement of the {record.n_starts} populations (χ² of their estimates with their own errors; "
+             f"converged: p >= {p_min:g}; `nanomc analyze` checks every quantity):"]
+    failed = untested = 0
+    for k, temperature in enumerate(record.temperatures[:record.steps_done]):
+        energy, free = pooled["mean_energy"][k], pooled["free_energy"][k]
+        tested = [a for a in (energy, free) if np.isfinite(a.p)]
+        if not np.isfinite(energy.p):
+            verdict = "not tested (a population has too few families for an error)"
+            untested += 1
+        elif all(a.converged(p_min) for a in tested):
+            verdict = "converged"
+        else:
+            verdict = "NOT converged"
+            failed += 1
+        f_text = f"  F p {free.p:.3g}" if np.isfinite(free.p) else ""
+        lines.append(f"  T {format_temperature(temperature):>7} K  <E> p {energy.p:.3g}{f_text}  {verdict}")
+    if failed:
+        lines.append(f"  the populations disagree at {failed} of {record.steps_done} temperatures: add walkers or "
+                     "sweeps per step, or check for populations stuck in different states")
+    if untested:
+        lines.append(f"  {untested} of {record.steps_done} temperatures could not be tested: add walkers")
     return lines

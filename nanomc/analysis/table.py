@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .convergence import ESS_MIN, RHAT_MAX
+from .convergence import AGREEMENT_P_MIN, ESS_MIN, RHAT_MAX
 from .statistics import MIN_CLUSTERS
 
 #: column name -> meaning (units); the order of the CSV columns
@@ -21,7 +21,8 @@ COLUMNS = {
     "category": "layer, site type, radial shell (Å), or the central element of a pair quantity",
     "element": "element the value refers to (for pairs: the neighbour element)",
     "mean": "average over the kept snapshots (fractions; energy in eV)",
-    "error": "standard error of the mean (1σ): blocking; population annealing: clustered by walker family",
+    "error": "standard error of the mean (1σ): blocking; population annealing: clustered by walker family (several "
+             "populations: the larger of the spread of their estimates and their own errors)",
     "n_samples": "snapshots (or sweeps, for the energy; walkers, for population annealing) averaged",
     "n_independent": "number of independent samples N/(2 τ_int) = s²/error²",
     "tau_int_sweeps": "integrated autocorrelation time in sweeps (NaN for population annealing)",
@@ -30,8 +31,11 @@ COLUMNS = {
             "NaN: not a time series (population annealing, a structure) or fewer than 4 samples per half chain",
     "ess_bulk": "bulk effective sample size (rank-normalised), over all starts",
     "ess_tail": "tail effective sample size (5% and 95% quantiles), over all starts",
+    "agreement_p": "population annealing with several starts: χ² tail probability that the populations' "
+                   "estimates agree within their own errors (NaN otherwise)",
     "mcmc_converged": f"R̂ ≤ {RHAT_MAX} and bulk and tail ESS ≥ {ESS_MIN:.0f} (or the thresholds given to "
-                      "the analysis); False also where they could not be computed",
+                      f"the analysis); populations: agreement_p ≥ {AGREEMENT_P_MIN}; False also where they could "
+                      "not be computed",
     "random": "exact value for a random occupation of the same sites (NaN: not applicable)",
     "sites": "swappable sites in the category (NaN: not applicable)",
 }
@@ -39,7 +43,8 @@ COLUMNS = {
 _DTYPES = {"quantity": object, "category": object, "element": object, "n_samples": int, "converged": bool,
            "mcmc_converged": bool}
 #: values of columns that older analyses (analysis.json of earlier versions) or rows without a time series lack
-_ABSENT = {"rhat": float("nan"), "ess_bulk": float("nan"), "ess_tail": float("nan"), "mcmc_converged": False}
+_ABSENT = {"rhat": float("nan"), "ess_bulk": float("nan"), "ess_tail": float("nan"), "agreement_p": float("nan"),
+           "mcmc_converged": False}
 
 
 class Table:

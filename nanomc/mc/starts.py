@@ -21,6 +21,13 @@ from `start_seed(seed, s)`, spawned into its occupation stream (child 0), one st
 (children 1..R) and its exchange stream (child R+1). Start 0 uses SeedSequence(seed) itself, so a
 one-start campaign is bit for bit the campaign of before, and start 0 of a K-start campaign is
 that campaign too.
+
+With ladder = "tuned" every start runs the pilots and all use the ladder start 0's pilots tune
+(nanomc.mc.ladder_tuning). With population annealing a start is an independent population of
+`walkers` (nanomc.population_campaign): its walker streams are the keys of a one-population
+campaign below start_seed(seed, s) (nanomc.mc.population.walker_rng); `random` gives every walker
+an independent random occupation (the default first start, also for a structure file), a named
+kind puts every walker of the population on that one occupation.
 """
 from __future__ import annotations
 

@@ -46,6 +46,7 @@ class GaussianModel:
 
     def __init__(self, temperatures, seed):
         self.ladder = ExchangeLadder(np.array(temperatures, float), np.random.default_rng(seed))
+        self.ladders = [self.ladder]
         self.rng = np.random.default_rng(seed + 1)
 
     def step(self, sweep):
@@ -155,6 +156,34 @@ def test_tuned_campaign_is_the_same_on_two_ranks(tmp_path, potential_bytes):
     parallel = read_results(other / "out" / "results.h5")
     assert_same_results(parallel, serial)
     assert np.array_equal(parallel.temperatures, serial.temperatures)
+
+
+def test_starts_run_the_pilots_and_production_on_the_ladder_start_0_tunes(tmp_path, potential_bytes):
+    """ladder = "tuned" with two starts: start 0's pilots tune the ladder, so the tuned ladder and start 0's
+    whole run are those of the campaign of one start, bit for bit; start 1 runs the pilots too (its four
+    replicas, which all began on the core-first occupation, enter production in four different states) and
+    then production on the same tuned ladder, with exchange statistics counted from the end of the tuning.
+    Two ranks and a stop and resume give the same results."""
+    one = run_campaign(write_campaign(tmp_path / "one", potential_bytes, PARAMS), quiet=True)
+    text = PARAMS.replace("seed = 2", 'seed = 2\nstarts = ["random", "core-first"]')
+    two = run_campaign(write_campaign(tmp_path / "two", potential_bytes, text), quiet=True)
+    assert np.array_equal(two.temperatures, one.temperatures)
+    assert np.array_equal(two.tuning.ladders, one.tuning.ladders) and np.array_equal(two.tuning.acceptance,
+                                                                                     one.tuning.acceptance)
+    n = len(one.temperatures)
+    assert np.array_equal(np.array(two.energy)[:n], np.array(one.energy))
+    assert np.array_equal(np.array(two.snapshots)[:, :n], np.array(one.snapshots))
+    assert np.array_equal(np.array(two.replica_temperature)[:n], np.array(one.replica_temperature))
+    first = np.array(two.snapshots[0])[n:]                       # start 1 after the pilots
+    assert len({z.tobytes() for z in first}) == n
+    assert set(np.array(two.temperature_trace)[n:].ravel()) == set(two.temperatures)
+    assert two.exchange["attempts"].shape == (2, n - 1) and (two.exchange["attempts"].sum(axis=1) == 8 * 3 // 2).all()
+    parallel = mpirun(2, "run", write_campaign(tmp_path / "mpi", potential_bytes, text), "-q")
+    assert parallel.returncode == 0, parallel.stderr
+    assert_same_results(read_results(tmp_path / "mpi" / "out" / "results.h5"), two)
+    stopped = write_campaign(tmp_path / "stopped", potential_bytes, text)
+    run_campaign(stopped, quiet=True, stop_after=4)
+    assert_same_results(run_campaign(stopped, quiet=True, resume=True), two)
 
 
 @pytest.mark.parametrize("old, new, words", [

@@ -84,10 +84,13 @@ class Tuning:
 def tune_ladder(driver: Driver, rounds: int, sweeps: int,
                 report: Callable[[int, np.ndarray, np.ndarray], None] | None = None) -> Tuning:
     """Run `rounds` pilots of `sweeps` sweeps (with the driver's exchanges), re-spacing the ladder
-    after each; the chains keep their states, the ladder's exchange statistics start again.
+    after each; the chains keep their states, the ladders' exchange statistics start again.
 
-    report(round, acceptance, new temperatures) is called after each round. Every rank computes
-    the same ladder from the allgathered energies, so no decision is broadcast.
+    With independent starts (driver.ladders, one per start) every start runs the pilots on the same
+    ladder, each exchanging within itself, but only start 0's energies tune it: the tuned ladder and
+    start 0's run are those of a campaign of one start, and the other starts begin production after
+    as many pilot sweeps. report(round, acceptance, new temperatures) is called after each round.
+    Every rank computes the same ladder from the allgathered energies, so no decision is broadcast.
     """
     ladder = driver.ladder
     t = ladder.temperatures
@@ -103,10 +106,13 @@ def tune_ladder(driver: Driver, rounds: int, sweeps: int,
         acceptance = expected_acceptance(ladder.temperatures, np.array(energies[sweeps // 2:]))
         density_sum += (k + 1) * distance_density(grid, ladder.temperatures, acceptance)
         weight_sum += k + 1
-        ladder.temperatures, predicted = equal_distance_ladder(grid, density_sum / weight_sum, len(t))
-        ladders.append(ladder.temperatures.copy())
+        tuned, predicted = equal_distance_ladder(grid, density_sum / weight_sum, len(t))
+        for each in driver.ladders:
+            each.temperatures = tuned.copy()
+        ladders.append(tuned.copy())
         acceptances.append(acceptance)
         if report is not None:
             report(k, acceptance, ladder.temperatures)
-    ladder.reset_statistics()
+    for each in driver.ladders:
+        each.reset_statistics()
     return Tuning(np.array(ladders), np.array(acceptances).reshape(rounds, -1), sweeps, predicted)

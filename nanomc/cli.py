@@ -95,14 +95,26 @@ def _check_relaxer(args: argparse.Namespace) -> int:
     potential = Potential.load(args.potential)
     potential.refuse_forces("nanomc check-relaxer")
     calc = CalculatorSpec.parse(args.calculator, dict(parse_calc_arg(a) for a in args.calc_arg)).build()
-    checks = check_relaxer(pairs, potential, calc, args.fmax, args.steps, args.optimizer)
+    checks = check_relaxer(pairs, potential, calc, args.fmax, args.steps, args.optimizer, args.reference_points)
     if args.csv:
         write_csv(args.csv, checks)
     print(f"{args.potential} as a relaxer against {len(checks)} reference relaxations of {args.reference}: error "
           f"(E_cheap − E_ref)/N in meV/atom, share of the relaxation energy captured, reference force at the cheap "
-          f"geometry (eV/Å)")
+          f"geometry (eV/Å){_points_note(args.reference_points)}")
     print(summary_table(checks))
     return 0
+
+
+#: --reference-points of `nanomc label --relax` and `nanomc check-relaxer`
+REFERENCE_POINTS_HELP = ("at most K reference single points per structure (default 1: relax with the potential, then "
+                         "one reference point); with K > 1 the potential's surface is corrected to the reference's "
+                         "energy and forces at each point and relaxed again, to the reference's own minimum "
+                         "(docs: the relaxer recipe)")
+
+
+def _points_note(points: int) -> str:
+    return "" if points == 1 else (f"; the cheap path is corrected to the reference at up to {points} points, "
+                                   f"column `points` the reference single points it took")
 
 
 def _relax_settings(args: argparse.Namespace):
@@ -110,7 +122,8 @@ def _relax_settings(args: argparse.Namespace):
     from .training.relaxed import RelaxedLabelError, RelaxSettings
 
     given = {name: getattr(args, name) for name in ("relax_with", "fmax", "relax_steps", "relax_cell",
-                                                    "max_displacement", "relax_optimizer", "relaxed_geometry")
+                                                    "max_displacement", "relax_optimizer", "relaxed_geometry",
+                                                    "reference_points")
              if getattr(args, name) not in (None, False)}
     if not args.relax:
         if given:
@@ -444,6 +457,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="label the relaxed structure itself (relaxed positions, the reference's energy and "
                               "forces there, its unrelaxed energy and whether it maps in the frame's info), mapped "
                               "or not: reference relaxations to validate a relaxer against")
+    relaxed.add_argument("--reference-points", type=int, metavar="K",
+                         help=REFERENCE_POINTS_HELP + "; needs --relax-with POTENTIAL.h5, and --fmax is then the "
+                              "reference's force")
     label.set_defaults(func=_label, interrupted="rerun the same `nanomc label` command to continue")
     check = sub.add_parser("check-relaxer", help="a potential as a relaxer against reference relaxations of held-out "
                                                  "structures (the cheap path of relaxed-lattice labels)",
@@ -460,6 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--fmax", type=float, default=0.05, help="relax until every force is below this (eV/Å; 0.05)")
     check.add_argument("--steps", type=int, default=500, help="at most this many optimiser steps (default 500)")
     check.add_argument("--optimizer", choices=("FIRE", "BFGS"), default="BFGS", help="ASE optimiser (default BFGS)")
+    check.add_argument("--reference-points", type=int, default=1, metavar="K", help=REFERENCE_POINTS_HELP)
     check.add_argument("--csv", help="write one row per structure here")
     check.add_argument("--overwrite", action="store_true", help="replace an existing --csv file")
     check.set_defaults(func=_check_relaxer)

@@ -2,7 +2,8 @@
 
 The cluster-expansion (abICS) remedy for on-lattice Monte Carlo: a structure is relaxed with
 the reference calculator, or with a nanomc potential followed by one reference single point at
-the relaxed geometry, and labelled with that relaxed reference energy, while the label keeps
+the relaxed geometry, or with a few reference single points and the potential corrected to them in
+between (nanomc.training.corrected), and labelled with that relaxed reference energy, while the label keeps
 the ideal (input) positions, cell and occupation and no forces. A potential trained on such
 labels maps occupations on the ideal lattice to relaxed energies; its forces mean nothing.
 
@@ -60,6 +61,9 @@ class RelaxSettings:
     optimizer: str = "FIRE"
     #: label the relaxed structure itself (positions, reference energy and forces there) instead of its lattice
     keep_geometry: bool = False
+    #: with a nanomc relaxer: at most this many reference single points; 1 relaxes with the potential and computes
+    #: the reference once at the end, more relax to the reference's own minimum (nanomc.training.corrected)
+    reference_points: int = 1
 
     def check(self) -> None:
         """RelaxedLabelError (one line) for settings that cannot work."""
@@ -71,6 +75,12 @@ class RelaxSettings:
             raise RelaxedLabelError(f"--max-displacement must be positive (Å), got {self.max_displacement}")
         if self.optimizer not in OPTIMIZERS:
             raise RelaxedLabelError(f"--relax-optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        if self.reference_points < 1:
+            raise RelaxedLabelError(f"--reference-points must be at least 1, got {self.reference_points}")
+        if self.reference_points > 1 and self.relax_with == "reference":
+            raise RelaxedLabelError("--reference-points is for a nanomc relaxer: give --relax-with POTENTIAL.h5")
+        if self.reference_points > 1 and self.cell:
+            raise RelaxedLabelError("--reference-points relaxes positions only: leave out --relax-cell")
 
     def relaxer_potential(self):
         """The nanomc Potential that relaxes, or None for the reference; one-line errors for a bad file."""
@@ -86,6 +96,10 @@ class RelaxSettings:
         """The settings as one line (the labels file's `relaxation` identity); relaxer: "reference" or
         "nanomc:<content hash>"."""
         kept = "; labels at the relaxed geometry" if self.keep_geometry else ""
+        if self.reference_points > 1:
+            return (f"relaxed by {relaxer} corrected to the reference at up to {self.reference_points} points; "
+                    f"reference fmax {self.fmax:g} eV/A; BFGS at most {self.steps} steps between points; positions; "
+                    f"max displacement {self.max_displacement:g} A{kept}")
         return (f"relaxed by {relaxer}; {self.optimizer} to fmax {self.fmax:g} eV/A in at most {self.steps} steps; "
                 f"{'positions and cell' if self.cell else 'positions'}; max displacement {self.max_displacement:g} A"
                 f"{kept}")
@@ -158,27 +172,37 @@ def relax_and_label(atoms: Atoms, calc, relaxer, settings: RelaxSettings,
     and return (reference energy at the relaxed geometry (eV), provenance info), or Unmapped (also when
     an atom ends nearer one of the vacant sites `vacant` (k × 3, Å) than its own). With
     settings.keep_geometry, a RelaxedGeometry instead, mapped or not (the mapping is in its info)."""
+    from ase.calculators.singlepoint import SinglePointCalculator
     from ase.filters import FrechetCellFilter
     from ase.optimize import BFGS, FIRE
 
+    from .corrected import corrected_relax
+
     # the reference at the input geometry (a reference relaxation's first step reuses it: ASE caches results)
     unrelaxed = float(calc.get_potential_energy(atoms.copy())) if settings.keep_geometry else None
-    moved = atoms.copy()
-    moved.calc = calc if relaxer is None else relaxer
     cell = settings.cell and bool(atoms.pbc.all())
-    target = FrechetCellFilter(moved) if cell else moved
-    optimizer = {"FIRE": FIRE, "BFGS": BFGS}[settings.optimizer](target, logfile=None)
-    converged = bool(optimizer.run(fmax=settings.fmax, steps=settings.steps))
+    if relaxer is not None and settings.reference_points > 1:
+        corrected = corrected_relax(atoms, calc, relaxer.potential, settings.fmax, settings.reference_points,
+                                    inner_steps=settings.steps)
+        moved, steps, converged = corrected.atoms, corrected.points, corrected.converged
+        moved.calc = SinglePointCalculator(moved, energy=corrected.energy, forces=corrected.forces)
+    else:
+        moved = atoms.copy()
+        moved.calc = calc if relaxer is None else relaxer
+        target = FrechetCellFilter(moved) if cell else moved
+        optimizer = {"FIRE": FIRE, "BFGS": BFGS}[settings.optimizer](target, logfile=None)
+        converged = bool(optimizer.run(fmax=settings.fmax, steps=settings.steps))
+        steps = int(optimizer.nsteps)
     largest, reason = map_to_lattice(atoms, moved, settings.max_displacement, vacant)
     if reason is not None and not settings.keep_geometry:
         return Unmapped(reason)
-    if relaxer is not None:
+    if relaxer is not None and settings.reference_points == 1:
         moved.calc = calc
     energy = float(moved.get_potential_energy())
     if not np.isfinite(energy):
         raise ValueError("non-finite energy at the relaxed geometry")
     info = {KIND_KEY: RELAXED, "relaxed_by": relaxer_name(getattr(relaxer, "potential", None)),
-            "relax_fmax": settings.fmax, "relax_steps": int(optimizer.nsteps), "relax_converged": converged,
+            "relax_fmax": settings.fmax, "relax_steps": steps, "relax_converged": converged,
             "relax_max_displacement": round(largest, 6), "relax_cell": cell}
     if not settings.keep_geometry:
         return energy, info

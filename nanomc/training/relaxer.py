@@ -41,7 +41,8 @@ class RelaxerCheckError(NanomcError, ValueError):
 class RelaxerCheck:
     """One held-out structure: energies in eV (the reference's at the input geometry, at its own relaxed
     geometry and at the cheap path's; the potential's at its own), the reference's largest force at the
-    cheap path's geometry (eV/Å), the cheap path's steps and why it failed ("" if it did not)."""
+    cheap path's geometry (eV/Å), the reference single points the cheap path took and why it failed ("" if
+    it did not)."""
 
     origin: str
     kind: str
@@ -51,7 +52,7 @@ class RelaxerCheck:
     energy_cheap: float
     energy_potential: float
     reference_fmax: float
-    steps: int
+    points: int
     failed: str = ""
 
     @property
@@ -101,28 +102,38 @@ def paired_references(inputs: Sequence[str | Path], reference: str | Path) -> li
 
 
 def check_relaxer(pairs: Sequence[tuple[str, Atoms, Atoms]], potential: Potential, calc, fmax: float = 0.05,
-                  steps: int = 500, optimizer: str = "BFGS") -> list[RelaxerCheck]:
+                  steps: int = 500, optimizer: str = "BFGS", reference_points: int = 1) -> list[RelaxerCheck]:
     """Relax every input of `pairs` (paired_references) with `potential` (fmax eV/Å, at most `steps`
     optimiser steps) and compare, with one single point of the reference ASE calculator `calc` at the
-    geometry reached, with the reference relaxation."""
+    geometry reached, with the reference relaxation. With reference_points K > 1 the cheap path is the
+    corrected relaxation (nanomc.training.corrected) with at most K reference points, to the reference's
+    forces below fmax; energy_potential is then the potential's energy at the geometry reached."""
+    from .corrected import corrected_relax
     from .label import compute_label
 
     checks = []
     for origin, atoms, reference in pairs:
-        cheap = relax(atoms, potential, fmax, steps, optimizer, origin, keep_going=True)
-        energy, forces = compute_label(cheap.atoms, calc)
+        if reference_points > 1:
+            corrected = corrected_relax(atoms, calc, potential, fmax, reference_points, inner_steps=steps)
+            energy, forces, points, failed = corrected.energy, corrected.forces, corrected.points, ""
+            own = potential.energy_forces(corrected.atoms).energy
+        else:
+            cheap = relax(atoms, potential, fmax, steps, optimizer, origin, keep_going=True)
+            energy, forces = compute_label(cheap.atoms, calc)
+            own, points, failed = cheap.energy_after, 1, cheap.failed
         checks.append(RelaxerCheck(origin, str(atoms.info.get("config_type", "")), len(atoms),
                                    float(reference.info["energy_unrelaxed"]), float(reference.get_potential_energy()),
-                                   energy, cheap.energy_after, float(np.linalg.norm(forces, axis=1).max()),
-                                   cheap.steps, cheap.failed))
+                                   energy, own, float(np.linalg.norm(forces, axis=1).max()),
+                                   points, failed))
     return checks
 
 
 def summary_table(checks: Sequence[RelaxerCheck]) -> str:
     """One row per kind of structure and one for all: count, error RMSE / MAE / largest (meV/atom), smallest
-    and median captured share, median and largest reference force at the cheap geometry (eV/Å), failures."""
+    and median captured share, median and largest reference force at the cheap geometry (eV/Å), median and
+    largest number of reference points, failures."""
     rows = [f"{'kind':10s} {'n':>4s} {'RMSE':>7s} {'MAE':>7s} {'max|err|':>8s} {'captured min':>12s} "
-            f"{'median':>7s} {'fmax med':>8s} {'fmax max':>8s} {'failed':>6s}"]
+            f"{'median':>7s} {'fmax med':>8s} {'fmax max':>8s} {'points med':>10s} {'max':>4s} {'failed':>6s}"]
     kinds = sorted({c.kind for c in checks})
     for kind in ([*kinds, "all"] if len(kinds) > 1 else ["all"]):
         group = [c for c in checks if kind == "all" or c.kind == kind]
@@ -131,7 +142,8 @@ def summary_table(checks: Sequence[RelaxerCheck]) -> str:
         force = np.array([c.reference_fmax for c in group])
         rows.append(f"{kind:10s} {len(group):4d} {np.sqrt(np.mean(error ** 2)):7.2f} {np.mean(np.abs(error)):7.2f} "
                     f"{np.max(np.abs(error)):8.2f} {np.nanmin(captured):12.3f} {np.nanmedian(captured):7.3f} "
-                    f"{np.median(force):8.3f} {force.max():8.3f} {sum(bool(c.failed) for c in group):6d}")
+                    f"{np.median(force):8.3f} {force.max():8.3f} {np.median([c.points for c in group]):10.1f} "
+                    f"{max(c.points for c in group):4d} {sum(bool(c.failed) for c in group):6d}")
     return "\n".join(rows)
 
 

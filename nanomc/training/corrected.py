@@ -14,7 +14,10 @@ reference is computed where it stops. The step is taken if the reference energy 
 trust radius follows the usual trust-region rule on the ratio r of the reference's decrease to
 the decrease E_c(x_k) − E_c(x) the corrected surface predicted: r < 1/4 halves ρ, r > 3/4 on a
 step that reached ρ doubles it (up to `max_trust`); a step that raised the reference energy is
-undone (its point still counts). Near a minimum this is a quasi-Newton method whose model is the
+undone (its point still counts) and the reference is computed once more at the minimum of the cubic
+that the energies and forces at both ends of the step define along it (a tenth to half the step). In
+Ce–Cu–O an extra curvature learned from the points (a symmetric-rank-one update) made the tail
+slower, so the correction stays first order. Near a minimum this is a quasi-Newton method whose model is the
 potential (with its curvature) instead of a quadratic, so a potential whose forces are only
 roughly right still converges to the reference's own minimum: the result is a reference
 relaxation, to the reference's forces below `fmax` or to `max_points` reference points.
@@ -41,25 +44,21 @@ class CorrectedRelaxationError(NanomcError, ValueError):
 
 class CorrectedSurface(ASECalculator):
     """ASE calculator of the potential's surface corrected at x_k (see the module docstring): energy (eV)
-    and forces (eV/Å); `curvature` (3N × 3N, eV/Å², default none) is the quadratic term B of the correction."""
+    and forces (eV/Å)."""
 
     implemented_properties = ["energy", "forces"]
 
-    def __init__(self, potential: Potential, anchor: np.ndarray, energy_shift: float, force_shift: np.ndarray,
-                 curvature: np.ndarray | None = None):
+    def __init__(self, potential: Potential, anchor: np.ndarray, energy_shift: float, force_shift: np.ndarray):
         super().__init__()
         self.potential, self.anchor = potential, anchor
         self.energy_shift, self.force_shift = energy_shift, force_shift
-        self.curvature = np.zeros((anchor.size, anchor.size)) if curvature is None else curvature
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes) -> None:
         super().calculate(atoms, properties, system_changes)
         result = self.potential.energy_forces(self.atoms)
-        moved = (self.atoms.positions - self.anchor).ravel()
-        bent = self.curvature @ moved
-        self.results = {"energy": result.energy + self.energy_shift - float(self.force_shift.ravel() @ moved)
-                        + 0.5 * float(moved @ bent),
-                        "forces": result.forces + self.force_shift - bent.reshape(-1, 3)}
+        moved = self.atoms.positions - self.anchor
+        self.results = {"energy": result.energy + self.energy_shift - float(np.sum(self.force_shift * moved)),
+                        "forces": result.forces + self.force_shift}
 
 
 @dataclass
@@ -96,42 +95,52 @@ def corrected_relax(atoms: Atoms, reference, potential: Potential, fmax: float =
     current = atoms.copy()
     current.calc = reference
     energy, forces = _reference(current)
-    gap = forces - potential.energy_forces(current).forces
-    curvature = np.zeros((gap.size, gap.size))
     energies = [energy]
     while len(energies) < max_points and _largest(forces) >= fmax and trust >= MIN_TRUST:
         model = current.copy()
-        model.calc = CorrectedSurface(potential, current.positions.copy(), energy - potential.energy_forces(model).energy,
-                                      gap, curvature)
+        surrogate = potential.energy_forces(model)
+        model.calc = CorrectedSurface(potential, current.positions.copy(), energy - surrogate.energy,
+                                      forces - surrogate.forces)
         target, reached = _relax_within(model, BFGS(model, logfile=None, maxstep=min(BFGS_STEP, trust)),
                                         current.positions, fmax / 4, inner_steps, trust)
         predicted = energy - _corrected_energy(model, target)
-        trial = current.copy()
-        trial.positions = target
-        trial.calc = reference
-        trial_energy, trial_forces = _reference(trial)
-        trial_gap = trial_forces - potential.energy_forces(trial).forces
-        curvature = _sr1(curvature, (target - current.positions).ravel(), (gap - trial_gap).ravel())
+        trial_energy, trial_forces = _reference(_moved(current, target, reference))
         ratio = (energy - trial_energy) / predicted if predicted > 0 else 0.0
         if ratio < 0.25:
             trust /= 2
         elif ratio > 0.75 and reached:
             trust = min(2 * trust, MAX_TRUST)
+        if trial_energy >= energy and len(energies) + 1 < max_points:
+            # the step raised the energy: one more point at the minimum of the cubic along it
+            energies.append(energy)
+            step = target - current.positions
+            alpha = _cubic_minimum(energy, -float(np.sum(forces * step)), trial_energy,
+                                   -float(np.sum(trial_forces * step)))
+            target = current.positions + alpha * step
+            trial_energy, trial_forces = _reference(_moved(current, target, reference))
+            trust = max(alpha * float(np.linalg.norm(step, axis=1).max()), MIN_TRUST)
         if trial_energy < energy:
-            current, energy, forces, gap = trial, trial_energy, trial_forces, trial_gap
+            current = _moved(current, target, reference)
+            energy, forces = trial_energy, trial_forces
         energies.append(energy)
-    relaxed = current.copy()
-    return CorrectedRelaxation(relaxed, energy, forces, len(energies), _largest(forces) < fmax, energies)
+    return CorrectedRelaxation(current.copy(), energy, forces, len(energies), _largest(forces) < fmax, energies)
 
 
-def _sr1(curvature: np.ndarray, step: np.ndarray, change: np.ndarray) -> np.ndarray:
-    """The symmetric-rank-one update of the correction's curvature B (eV/Å²) from one step s (Å) and the change
-    y (eV/Å) of the gradient of the gap E_ref − E_s along it (B s = y afterwards), skipped when ill-conditioned."""
-    residual = change - curvature @ step
-    denominator = float(residual @ step)
-    if abs(denominator) <= 1e-8 * np.linalg.norm(residual) * np.linalg.norm(step):
-        return curvature
-    return curvature + np.outer(residual, residual) / denominator
+def _moved(atoms: Atoms, positions: np.ndarray, calc) -> Atoms:
+    moved = atoms.copy()
+    moved.positions = positions
+    moved.calc = calc
+    return moved
+
+
+def _cubic_minimum(e0: float, slope0: float, e1: float, slope1: float) -> float:
+    """Where along a step that raised the energy to try next: the minimiser of the cubic through the energies
+    e0, e1 (eV) and slopes slope0, slope1 (eV per step) at its start (0) and end (1), kept in [0.1, 0.5]."""
+    c = 3 * (e1 - e0) - 2 * slope0 - slope1
+    d = slope0 + slope1 - 2 * (e1 - e0)
+    roots = np.roots([3 * d, 2 * c, slope0]) if abs(d) > 1e-12 else np.array([-slope0 / (2 * c)] if c else [])
+    minima = [r.real for r in np.atleast_1d(roots) if abs(r.imag) < 1e-12 and 2 * c + 6 * d * r.real > 0]
+    return float(np.clip(minima[0], 0.1, 0.5)) if minima else 0.25
 
 
 def _reference(atoms: Atoms) -> tuple[float, np.ndarray]:

@@ -51,12 +51,15 @@ def _run(args: argparse.Namespace) -> int:
         return 1 if failed else 0
     record = run_campaign(args.params, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet)
     if record is not None and not args.quiet:
-        from .analysis.run_summary import energy_convergence_lines, population_convergence_lines
+        from .analysis.run_summary import (energy_convergence_lines, population_convergence_lines,
+                                           quantity_convergence_lines)
 
         if isinstance(record, PopulationRecord):
-            print(os.linesep.join([describe_population(record), *population_convergence_lines(record)]))
+            print(os.linesep.join([describe_population(record), *population_convergence_lines(record),
+                                   *quantity_convergence_lines(record)]))
         else:
-            print(os.linesep.join([describe(record), *energy_convergence_lines(record)]))
+            print(os.linesep.join([describe(record), *energy_convergence_lines(record),
+                                   *quantity_convergence_lines(record)]))
     return 0
 
 
@@ -466,7 +469,9 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Relax each input structure with the potential, compute one reference single "
                                        "point at the geometry reached, and compare with the reference's own "
                                        "relaxation (`nanomc label --relax --relaxed-geometry`): energy error per "
-                                       "atom, share of the relaxation energy captured, reference force left.")
+                                       "atom, share of the relaxation energy captured, reference force left. With "
+                                       "--reference-points K, the corrected relaxation (up to K reference points) "
+                                       "instead of one.")
     check.add_argument("inputs", nargs="+", help="the structure files the reference relaxations were made from")
     check.add_argument("--reference", required=True, help="labels file of `nanomc label --relax --relaxed-geometry`")
     check.add_argument("--potential", required=True, help="potential file or shipped name (the relaxer)")

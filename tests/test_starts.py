@@ -5,7 +5,7 @@ import pytest
 from ase.io import write
 
 import nanomc.analysis as na
-from nanomc.analysis.run_summary import energy_convergence_lines
+from nanomc.analysis.run_summary import energy_convergence_lines, quantity_convergence_lines
 from nanomc.campaign import run_campaign
 from nanomc.config import ConfigError, load_config
 from nanomc.mc.groups import SwapGroups
@@ -217,6 +217,11 @@ def test_starts_stuck_in_different_basins_are_flagged(tmp_path):
     assert {("energy", ""), ("composition_site_type", "edge")} <= flagged
     assert "**" in na.markdown(a) and "| 20 | energy |" in na.markdown(a)
     assert "NOT converged" in "\n".join(energy_convergence_lines(cold))
+    # the run summary names the quantities the analysis flags (its default discard and pair element)
+    named, = quantity_convergence_lines(cold)
+    default = na.load(cold).info["convergence"]
+    assert f"{len(default['not_converged'])} of {default['diagnosed']} values NOT converged" in named
+    assert "energy at 20 K" in named and "composition_site_type edge" in named
     hot = run_campaign(write_campaign(tmp_path / "hot", b"", STUCK.replace("{temperature}", "20000.0")), quiet=True)
     b = na.load(hot, element="Au", discard=0.5)
     for quantity, category in (("energy", ""), ("composition_site_type", "edge")):

@@ -1,8 +1,6 @@
 """The convergence lines of `nanomc run`'s summary: R̂ and ESS of the energy at every temperature; for
-population annealing with several starts, whether the populations' ⟨E⟩ and F agree.
-
-The energy trace is all a finished run has without the site geometry; `nanomc analyze` checks every
-quantity the same way (nanomc.analysis.convergence).
+population annealing with several starts, whether the populations' ⟨E⟩ and F agree; then, from the
+analysis of the results (what `nanomc analyze` reports), which quantities are not converged.
 """
 from __future__ import annotations
 
@@ -10,7 +8,7 @@ import numpy as np
 
 from ..population_results import PopulationRecord
 from ..results import RunRecord
-from .analyze import DEFAULT_DISCARD
+from .analyze import DEFAULT_DISCARD, load
 from .convergence import AGREEMENT_P_MIN, ESS_MIN, RHAT_MAX, diagnose
 from .population import pooled_thermodynamics
 from .statistics import discard_sweeps
@@ -72,3 +70,30 @@ def population_convergence_lines(record: PopulationRecord, p_min: float = AGREEM
     if untested:
         lines.append(f"  {untested} of {record.steps_done} temperatures could not be tested: add walkers")
     return lines
+
+
+#: how many unconverged quantities the run summary names (the report lists them all)
+MAX_NAMED = 4
+
+
+def quantity_convergence_lines(record: RunRecord | PopulationRecord) -> list[str]:
+    """One line: how many of the analysis's diagnosed values (every quantity at every temperature, K) are not
+    converged, naming up to MAX_NAMED of them; [] when nothing could be diagnosed."""
+    if record.ensemble == "anneal" or not (getattr(record, "sweeps_done", 0) or getattr(record, "steps_done", 0)):
+        return []
+    convergence = load(record).info["convergence"]
+    failed = convergence["not_converged"]
+    if not convergence["diagnosed"]:
+        return []
+    if not failed:
+        return [f"  every quantity (`nanomc analyze`): all {convergence['diagnosed']} values converged"]
+    named = ", ".join(f"{_quantity_name(row)} at {format_temperature(row['temperature_K'])} K"
+                      for row in failed[:MAX_NAMED])
+    more = f" and {len(failed) - MAX_NAMED} more" if len(failed) > MAX_NAMED else ""
+    return [f"  every quantity (`nanomc analyze`): {len(failed)} of {convergence['diagnosed']} values NOT converged: "
+            f"{named}{more}"]
+
+
+def _quantity_name(row: dict) -> str:
+    words = [str(row[key]) for key in ("quantity", "category", "element") if row.get(key) not in (None, "", "all")]
+    return " ".join(words)

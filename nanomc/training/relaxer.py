@@ -12,6 +12,9 @@ the reference's own relaxed energy and E_cheap the reference energy at the cheap
             minimum is lower; negative when the cheap path finds a lower basin);
   captured  (E₀ − E_cheap) / (E₀ − E_ref), the share of the relaxation energy the cheap path gets;
   fmax      the largest reference force at the cheap path's geometry, eV/Å.
+With `--reference-points K` the cheap path is the corrected relaxation instead (nanomc.training.corrected:
+up to K reference points, the potential corrected to the reference in between), and the check says how
+many points it took.
 The active-learning loop that makes such a relaxer (relax with the potential, label frames along the
 paths, train with forces, check) is the recipe in docs (runs/CeCuO-relaxer/README.md).
 """

@@ -1,7 +1,7 @@
 """How many reference points does the corrected relaxation need? (issue 36 §1)
 
-    python points_trace.py run CeCuO-relaxer2.h5 30 trace-relaxer2.csv     # ~25 min of teacher time, one core
-    python points_trace.py table trace-relaxer2.csv
+    python points_trace.py run CeCuO-relaxer2.h5 30 trace-relaxer2.csv [FIRST:LAST]  # ~1 h of teacher time
+    python points_trace.py table trace-relaxer2.csv [MORE.csv ...]
 
 `run` relaxes each of the 31 held-out structures with the corrected relaxation
 (nanomc.training.corrected: the relaxer's surface corrected to SevenNet-0 at each reference point,
@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 
-def run(potential_file: str, points: int, out: str) -> None:
+def run(potential_file: str, points: int, out: str, chosen: slice = slice(None)) -> None:
     from nanomc.potential import Potential
     from nanomc.training.calculators import CalculatorSpec
     from nanomc.training.corrected import corrected_relax
@@ -35,7 +35,7 @@ def run(potential_file: str, points: int, out: str) -> None:
         writer = csv.writer(handle)
         writer.writerow(["index", "kind", "atoms", "maps", "energy_unrelaxed", "energy_reference", "reference_steps",
                          "fmax", "seconds", "energies"])
-        for i, (_, atoms, reference) in enumerate(pairs):
+        for i, (_, atoms, reference) in list(enumerate(pairs))[chosen]:
             start = time.time()
             result = corrected_relax(atoms, teacher, potential, max_points=points)
             writer.writerow([i, atoms.info.get("config_type", ""), len(atoms), reference.info["relax_maps"],
@@ -47,8 +47,9 @@ def run(potential_file: str, points: int, out: str) -> None:
                   flush=True)
 
 
-def table(path: str) -> None:
-    rows = list(csv.DictReader(open(path)))
+def table(*paths: str) -> None:
+    rows = list({row["index"]: row for path in reversed(paths) for row in csv.DictReader(open(path))}.values())
+    path = " + ".join(paths)  # a structure in several files: its row in the first
     print(f"{path}: {len(rows)} held-out structures; teacher BFGS steps: median "
           f"{np.median([int(r['reference_steps']) for r in rows]):.0f}, range "
           f"{min(int(r['reference_steps']) for r in rows)}–{max(int(r['reference_steps']) for r in rows)}")
@@ -74,6 +75,7 @@ def table(path: str) -> None:
 
 if __name__ == "__main__":
     if sys.argv[1] == "run":
-        run(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+        run(sys.argv[2], int(sys.argv[3]), sys.argv[4],
+            slice(*map(int, sys.argv[5].split(":"))) if len(sys.argv) > 5 else slice(None))
     else:
-        table(sys.argv[2])
+        table(*sys.argv[2:])

@@ -77,7 +77,7 @@ class CorrectedRelaxation:
     @property
     def fmax(self) -> float:
         """The reference's largest force at the relaxed geometry, eV/Å."""
-        return float(np.linalg.norm(self.forces, axis=1).max()) if len(self.forces) else 0.0
+        return _largest(self.forces)
 
 
 def corrected_relax(atoms: Atoms, reference, potential: Potential, fmax: float = 0.05, max_points: int = 20,
@@ -152,6 +152,7 @@ def _reference(atoms: Atoms) -> tuple[float, np.ndarray]:
 
 
 def _largest(forces: np.ndarray) -> float:
+    """The largest force (eV/Å) of an N × 3 array, 0 for no atoms."""
     return float(np.linalg.norm(forces, axis=1).max()) if len(forces) else 0.0
 
 

@@ -19,7 +19,7 @@ from nanomc.training.corrected import CorrectedRelaxationError, CorrectedSurface
 from nanomc.training.label import label_files
 from nanomc.training.labelfile import read_labels
 from nanomc.training.relaxed import RelaxedLabelError, RelaxSettings
-from nanomc.training.relaxer import check_relaxer, paired_references
+from nanomc.training.relaxer import RelaxerCheckError, check_relaxer, paired_references
 
 
 class CountingEMT(EMT):
@@ -161,3 +161,5 @@ def test_reference_points_settings_are_checked_in_one_line(tmp_path, capsys):
     assert main(["label", str(tmp_path / "in.extxyz"), "-c", "emt", "-o", str(tmp_path / "l.extxyz"),
                  "--reference-points", "5"]) != 0
     assert "--reference-points needs --relax" in capsys.readouterr().err
+    with pytest.raises(RelaxerCheckError, match="--reference-points must be at least 1"):
+        check_relaxer([], nanomc.Potential.load(default_potential_path()), EMT(), reference_points=0)

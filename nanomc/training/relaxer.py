@@ -114,6 +114,8 @@ def check_relaxer(pairs: Sequence[tuple[str, Atoms, Atoms]], potential: Potentia
     from .corrected import corrected_relax
     from .label import compute_label
 
+    if reference_points < 1:
+        raise RelaxerCheckError(f"--reference-points must be at least 1, got {reference_points}")
     checks = []
     for origin, atoms, reference in pairs:
         if reference_points > 1:

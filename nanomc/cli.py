@@ -80,9 +80,9 @@ def _label(args: argparse.Namespace) -> int:
     if not args.quiet:
         left_out = (f"; {summary.unmapped} left out (they do not map back to their lattice, "
                     f"{summary.unmapped_now} in this run: see {summary.output}.unmapped)") if summary.unmapped else ""
+        done = summary.before + summary.labelled + summary.unmapped_now
         print(f"{summary.output}: {summary.labelled} structures labelled with {spec.name} in {summary.seconds:.0f} s "
-              f"({summary.before} were already there); {summary.before + summary.labelled} of {summary.total}"
-              f"{left_out}")
+              f"({summary.before} were done before); {done} of {summary.total} done{left_out}")
     return 0
 
 

@@ -182,6 +182,11 @@ def test_a_structure_that_does_not_map_is_left_out_recorded_and_not_retried(tmp_
     Well.k = float("nan")   # a calculator that would fail: resuming must not call it again
     again = label_files([tmp_path / "in.extxyz"], out, WELL, relax=BFGS_SETTINGS, quiet=True)
     assert (again.before, again.labelled, again.unmapped, again.unmapped_now) == (2, 0, 1, 0)
+    # the command's summary counts the structures left out as done, once
+    capsys.readouterr()
+    assert main(["label", str(tmp_path / "in.extxyz"), "-c", f"{__name__}:Well", "-o", str(out), "--relax",
+                 "--relax-optimizer", "BFGS", "--fmax", "0.05", "--relax-steps", "200"]) == 0
+    assert "0 structures labelled" in (said := capsys.readouterr().out) and "2 were done before); 2 of 2 done" in said
 
 
 def test_the_displacement_threshold_leaves_out_a_structure_that_stays_nearest_its_site(tmp_path):

@@ -25,34 +25,7 @@ from nanomc.mc.starts import start_seed
 from nanomc.population_campaign import describe_population
 from nanomc.population_results import population_block, read_population, thermodynamics
 from conftest import write_campaign
-
-PARAMS = """
-[particle]
-shape = "cuboctahedron"
-size = 5
-composition = { Au = 0.4, Cu = 0.6 }
-
-[potential]
-file = "pot.h5"
-
-[mc]
-ensemble = "pamc"
-walkers = 12
-t_max = 3000.0
-t_min = 400.0
-n_temperatures = 5
-sweeps = 2
-seed = 4
-{starts}
-
-[output]
-directory = "out"
-"""
-
-
-def campaign(directory, potential_bytes, starts=""):
-    return write_campaign(directory, potential_bytes, PARAMS.replace("{starts}", starts))
-
+from test_pamc import campaign  # the PAMC campaign of test_pamc (its `extra` line: here the starts)
 
 def test_population_streams_are_those_of_their_start():
     """Population 0 draws from the keys of a campaign of one population; population s from the same keys

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy.stats import binom
 from test_campaign import cli
-from test_pamc import KILLED_RUN, assert_same_population
+from test_pamc import KILLED_RUN, assert_same_population, campaign  # campaign: its `extra` line holds the starts
 from test_replica_exchange import mpirun
 
 import nanomc.analysis as na
@@ -25,7 +25,6 @@ from nanomc.mc.starts import start_seed
 from nanomc.population_campaign import describe_population
 from nanomc.population_results import population_block, read_population, thermodynamics
 from conftest import write_campaign
-from test_pamc import campaign  # the PAMC campaign of test_pamc (its `extra` line: here the starts)
 
 def test_population_streams_are_those_of_their_start():
     """Population 0 draws from the keys of a campaign of one population; population s from the same keys

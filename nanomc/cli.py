@@ -126,7 +126,7 @@ def _relax_settings(args: argparse.Namespace):
 
     given = {name: getattr(args, name) for name in ("relax_with", "fmax", "relax_steps", "relax_cell",
                                                     "max_displacement", "relax_optimizer", "relaxed_geometry",
-                                                    "reference_points")
+                                                    "reference_points", "swap_groups")
              if getattr(args, name) not in (None, False)}
     if not args.relax:
         if given:
@@ -134,6 +134,8 @@ def _relax_settings(args: argparse.Namespace):
         return None
     names = {"relax_steps": "steps", "relax_cell": "cell", "relax_optimizer": "optimizer",
              "relaxed_geometry": "keep_geometry"}
+    if "swap_groups" in given:
+        given["swap_groups"] = tuple(tuple(e for e in group.split(",") if e) for group in given["swap_groups"])
     return RelaxSettings(**{names.get(k, k): v for k, v in given.items()})
 
 
@@ -463,6 +465,10 @@ def build_parser() -> argparse.ArgumentParser:
     relaxed.add_argument("--reference-points", type=int, metavar="K",
                          help=REFERENCE_POINTS_HELP + "; needs --relax-with POTENTIAL.h5, and --fmax is then the "
                               "reference's force")
+    relaxed.add_argument("--swap-groups", nargs="+", metavar="A,B",
+                         help="elements whose atoms may relax onto each other's sites, X for vacant sites (the "
+                              "campaign's swap_groups, e.g. Ce,Cu O,X): such structures are labelled with the "
+                              "occupation they relaxed to instead of left out")
     label.set_defaults(func=_label, interrupted="rerun the same `nanomc label` command to continue")
     check = sub.add_parser("check-relaxer", help="a potential as a relaxer against reference relaxations of held-out "
                                                  "structures (the cheap path of relaxed-lattice labels)",

@@ -126,19 +126,24 @@ def test_the_nanomc_relaxer_labels_with_one_reference_single_point(tmp_path):
     assert label.info["relaxed_by"] in label.info["relaxation"]
 
 
+def displacement_and_reason(*args, **kwargs) -> tuple[float, str | None]:
+    mapping = map_to_lattice(*args, **kwargs)
+    return mapping.largest, mapping.reason
+
+
 def test_mapping_needs_every_atom_nearest_its_own_site_and_displacements_below_the_threshold():
     ideal = Atoms("Cu3", positions=[[0, 0, 0], [2.5, 0, 0], [0, 2.5, 0]], cell=[6, 6, 6], pbc=True)
     moved = ideal.copy()
     moved.positions[0] = [1.3, 0, 0]           # past the midpoint (1.25 Å) towards atom 1's site
-    assert "nearer another site" in map_to_lattice(ideal, moved, 2.0)[1]
+    assert "nearer another site" in map_to_lattice(ideal, moved, 2.0).reason
     moved.positions[0] = [1.2, 0, 0]
-    assert map_to_lattice(ideal, moved, 2.0) == (pytest.approx(1.2), None)
-    assert "more than --max-displacement 1" in map_to_lattice(ideal, moved, 1.0)[1]
+    assert displacement_and_reason(ideal, moved, 2.0) == (pytest.approx(1.2), None)
+    assert "more than --max-displacement 1" in map_to_lattice(ideal, moved, 1.0).reason
     moved.positions[0] = [4.9, 0, 0]           # minimum image: 1.1 Å from its own site, 2.4 Å from atom 1's
-    assert map_to_lattice(ideal, moved, 2.0) == (pytest.approx(1.1), None)
+    assert displacement_and_reason(ideal, moved, 2.0) == (pytest.approx(1.1), None)
     strained = ideal.copy()
     strained.set_cell(ideal.cell * 1.2, scale_atoms=True)  # a relaxed cell: fractional coordinates unchanged
-    assert map_to_lattice(ideal, strained, 0.01) == (pytest.approx(0.0, abs=1e-9), None)
+    assert displacement_and_reason(ideal, strained, 0.01) == (pytest.approx(0.0, abs=1e-9), None)
 
 
 def test_an_atom_that_relaxes_into_a_vacant_site_does_not_map(tmp_path):
@@ -146,10 +151,10 @@ def test_an_atom_that_relaxes_into_a_vacant_site_does_not_map(tmp_path):
     vacant = np.array([[0.0, 0.0, 2.5]])
     moved = ideal.copy()
     moved.positions[0] = [0, 0, 1.3]           # past the midpoint towards the empty site
-    assert map_to_lattice(ideal, moved, 2.0) == (pytest.approx(1.3), None)   # no vacancy known: maps
-    assert "1 atom(s) nearer another site" in map_to_lattice(ideal, moved, 2.0, vacant)[1]
+    assert displacement_and_reason(ideal, moved, 2.0) == (pytest.approx(1.3), None)   # no vacancy known: maps
+    assert "1 atom(s) nearer another site" in map_to_lattice(ideal, moved, 2.0, vacant).reason
     moved.positions[0] = [0, 0, 1.2]
-    assert map_to_lattice(ideal, moved, 2.0, vacant) == (pytest.approx(1.2), None)
+    assert displacement_and_reason(ideal, moved, 2.0, vacant) == (pytest.approx(1.2), None)
     # through `nanomc label --relax`: the input's X atom is a site, not an atom
     frame = Atoms("Cu4X", positions=[[0, 0, 0], [2.5, 0, 0], [0, 2.5, 0], [2.5, 2.5, 0], [0, 0, 2.5]])
     frame.center(vacuum=4.0)
@@ -164,6 +169,53 @@ def test_an_atom_that_relaxes_into_a_vacant_site_does_not_map(tmp_path):
     summary = label_files([tmp_path / "in2.extxyz"], tmp_path / "labels2.extxyz", WELL, relax=settings, quiet=True)
     assert (summary.labelled, summary.unmapped) == (1, 0)
     assert read_labels(tmp_path / "labels2.extxyz")[0].info["relax_max_displacement"] == pytest.approx(1.4, abs=0.02)
+
+
+def test_with_swap_groups_atoms_may_take_the_sites_of_their_group_and_nothing_else():
+    # sites 0–3: Cu Au O O along x, 2.5 Å apart; site 4 vacant (X) at x = 10
+    ideal = Atoms("CuAuO2", positions=[[0, 0, 0], [2.5, 0, 0], [5, 0, 0], [7.5, 0, 0]], cell=[30, 30, 30])
+    vacant = np.array([[10.0, 0, 0]])
+    groups = [("Cu", "Au"), ("O", "X")]
+    chain = ideal.copy()
+    chain.positions[2:] = [[7.3, 0, 0], [9.8, 0, 0]]   # each O one site on: the vacancy moved from x = 10 to 5
+    assert "nearer another site" in map_to_lattice(ideal, chain, 1.0, vacant).reason
+    mapping = map_to_lattice(ideal, chain, 1.0, vacant, groups)
+    assert mapping.reason is None and list(mapping.sites) == [0, 1, 3, 4] and mapping.hops == 2
+    assert mapping.largest == pytest.approx(0.2)
+    assert np.allclose(mapping.occupation(ideal, vacant).positions, [[0, 0, 0], [2.5, 0, 0], [7.5, 0, 0], [10, 0, 0]])
+    assert "more than --max-displacement 0.1" in map_to_lattice(ideal, chain, 0.1, vacant, groups).reason
+    swap = ideal.copy()
+    swap.positions[:2] = [[2.4, 0, 0], [0.2, 0, 0]]    # Cu and Au exchanged
+    assert list(map_to_lattice(ideal, swap, 1.0, vacant, groups).sites) == [1, 0, 2, 3]
+    assert "atom 0 (Cu) relaxed onto a site of Au" in map_to_lattice(ideal, swap, 1.0, vacant, [("O", "X")]).reason
+    into_anion = ideal.copy()
+    into_anion.positions[1:3] = [[4.8, 0, 0], [9.9, 0, 0]]   # O 2 into the vacancy, Au onto its site: no group
+    assert "atom 1 (Au) relaxed onto a site of O" in map_to_lattice(ideal, into_anion, 3.0, vacant, groups).reason
+    crowded = ideal.copy()
+    crowded.positions[2] = [7.0, 0, 0]                  # O 2 nearest O 3's site, where O 3 still is
+    assert "site(s) nearest two atoms" in map_to_lattice(ideal, crowded, 3.0, vacant, groups).reason
+
+
+def test_nanomc_label_with_swap_groups_labels_the_occupation_relaxed_to(tmp_path, cli):
+    frame = Atoms("Cu4X", positions=[[0, 0, 0], [2.5, 0, 0], [0, 2.5, 0], [2.5, 2.5, 0], [0, 0, 2.5]])
+    frame.center(vacuum=4.0)
+    Well.centre = frame.positions[4] + [0, 0, 0.1]    # atom 0 is pulled into the vacant site
+    write(tmp_path / "in.extxyz", frame)
+    base = ("label", "in.extxyz", "-c", f"{__name__}:Well", "--relax", "--relax-optimizer", "BFGS",
+            "--max-displacement", "0.5", "-q")
+    assert cli(*base, "-o", "plain.extxyz")[0] == 0
+    assert len(read_labels(tmp_path / "plain.extxyz")) == 0          # left out without swap groups
+    assert cli(*base, "-o", "other.extxyz", "--swap-groups", "Au,X")[0] == 0
+    assert "outside its swap group" in (tmp_path / "other.extxyz.unmapped").read_text()
+    assert cli(*base, "-o", "remapped.extxyz", "--swap-groups", "Cu,X")[0] == 0
+    label, = read_labels(tmp_path / "remapped.extxyz")
+    assert label.info["relax_hops"] == 1 and "within Cu,X" in label.info["relaxation"]
+    assert np.allclose(label.positions, frame.positions[[4, 1, 2, 3]])   # atom 0 on the vacant site, its own empty
+    assert label.get_potential_energy() == pytest.approx(4 * Well.per_cu, abs=1e-3)
+    status, _, err = cli(*base, "-o", "x.extxyz", "--swap-groups", "Cu,X", "X,O")
+    assert status == 1 and err.count("\n") == 1 and "two groups" in err
+    status, _, err = cli(*base, "-o", "x.extxyz", "--swap-groups", "Cu")
+    assert status == 1 and err.count("\n") == 1 and "at least two elements" in err
 
 
 def test_a_structure_that_does_not_map_is_left_out_recorded_and_not_retried(tmp_path, capsys):
@@ -408,7 +460,7 @@ def test_relaxed_geometry_labels_keep_the_reference_relaxation_mapped_or_not(tmp
         assert label.info["energy_unrelaxed"] == pytest.approx(unrelaxed, abs=1e-9)
         assert label.info["label_energies"] == "relaxed-geometry"
         assert "labels at the relaxed geometry" in label.info["relaxation"]
-        assert label.info["relax_maps"] == (map_to_lattice(atoms, by_hand, 0.3)[1] is None)
+        assert label.info["relax_maps"] == (map_to_lattice(atoms, by_hand, 0.3).reason is None)
     assert [label.info["relax_maps"] for label in labels] == [True, False]
     assert "more than --max-displacement" in labels[1].info["relax_unmapped_reason"]
     again = label_files([tmp_path / "in.extxyz"], tmp_path / "ref.extxyz", CalculatorSpec.parse("emt"), quiet=True,

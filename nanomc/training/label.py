@@ -29,8 +29,8 @@ from ..errors import NanomcError
 from ..structure import without_vacancies
 from .calculators import CalculatorSpec
 from .labelfile import LabelWriter, check_identity, label_frame, read_labels, structure_hash
-from .relaxed import (RELAXATION_KEY, RelaxedGeometry, RelaxSettings, Unmapped, UnmappedFile, relax_and_label,
-                      relaxer_name)
+from .relaxed import (RELAXATION_KEY, RelaxedGeometry, RelaxSettings, Remapped, Unmapped, UnmappedFile,
+                      relax_and_label, relaxer_name)
 
 
 class LabelError(NanomcError, RuntimeError):
@@ -77,7 +77,7 @@ def compute_label(atoms: Atoms, calc) -> tuple[float, np.ndarray]:
 #: what labelling one structure gives: (energy eV, forces eV/Å or None, provenance info), a structure
 #: that does not map back to its lattice, a relaxed structure kept as it is, or the calculator's exception
 #: as one line
-Result = tuple[float, np.ndarray | None, dict] | Unmapped | RelaxedGeometry | str
+Result = tuple[float, np.ndarray | None, dict] | Unmapped | RelaxedGeometry | Remapped | str
 
 
 @dataclass(frozen=True)
@@ -107,8 +107,8 @@ class Labeller:
         return identity
 
 
-def _relaxed(result: tuple[float, dict] | Unmapped | RelaxedGeometry) -> Result:
-    return result if isinstance(result, (Unmapped, RelaxedGeometry)) else (result[0], None, result[1])
+def _relaxed(result: tuple[float, dict] | Unmapped | RelaxedGeometry | Remapped) -> Result:
+    return result if isinstance(result, (Unmapped, RelaxedGeometry, Remapped)) else (result[0], None, result[1])
 
 
 def _or_message(work) -> Result:
@@ -262,7 +262,7 @@ def label_files(inputs: Sequence[str | Path], output: str | Path, spec: Calculat
                     if not quiet:
                         print(f"nanomc label: {job.origin}: left out, does not map back to its lattice: "
                               f"{result.reason}", file=sys.stderr, flush=True)
-            elif isinstance(result, RelaxedGeometry):
+            elif isinstance(result, (RelaxedGeometry, Remapped)):
                 if writer is not None:
                     writer.append(label_frame(result.atoms, result.energy, result.forces, job.key, identity,
                                               result.info))

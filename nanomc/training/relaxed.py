@@ -10,13 +10,19 @@ labels maps occupations on the ideal lattice to relaxed energies; its forces mea
 A relaxed structure maps back to its lattice if every atom is still nearer its own ideal site
 than any other, vacant sites (the input's X atoms) included (minimum image in periodic directions;
 after a cell relaxation the relaxed fractional coordinates are placed in the ideal cell first) and
-no atom moved more than `max_displacement` Å. Structures that do not map are left out of the
+no atom moved more than `max_displacement` Å. With swap groups (the campaign's `swap_groups`, e.g.
+[["Ce", "Cu"], ["O", "X"]]) a structure whose atoms relaxed onto other sites maps too, to the
+occupation it relaxed to, when every atom's nearest site is its own (no two atoms share one), was
+held in the input by an element of the atom's group (X: a vacant site), and is within
+`max_displacement`: an O that fell into the next vacancy is labelled with the vacancy moved, the
+occupation whose relaxed energy the label is. Structures that do not map are left out of the
 labels and recorded, with the reason, in the side file `<labels>.unmapped` (JSON lines), so a
 resumed run does not relax them again.
 """
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +38,7 @@ RELAXED = "relaxed-lattice"
 RELAXATION_KEY = "relaxation"
 #: the info keys of a relaxed-lattice label's provenance
 PROVENANCE_KEYS = (KIND_KEY, "relaxed_by", "relax_fmax", "relax_steps", "relax_converged", "relax_max_displacement",
-                   "relax_cell", "energy_unrelaxed", "relax_maps", "relax_unmapped_reason")
+                   "relax_cell", "energy_unrelaxed", "relax_maps", "relax_unmapped_reason", "relax_hops")
 #: the label_energies value of labels at the relaxed geometry (--relaxed-geometry): reference relaxations
 RELAXED_GEOMETRY = "relaxed-geometry"
 OPTIMIZERS = ("FIRE", "BFGS")
@@ -64,6 +70,9 @@ class RelaxSettings:
     #: with a nanomc relaxer: at most this many reference single points; 1 relaxes with the potential and computes
     #: the reference once at the end, more relax to the reference's own minimum (nanomc.training.corrected)
     reference_points: int = 1
+    #: groups of elements ("X": vacant site) whose atoms may end on each other's sites: the label is then the
+    #: occupation relaxed to; empty: every atom must stay nearest its own site
+    swap_groups: tuple[tuple[str, ...], ...] = ()
 
     def check(self) -> None:
         """RelaxedLabelError (one line) for settings that cannot work."""
@@ -81,6 +90,11 @@ class RelaxSettings:
             raise RelaxedLabelError("--reference-points is for a nanomc relaxer: give --relax-with POTENTIAL.h5")
         if self.reference_points > 1 and self.cell:
             raise RelaxedLabelError("--reference-points relaxes positions only: leave out --relax-cell")
+        seen = [element for group in self.swap_groups for element in group]
+        if len(seen) != len(set(seen)):
+            raise RelaxedLabelError(f"--swap-groups: an element is in two groups ({' '.join(map(','.join, self.swap_groups))})")
+        if any(len(group) < 2 for group in self.swap_groups):
+            raise RelaxedLabelError("--swap-groups: a group needs at least two elements (e.g. Ce,Cu O,X)")
 
     def relaxer_potential(self):
         """The nanomc Potential that relaxes, or None for the reference; one-line errors for a bad file."""
@@ -96,6 +110,8 @@ class RelaxSettings:
         """The settings as one line (the labels file's `relaxation` identity); relaxer: "reference" or
         "nanomc:<content hash>"."""
         kept = "; labels at the relaxed geometry" if self.keep_geometry else ""
+        if self.swap_groups:
+            kept += f"; atoms may change sites within {' '.join(map(','.join, self.swap_groups))}"
         if self.reference_points > 1:
             return (f"relaxed by {relaxer} corrected to the reference at up to {self.reference_points} points; "
                     f"reference fmax {self.fmax:g} eV/A; BFGS at most {self.steps} steps between points; positions; "
@@ -122,25 +138,46 @@ class RelaxedGeometry:
 
 
 @dataclass
+class Remapped:
+    """A relaxed-lattice label on the occupation the structure relaxed to (atoms moved to the sites they
+    relaxed onto, within their swap groups): that occupation, the reference energy (eV), the provenance."""
+
+    atoms: Atoms
+    energy: float
+    info: dict
+    forces = None
+
+
+@dataclass
 class Unmapped:
     """A relaxed structure that does not map back to its lattice, and why."""
 
     reason: str
 
 
-def lattice_displacements(ideal: Atoms, relaxed: Atoms,
-                          vacant: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(displacement of every atom from its own ideal site (Å), distance to the nearest other site (Å)),
-    the other sites being those of the other atoms and the vacant sites `vacant` (k × 3, Å). Relaxed
-    positions are taken in the ideal cell through their fractional coordinates (so a relaxed cell's
-    strain does not count) and distances are minimum-image in the periodic directions."""
+def site_distances(ideal: Atoms, relaxed: Atoms, vacant: np.ndarray | None = None) -> np.ndarray:
+    """Distances (Å, n × (n + k)) from every relaxed atom to every site: the ideal positions of the n atoms,
+    then the k vacant sites `vacant` (k × 3, Å). Relaxed positions are taken in the ideal cell through their
+    fractional coordinates (so a relaxed cell's strain does not count); minimum image in periodic directions."""
     from ase.geometry import get_distances
 
     positions = relaxed.positions
     if not np.allclose(relaxed.cell.array, ideal.cell.array):  # a relaxed cell (periodic in all directions)
         positions = relaxed.cell.scaled_positions(positions) @ ideal.cell.array
-    sites = ideal.positions if vacant is None or not len(vacant) else np.vstack([ideal.positions, vacant])
-    _, distances = get_distances(positions, sites, cell=ideal.cell, pbc=ideal.pbc)
+    _, distances = get_distances(positions, lattice_sites(ideal, vacant), cell=ideal.cell, pbc=ideal.pbc)
+    return distances
+
+
+def lattice_sites(ideal: Atoms, vacant: np.ndarray | None = None) -> np.ndarray:
+    """The sites (Å): the ideal positions of the atoms, then the vacant sites."""
+    return ideal.positions if vacant is None or not len(vacant) else np.vstack([ideal.positions, vacant])
+
+
+def lattice_displacements(ideal: Atoms, relaxed: Atoms,
+                          vacant: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(displacement of every atom from its own ideal site (Å), distance to the nearest other site (Å)),
+    the other sites being those of the other atoms and the vacant sites `vacant` (k × 3, Å); see site_distances."""
+    distances = site_distances(ideal, relaxed, vacant)
     n = len(ideal)
     own = distances.diagonal().copy()
     distances[np.arange(n), np.arange(n)] = np.inf
@@ -148,29 +185,78 @@ def lattice_displacements(ideal: Atoms, relaxed: Atoms,
     return own, other
 
 
-def map_to_lattice(ideal: Atoms, relaxed: Atoms, max_displacement: float,
-                   vacant: np.ndarray | None = None) -> tuple[float, str | None]:
-    """(largest displacement (Å), None) if `relaxed` maps back to `ideal`'s sites, else (.., the reason).
-    An atom nearer another atom's site, or a vacant site of `vacant` (k × 3, Å), than its own does not map:
-    relaxation changed the occupation."""
-    own, other = lattice_displacements(ideal, relaxed, vacant)
-    largest = float(own.max()) if len(own) else 0.0
-    hopped = np.flatnonzero(other < own)
-    if len(hopped):
+@dataclass(frozen=True)
+class LatticeMap:
+    """Where a relaxed structure's atoms sit on the lattice: the site of every atom (index into the atoms'
+    ideal positions, then the vacant sites), the largest distance from an atom to its site (Å), and why the
+    structure does not map (None if it does)."""
+
+    sites: np.ndarray
+    largest: float
+    reason: str | None
+
+    @property
+    def hops(self) -> int:
+        """Atoms on a site other than their input one."""
+        return int(np.count_nonzero(self.sites != np.arange(len(self.sites))))
+
+    def occupation(self, ideal: Atoms, vacant: np.ndarray | None = None) -> Atoms:
+        """`ideal` with every atom moved to its site: the occupation the structure relaxed to (Å)."""
+        atoms = ideal.copy()
+        atoms.positions = lattice_sites(ideal, vacant)[self.sites]
+        return atoms
+
+
+def map_to_lattice(ideal: Atoms, relaxed: Atoms, max_displacement: float, vacant: np.ndarray | None = None,
+                   swap_groups: Sequence[Sequence[str]] = ()) -> LatticeMap:
+    """Where `relaxed` sits on `ideal`'s lattice (vacant sites `vacant`, k × 3, Å). Without swap groups an atom
+    nearer another atom's site, or a vacant site, than its own does not map: relaxation changed the occupation.
+    With them, every atom goes to its nearest site, which must be its own or have held an element of its
+    group ("X" for a vacant site), and no two atoms may share one. Either way no atom may end more than
+    max_displacement (Å) from its site."""
+    distances = site_distances(ideal, relaxed, vacant)
+    n = len(ideal)
+    own = np.arange(n)
+    nearest = distances.argmin(axis=1) if n else own
+    hopped = np.flatnonzero(distances[own, nearest] < distances[own, own])
+    sites, reason = own, None
+    if len(hopped) and not swap_groups:
         i = int(hopped[0])
-        return largest, (f"{len(hopped)} atom(s) nearer another site than their own after relaxation (atom {i} "
-                         f"moved {own[i]:.2f} Å)")
-    if largest > max_displacement:
-        return largest, (f"atom {int(own.argmax())} moved {largest:.2f} Å, more than --max-displacement "
-                         f"{max_displacement:g} Å")
-    return largest, None
+        reason = (f"{len(hopped)} atom(s) nearer another site than their own after relaxation (atom {i} "
+                  f"moved {distances[i, i]:.2f} Å)")
+    elif len(hopped):
+        sites = np.where(np.isin(own, hopped), nearest, own)
+        reason = _hop_problem(ideal, sites, hopped, swap_groups)
+    largest = float(distances[own, sites].max()) if n else 0.0
+    if reason is None and largest > max_displacement:
+        i = int(distances[own, sites].argmax())
+        reason = f"atom {i} moved {largest:.2f} Å, more than --max-displacement {max_displacement:g} Å"
+    return LatticeMap(sites, largest, reason)
+
+
+def _hop_problem(ideal: Atoms, sites: np.ndarray, hopped: np.ndarray, swap_groups: Sequence[Sequence[str]]) -> str | None:
+    """Why atoms `hopped` cannot take the sites `sites`: two atoms on one site, or a site of another group."""
+    taken, counts = np.unique(sites, return_counts=True)
+    if (counts > 1).any():
+        shared = int(taken[counts > 1][0])
+        return (f"{int((counts > 1).sum())} site(s) nearest two atoms after relaxation (atoms "
+                f"{', '.join(map(str, np.flatnonzero(sites == shared)))})")
+    group = {element: k for k, members in enumerate(swap_groups) for element in members}
+    symbols = ideal.get_chemical_symbols()
+    for i in hopped:
+        element = symbols[i]
+        before = symbols[sites[i]] if sites[i] < len(symbols) else "X"  # past the atoms: a vacant site
+        if element not in group or group.get(before) != group[element]:
+            return (f"atom {int(i)} ({element}) relaxed onto a site of {before}, outside its swap group")
+    return None
 
 
 def relax_and_label(atoms: Atoms, calc, relaxer, settings: RelaxSettings,
-                    vacant: np.ndarray | None = None) -> tuple[float, dict] | Unmapped | RelaxedGeometry:
+                    vacant: np.ndarray | None = None) -> tuple[float, dict] | Remapped | Unmapped | RelaxedGeometry:
     """Relax a copy of `atoms` with the reference `calc` (relaxer None) or the nanomc Calculator `relaxer`
-    and return (reference energy at the relaxed geometry (eV), provenance info), or Unmapped (also when
-    an atom ends nearer one of the vacant sites `vacant` (k × 3, Å) than its own). With
+    and return (reference energy at the relaxed geometry (eV), provenance info), Remapped if atoms relaxed
+    onto other sites within settings.swap_groups, or Unmapped (also when an atom ends nearer one of the
+    vacant sites `vacant` (k × 3, Å) than its own, without swap groups). With
     settings.keep_geometry, a RelaxedGeometry instead, mapped or not (the mapping is in its info)."""
     from ase.calculators.singlepoint import SinglePointCalculator
     from ase.filters import FrechetCellFilter
@@ -193,7 +279,8 @@ def relax_and_label(atoms: Atoms, calc, relaxer, settings: RelaxSettings,
         optimizer = {"FIRE": FIRE, "BFGS": BFGS}[settings.optimizer](target, logfile=None)
         converged = bool(optimizer.run(fmax=settings.fmax, steps=settings.steps))
         steps = int(optimizer.nsteps)
-    largest, reason = map_to_lattice(atoms, moved, settings.max_displacement, vacant)
+    mapping = map_to_lattice(atoms, moved, settings.max_displacement, vacant, settings.swap_groups)
+    largest, reason = mapping.largest, mapping.reason
     if reason is not None and not settings.keep_geometry:
         return Unmapped(reason)
     if relaxer is not None and settings.reference_points == 1:
@@ -204,8 +291,10 @@ def relax_and_label(atoms: Atoms, calc, relaxer, settings: RelaxSettings,
     info = {KIND_KEY: RELAXED, "relaxed_by": relaxer_name(getattr(relaxer, "potential", None)),
             "relax_fmax": settings.fmax, "relax_steps": steps, "relax_converged": converged,
             "relax_max_displacement": round(largest, 6), "relax_cell": cell}
+    if settings.swap_groups:
+        info["relax_hops"] = mapping.hops
     if not settings.keep_geometry:
-        return energy, info
+        return (energy, info) if not mapping.hops else Remapped(mapping.occupation(atoms, vacant), energy, info)
     info.update({KIND_KEY: RELAXED_GEOMETRY, "energy_unrelaxed": unrelaxed, "relax_maps": reason is None,
                  "relax_unmapped_reason": reason or ""})
     relaxed = moved.copy()

@@ -47,7 +47,7 @@ def relaxed(ideal: Atoms, start: np.ndarray, fmax: float) -> tuple[float, np.nda
     optimizer = FIRE(atoms, logfile=None)
     if not optimizer.run(fmax=fmax, steps=3000):
         raise ValueError(f"EMT relaxation did not reach fmax {fmax} eV/Å in 3000 steps")
-    _, reason = map_to_lattice(ideal, atoms, MAX_DISPLACEMENT)
+    reason = map_to_lattice(ideal, atoms, MAX_DISPLACEMENT).reason
     if reason is not None:
         raise ValueError(reason)
     return float(atoms.get_potential_energy()), atoms.positions.copy(), optimizer.nsteps

@@ -27,6 +27,7 @@ from nanomc.relax import relax
 from nanomc.training.calculators import CalculatorSpec
 from nanomc.training.label import LabelError, label_files
 from nanomc.training.labelfile import read_labels
+from nanomc.training.pairs import pair_frames
 from nanomc.training.relaxed import RelaxSettings, map_to_lattice
 from nanomc.training.trainer import train_from_file
 
@@ -296,6 +297,7 @@ def test_cli_relax_options_and_errors_are_one_line(tmp_path, cli):
 TRAIN = """
 [data]
 files = {files}
+pair_files = {pair_files}
 test_fraction = 0.2
 
 [descriptors]
@@ -323,8 +325,9 @@ def well_labels(tmp_path, name="relaxed.extxyz") -> str:
     return name
 
 
-def train(tmp_path, files, force_weight=0.0):
-    (tmp_path / "train.toml").write_text(TRAIN.format(files=json.dumps(files), force_weight=force_weight))
+def train(tmp_path, files, force_weight=0.0, pair_files=()):
+    (tmp_path / "train.toml").write_text(TRAIN.format(files=json.dumps(files), force_weight=force_weight,
+                                                      pair_files=json.dumps(list(pair_files))))
     return train_from_file(tmp_path / "train.toml", quiet=True)
 
 
@@ -342,6 +345,30 @@ def test_training_on_relaxed_labels_records_it_and_refuses_mixtures_and_forces(t
     assert "\n" not in str(error.value)
     (tmp_path / "trained.h5").unlink()
     train(tmp_path, ["plain.extxyz"])
+    assert nanomc.Potential.load(tmp_path / "trained.h5").energies == "lattice"
+
+
+def test_relaxed_and_lattice_move_pairs_do_not_mix_with_the_other_kind_of_structures(tmp_path):
+    relaxed = well_labels(tmp_path)
+    label_files([tmp_path / "in.extxyz"], tmp_path / "plain.extxyz", WELL, quiet=True)
+    before = cluster(20)
+    after = before.copy()
+    i, j = np.flatnonzero(before.symbols == "Au")[0], np.flatnonzero(before.symbols == "Cu")[0]
+    after.numbers[[i, j]] = after.numbers[[j, i]]
+    frames = pair_frames(before, after, "p0", -1.0, -1.2)
+    write(tmp_path / "lattice-pairs.extxyz", frames)
+    for frame in frames:
+        frame.info["label_energies"] = "relaxed-lattice"
+    write(tmp_path / "relaxed-pairs.extxyz", frames)
+    with pytest.raises(ConfigError, match=r"train.toml:\d+: the reference structures have relaxed-lattice energies "
+                                          r"and 1 of the 1 move pairs lattice ones") as error:
+        train(tmp_path, [relaxed], pair_files=["lattice-pairs.extxyz"])
+    assert "\n" not in str(error.value)
+    with pytest.raises(ConfigError, match="have lattice energies and 1 of the 1 move pairs relaxed-lattice ones"):
+        train(tmp_path, ["plain.extxyz"], pair_files=["relaxed-pairs.extxyz"])
+    train(tmp_path, [relaxed], pair_files=["relaxed-pairs.extxyz"])
+    assert nanomc.Potential.load(tmp_path / "trained.h5").energies == "relaxed-lattice"
+    train(tmp_path, ["plain.extxyz"], pair_files=["lattice-pairs.extxyz"])
     assert nanomc.Potential.load(tmp_path / "trained.h5").energies == "lattice"
 
 

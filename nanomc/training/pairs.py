@@ -5,7 +5,9 @@ and the loss gets the term  pair_weight · mean_p (ΔE_pred,p − ΔE_ref,p)²  
 
 File convention (extxyz, or any format ASE reads with info keys): every frame of a pair file
 has the info keys `pair` (an id, unique within its file) and `pair_role` (`before` or `after`)
-and its reference energy (eV) under the training's energy key. The two frames of a pair have
+and its reference energy (eV) under the training's energy key; relaxed-lattice energies are marked
+`label_energies = "relaxed-lattice"` (as `nanomc label --relax` marks its labels), and a training
+takes pairs of the same kind as its structures. The two frames of a pair have
 the same cell, pbc and positions (to POSITION_TOLERANCE Å) and differ in the element of one
 site (a flip; a vacancy `X` is an element here) or of two sites that exchange their elements
 (a swap).
@@ -32,6 +34,7 @@ from ..structure import NeighborList, build_neighbor_list, element_indices
 from .features import scaled_by_element
 from .io import ReferenceDataError, _with_energy, read_frames
 from .model import Batch, NetworkStack
+from .relaxed import KIND_KEY
 
 #: Å; two frames of a pair whose positions differ by more than this are not one move apart
 POSITION_TOLERANCE = 1e-6
@@ -88,6 +91,8 @@ def read_pairs(paths: Iterable[str | Path], energy_key: str = "energy") -> list[
             energy = _with_energy(atoms, energy_key, where).info["energy"]
             clean = Atoms(atoms.numbers, positions=atoms.positions, cell=atoms.cell, pbc=atoms.pbc)
             clean.info["energy"] = energy
+            if KIND_KEY in atoms.info:  # relaxed-lattice energies must not meet lattice ones in one training
+                clean.info[KIND_KEY] = atoms.info[KIND_KEY]
             found[pid][role] = (k, clean)
         for pid, roles in found.items():
             if len(roles) == 1:

@@ -341,7 +341,7 @@ def train_from_file(path: str | Path, quiet: bool = False) -> TrainingResult:
     elements = sorted({s for a in structures for s in a.get_chemical_symbols()}, key=atomic_numbers.__getitem__)
     if len(structures) < 2:
         raise ConfigError(f"{path}: the reference files hold {len(structures)} structure(s); training needs more")
-    relaxed = _relaxed_lattice(structures, config, path, text)
+    relaxed = _relaxed_lattice(structures, config, path, text, move_pairs)
     if config["training"]["force_weight"] > 0 and not any("forces" in a.arrays for a in structures):
         raise ConfigError(f"{locate(str(path), text, 'training', 'force_weight')}: `force_weight` is set but no "
                           f"reference structure has forces (see `forces_key` in [data])")
@@ -393,14 +393,21 @@ def _apart(parts: list[list[Atoms]], min_distance: float, say) -> list[list[Atom
     return kept
 
 
-def _relaxed_lattice(structures, config: dict, path: Path, text: str) -> bool:
+def _relaxed_lattice(structures, config: dict, path: Path, text: str, move_pairs=()) -> bool:
     """True if the reference structures are relaxed-lattice labels (`nanomc label --relax`), False if none is;
-    ConfigError (one line) for a mixture, or for a force term on relaxed labels (their forces are unknown)."""
+    ConfigError (one line) for a mixture, also of structures and move pairs (frames marked `label_energies`),
+    or for a force term on relaxed labels (their forces are unknown)."""
     relaxed = [a.info.get(KIND_KEY) == RELAXED for a in structures]
     if any(relaxed) and not all(relaxed):
         raise ConfigError(f"{locate(str(path), text, 'data', 'files')}: {sum(relaxed)} of the {len(relaxed)} "
                           f"reference structures are relaxed-lattice labels (`nanomc label --relax`) and the others "
                           f"are not; train on one kind of energies")
+    other = [p for p in move_pairs if any((a.info.get(KIND_KEY) == RELAXED) != relaxed[0] for a in (p.before, p.after))]
+    if relaxed and other:
+        kinds = ("relaxed-lattice", "lattice") if relaxed[0] else ("lattice", "relaxed-lattice")
+        raise ConfigError(f"{locate(str(path), text, 'data', 'pair_files')}: the reference structures have {kinds[0]} "
+                          f"energies and {len(other)} of the {len(move_pairs)} move pairs {kinds[1]} ones ({other[0].origin}; "
+                          f'relaxed-lattice pair frames carry label_energies = "relaxed-lattice"); train on one kind')
     if all(relaxed) and config["training"]["force_weight"] > 0:
         raise ConfigError(f"{locate(str(path), text, 'training', 'force_weight')}: relaxed-lattice labels have no "
                           f"forces (their structures are not where the energy was computed); set `force_weight` = 0")

@@ -46,12 +46,14 @@ def random_particle(size: int, rng: np.random.Generator) -> Atoms:
     return atoms
 
 
-def structure(particle: Atoms, name: str, move: str, i: int = -1, j: int = -1) -> Atoms:
-    """The particle with sites i and j exchanged (none for i = -1), vacancies removed, tagged."""
+def structure(particle: Atoms, name: str, move: str, i: int = -1, j: int = -1, vacancies: bool = False) -> Atoms:
+    """The particle with sites i and j exchanged (none for i = -1), vacancies removed (kept as X atoms if
+    `vacancies`: the sites a relaxed-lattice labelling maps against), tagged."""
     atoms = particle.copy()
     if i >= 0:
         atoms.numbers[[i, j]] = atoms.numbers[[j, i]]
-    atoms = atoms[atoms.numbers != 0]
+    if not vacancies:
+        atoms = atoms[atoms.numbers != 0]
     atoms.info.update(swap_set=name, move=move, site_i=int(i), site_j=int(j))
     return atoms
 
@@ -63,11 +65,12 @@ def neighbour_table(particle: Atoms) -> tuple[np.ndarray, np.ndarray]:
     return SwapGroups(np.where(cation, 0, 1), [[0], [1]]).neighbour_partners(particle)
 
 
-def swaps(particle: Atoms, name: str, n: int, rng: np.random.Generator, neighbour: float = 0.0) -> list[Atoms]:
+def swaps(particle: Atoms, name: str, n: int, rng: np.random.Generator, neighbour: float = 0.0,
+          vacancies: bool = False) -> list[Atoms]:
     """The base structure, then n Cu↔Ce and n O↔X moves, each with distinct site pairs: a fraction
     `neighbour` of them between nearest neighbours (a Cu–Ce exchange next door, a vacancy hop), the
-    rest between random sites of the sublattice."""
-    out = [structure(particle, name, "base")]
+    rest between random sites of the sublattice (vacancies kept as X atoms if `vacancies`)."""
+    out = [structure(particle, name, "base", vacancies=vacancies)]
     n_near = round(neighbour * n)
     table = neighbour_table(particle) if n_near else None
     for move, (a, b) in (("Cu-Ce", ("Cu", "Ce")), ("O-X", ("O", "X"))):
@@ -80,7 +83,7 @@ def swaps(particle: Atoms, name: str, n: int, rng: np.random.Generator, neighbou
                 pairs.add(near[k])
         while len(pairs) < n:
             pairs.add((int(rng.choice(first)), int(rng.choice(second))))
-        out += [structure(particle, name, move, i, j) for i, j in sorted(pairs)]
+        out += [structure(particle, name, move, i, j, vacancies) for i, j in sorted(pairs)]
     return out
 
 
@@ -128,6 +131,8 @@ def main() -> None:
     parser.add_argument("--neighbour", type=float, default=0.0,
                         help="fraction of the moves between nearest neighbours of a sublattice (as neighbour_swaps)")
     parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--keep-vacancies", action="store_true",
+                        help="keep vacancies as X atoms (for relaxed-lattice labels: `nanomc label --relax`)")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     if args.state:
@@ -135,7 +140,7 @@ def main() -> None:
     else:
         particles = [(f"random-{args.size}", random_particle(args.size, rng))]
     frames = [frame for name, particle in particles
-              for frame in swaps(particle, name, args.swaps, rng, args.neighbour)]
+              for frame in swaps(particle, name, args.swaps, rng, args.neighbour, args.keep_vacancies)]
     write(args.output, frames, format="extxyz")
     sizes = sorted({int(np.count_nonzero(p.numbers)) for _, p in particles})
     print(f"{args.output}: {len(particles)} swap sets, {len(frames)} structures of {sizes} atoms")

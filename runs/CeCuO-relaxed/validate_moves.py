@@ -1,0 +1,80 @@
+"""Relaxed move energies of nanomc potentials against the teacher's (issue 36 §3).
+
+    python runs/CeCuO-relaxed/validate_moves.py LABELS.extxyz POTENTIAL [POTENTIAL ...] [--ideal IDEAL.extxyz]
+
+LABELS are move-pair labels (runs/CeCuO-relaxer/make_move_pairs.py, then `nanomc label --relax`): per
+move set a base structure and a Cu↔Ce swap and an O↔vacancy move of it, each with its relaxed teacher
+energy on the ideal lattice. A move's energy is E(move) − E(base), with both labelled (a structure the
+lattice mapping left out drops its move). For every POTENTIAL (file or shipped name) the table gives,
+over all moves and over the moves MC can accept (teacher |ΔE| < 0.5 eV): the number of moves, the
+teacher's spread σ(ΔE), the potential's RMSE and bias (mean potential − teacher) in meV, and how often
+the sign agrees. With --ideal (the same inputs labelled by the teacher without relaxation), the row
+"teacher, ideal lattice" shows how far the unrelaxed move energies are from the relaxed ones.
+"""
+from __future__ import annotations
+
+import argparse
+from collections import defaultdict
+
+import numpy as np
+
+import nanomc
+from move_pairs import set_name
+from nanomc.training.labelfile import read_labels
+
+#: teacher |ΔE| (eV) below which MC can accept a move (the issue's definition)
+ACCEPTABLE = 0.5
+
+
+def move_energies(labels, energy) -> dict[tuple[str, str], tuple[float, float]]:
+    """(move set, move kind) -> (teacher ΔE, energy(move) − energy(base)) in eV, for moves whose base is labelled;
+    energy: Atoms -> eV."""
+    sets = defaultdict(dict)
+    for atoms in labels:
+        sets[set_name(atoms)][str(atoms.info["move"])] = atoms
+    out = {}
+    for name, frames in sets.items():
+        base = frames.pop("base", None)
+        if base is None:
+            continue
+        for kind, atoms in frames.items():
+            out[(name, kind)] = (atoms.get_potential_energy() - base.get_potential_energy(),
+                                 energy(atoms) - energy(base))
+    return out
+
+
+def summary_row(name: str, pairs: list[tuple[float, float]]) -> str:
+    """One markdown row: n, teacher σ, RMSE, bias (meV) and sign agreement over `pairs` (teacher, model) in eV."""
+    if not pairs:
+        return f"| {name} | 0 | | | | |"
+    ref, model = np.array(pairs).T
+    d = 1e3 * (model - ref)
+    return (f"| {name} | {len(d)} | {1e3 * ref.std():.0f} | {np.sqrt(np.mean(d ** 2)):.0f} | {d.mean():+.0f} | "
+            f"{np.mean(np.sign(model) == np.sign(ref)):.0%} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("labels")
+    parser.add_argument("potentials", nargs="+")
+    parser.add_argument("--ideal", help="the move inputs labelled by the teacher without relaxation")
+    args = parser.parse_args()
+    labels = read_labels(args.labels)
+    models = {name: nanomc.Potential.load(name).energy for name in args.potentials}
+    results = {name: move_energies(labels, energy) for name, energy in models.items()}
+    if args.ideal:
+        ideal = {str(a.info["structure_hash"]): a.get_potential_energy() for a in read_labels(args.ideal)}
+        results["teacher, ideal lattice"] = move_energies(labels, lambda a: ideal[str(a.info["structure_hash"])])
+    print(f"relaxed move energies of {args.labels} (meV): n, teacher σ(ΔE), RMSE, bias (model − teacher), "
+          f"sign agreement")
+    for subset, keep in (("all moves", lambda ref: True),
+                         (f"teacher |ΔE| < {ACCEPTABLE} eV", lambda ref: abs(ref) < ACCEPTABLE)):
+        print(f"\n{subset}\n\n| model | n | σ | RMSE | bias | sign |\n|---|---:|---:|---:|---:|---:|")
+        for name, moves in results.items():
+            print(summary_row(name, [v for v in moves.values() if keep(v[0])]))
+            for kind in sorted({k for _, k in moves}):
+                print(summary_row(f"  {kind}", [v for (_, k), v in moves.items() if k == kind and keep(v[0])]))
+
+
+if __name__ == "__main__":
+    main()

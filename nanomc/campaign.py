@@ -22,6 +22,7 @@ from ase import Atoms
 
 from .config import ConfigError, load_config, locate, validate
 from .errors import NanomcError, PotentialFileError
+from .formatting import format_temperature
 from .local_energy import LocalEnergyModel
 from .mc import Chain, SwapGroups, temperature_schedule
 from .mc.driver import Driver
@@ -30,6 +31,7 @@ from .mc.ladder_tuning import Tuning, tune_ladder
 from .mc.groups import GroupError
 from .mc.parallel import SerialComm, owner_of, world
 from .mc.starts import default_start, start_names, start_occupation, start_streams
+from .outputs import check_output_directory
 from .fluorite import fluorite_particle, fluorite_size, oxide_lattice_constant
 from .particles import (ParticleError, check_moves, cluster_shape, default_groups, make_groups, occupy,
                         read_structure, size_for_atom_count, vegard_lattice_constant, write_frames)
@@ -400,7 +402,7 @@ class Progress:
         done = sweep - self.start
         eta = (now - self.t0) / done * (self.total - sweep) if done else float("nan")
         chains = f" ({n_chains} replicas, lowest T shown)" if n_chains > 1 else ""
-        print(f"{self.unit} {sweep}/{self.total}  T {temperature:.0f} K  E {energy:.4f} eV  "
+        print(f"{self.unit} {sweep}/{self.total}  T {format_temperature(temperature)} K  E {energy:.4f} eV  "
               f"acceptance {acceptance:.3f}{extra}  ETA {format_duration(eta)}{chains}", file=sys.stderr, flush=True)
 
 
@@ -429,7 +431,7 @@ def run_campaign(path: str | Path, resume: bool = False, overwrite: bool = False
     path = Path(path)
     config, text = load_config(path)
     base = path.parent
-    directory = base / config["output"]["directory"]
+    directory = check_output_directory(base / config["output"]["directory"])
     results = directory / "results.h5"
     if results.exists() and not (resume or overwrite):
         raise CampaignError(f"{results} exists; use --resume to continue it or --overwrite to replace it")
@@ -508,7 +510,7 @@ def _tune(setup: Setup, driver: Driver, mc: dict, quiet: bool) -> Tuning:
     def report(k: int, acceptance: np.ndarray, temperatures: np.ndarray) -> None:
         if not quiet:
             print(f"ladder tuning {k + 1}/{mc['tune_rounds']}: pilot acceptance {_numbers(acceptance, '.2f')} -> "
-                  f"T {_numbers(temperatures, '.0f')} K", file=sys.stderr, flush=True)
+                  f"T {_temperatures(temperatures)} K", file=sys.stderr, flush=True)
 
     tuning = tune_ladder(driver, mc["tune_rounds"], mc["tune_sweeps"], report)
     setup.temperatures = driver.ladder.temperatures.copy()
@@ -517,6 +519,10 @@ def _tune(setup: Setup, driver: Driver, mc: dict, quiet: bool) -> Tuning:
 
 def _numbers(values: np.ndarray, fmt: str) -> str:
     return " ".join(format(v, fmt) for v in values)
+
+
+def _temperatures(values: np.ndarray) -> str:
+    return " ".join(format_temperature(t) for t in values)
 
 
 def energies_note(record) -> list[str]:
@@ -535,13 +541,13 @@ def describe(record: RunRecord) -> str:
     for c in range(record.n_chains):
         acc = np.mean(record.acceptance[c]) if record.acceptance[c] else float("nan")
         start = f"  start {c // n_t} ({record.starts[c // n_t]})" if record.n_starts > 1 else ""
-        lines.append(f"{start}  T {record.temperatures[c % n_t]:7.1f} K  final E {record.final_energy[c]:.4f} eV  "
+        lines.append(f"{start}  T {format_temperature(record.temperatures[c % n_t]):>7} K  final E {record.final_energy[c]:.4f} eV  "
                      f"mean acceptance {acc:.3f}")
     if record.tuning is not None:
         first = record.tuning.acceptance[0]
         lines.append(f"  ladder tuned in {len(record.tuning.acceptance)} pilot runs of {record.tuning.sweeps} sweeps: "
-                     f"from T {_numbers(record.tuning.ladders[0], '.0f')} K (pilot acceptance {_numbers(first, '.2f')})")
-        lines.append(f"  to T {_numbers(record.temperatures, '.0f')} K (last pilot "
+                     f"from T {_temperatures(record.tuning.ladders[0])} K (pilot acceptance {_numbers(first, '.2f')})")
+        lines.append(f"  to T {_temperatures(record.temperatures)} K (last pilot "
                      f"{_numbers(record.tuning.acceptance[-1], '.2f')}; predicted for every pair "
                      f"{record.tuning.predicted:.2f})")
     attempts = np.asarray(record.exchange["attempts"])

@@ -209,15 +209,25 @@ def _convert(args: argparse.Namespace) -> int:
     return 0
 
 
+#: --discard of `analyze` and `select`
+DISCARD_HELP = ("equilibration period: a fraction of the sweeps below 1 (0.2, the default) or a whole number of sweeps "
+                "(30); a number of 1 or more with a decimal point (1.0) is refused")
+
+
 def _discard(text: str) -> float | int:
-    """--discard: a fraction below 1 (0.2) or a whole number of sweeps (30)."""
+    """--discard: digits only are a number of sweeps (30); anything else a fraction below 1 (0.2)."""
+    if text.isdigit():
+        return int(text)
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is neither a fraction nor a number of sweeps") from None
-    if not (value >= 0 and (value < 1 or value == int(value))):
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: a fraction must be below 1; give sweeps as a whole number "
+                                         "without a decimal point (30)")
+    if not value >= 0:
         raise argparse.ArgumentTypeError(f"{text!r}: give a fraction in [0, 1) or a whole number of sweeps")
-    return value if value < 1 else int(value)
+    return value
 
 
 def _count(text: str) -> int:
@@ -244,16 +254,17 @@ def _analyze(args: argparse.Namespace) -> int:
     from .analysis import load
     from .analysis.report import markdown, write_report
     from .analysis.scan import scan_file
+    from .outputs import check_output_directory
 
     found = scan_file(args.results)
     if found is not None:
         return _analyze_scan(args, found)
+    out = check_output_directory(Path(args.out) if args.out else Path(args.results).parent / "analysis")
     committee = _committee(args) if args.swaps else None
     analysis = _warnings_printed(load, args.results, element=args.element, discard=args.discard,
                                  radial_width=args.radial_width, committee=committee, swaps=args.swaps,
                                  **{key: value for key in ("rhat_max", "ess_min")
                                     if (value := getattr(args, key)) is not None})
-    out = Path(args.out) if args.out else Path(args.results).parent / "analysis"
     _report(args, analysis, out, write_report, markdown)
     return 0
 
@@ -264,14 +275,16 @@ def _analyze_scan(args: argparse.Namespace, path) -> int:
 
     from .analysis.scan import analyze_scan, read_scan
     from .analysis.scan_report import markdown, write_scan_report
+    from .outputs import check_output_directory
 
     if args.potential:
         raise NanomcError("--potential: the committee report is per results file; run `nanomc analyze` on a "
                           "point's results.h5")
     scan = read_scan(path)
+    out = check_output_directory(Path(args.out) if args.out else scan.directory / "analysis")
     analysis = _warnings_printed(analyze_scan, scan, element=args.element, discard=args.discard,
                                  radial_width=args.radial_width)
-    _report(args, analysis, Path(args.out) if args.out else scan.directory / "analysis", write_scan_report, markdown)
+    _report(args, analysis, out, write_scan_report, markdown)
     return 0
 
 
@@ -386,8 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--element", help="pair element X, for an oxide the dopant whose measures are reported "
                                            "(default: the minority element of the swappable sites)")
     analyze.add_argument("--discard", type=_discard, default=0.2,
-                         help="equilibration period: a fraction of the sweeps (default 0.2) or a number of sweeps; "
-                              "not used for population annealing")
+                         help=DISCARD_HELP + "; not used for population annealing")
     analyze.add_argument("--rhat-max", type=float,
                          help="a quantity is converged when its R̂ across the starts (one start: the halves of the "
                               "chain) is at most this (default 1.01) ...")
@@ -508,8 +520,7 @@ def build_parser() -> argparse.ArgumentParser:
     sel.add_argument("-n", "--number", type=_count, default=20, help="structures or pairs to pick (default 20)")
     sel.add_argument("--pairs", action="store_true", help="pick swap pairs by the spread of their ΔE")
     sel.add_argument("--swaps", type=_count, default=8, help="--pairs: random swaps per snapshot (default 8)")
-    sel.add_argument("--discard", type=_discard, default=0.2,
-                     help="results files: equilibration period, a fraction of the sweeps (default 0.2) or a number")
+    sel.add_argument("--discard", type=_discard, default=0.2, help="results files: " + DISCARD_HELP)
     sel.add_argument("--seed", type=_count, default=0, help="seed of the random swaps (default 0)")
     sel.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     sel.add_argument("-q", "--quiet", action="store_true", help="write the file, print nothing")

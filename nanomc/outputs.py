@@ -28,3 +28,12 @@ def check_output_file(path: str | Path, overwrite: bool = True) -> Path:
     if path.exists() and not overwrite:
         raise OutputError(f"{path} exists; use --overwrite to replace it")
     return path
+
+
+def check_output_directory(path: str | Path) -> Path:
+    """Check that `path` is a directory or can be made one: OutputError if it or a parent is a file; returns it."""
+    path = Path(path)
+    blocking = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise OutputError(f"cannot use {path} as the output directory: {blocking} is a file, not a directory")
+    return path

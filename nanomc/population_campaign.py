@@ -28,6 +28,7 @@ import numpy as np
 
 from .campaign import (CampaignError, DirectoryLock, Progress, _open_output, _on_root, build_particle, energies_note,
                        load_potential, occupation_elements, same_parameters)
+from .formatting import format_temperature
 from .local_energy import LocalEnergyModel
 from .mc.population import Population, log_occupation_count, population_parents, walker_rng
 from .mc.schedule import KB
@@ -202,7 +203,7 @@ def describe_population(record: PopulationRecord) -> str:
     families = [len(np.unique(family)) for family in record.family]
     for k in range(record.steps_done):
         value = {quantity: pooled[quantity][k].mean for quantity in pooled}
-        lines.append(f"  {record.temperatures[k]:11.1f} {value['mean_energy']:11.4f} "
+        lines.append(f"  {format_temperature(record.temperatures[k]):>11} {value['mean_energy']:11.4f} "
                      f"{pooled['mean_energy'][k].error:9.4f} {value['heat_capacity']:7.1f} "
                      f"{value['free_energy']:9.3f} {value['entropy']:8.2f} {value['effective_fraction']:8.2f} "
                      f"{families[k]:9d}")

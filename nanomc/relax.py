@@ -13,6 +13,7 @@ from ase import Atoms
 
 from .calculator import Calculator
 from .errors import NanomcError, StructureError
+from .formatting import format_temperature
 from .potential import Potential
 from .structure import without_vacancies
 
@@ -124,7 +125,7 @@ def campaign_structures(params: str | Path, which: str) -> tuple[Potential, Path
         frames = read_frames(path)
         if name == "final":
             k = int(np.argmin([a.info.get("temperature_K", np.inf) for a in frames]))
-            label = f"final ({frames[k].info.get('temperature_K', float('nan')):.0f} K)"
+            label = f"final ({format_temperature(frames[k].info.get('temperature_K', float('nan')))} K)"
         else:
             k = int(np.argmin([a.info.get("energy_eV", np.inf) for a in frames]))
             label = f"best (replica {frames[k].info['replica']})" if "replica" in frames[k].info else "best"

@@ -339,7 +339,7 @@ def test_output_path_that_is_a_file(tmp_path, potential_file):
     params = write_params(tmp_path, potential_file)
     (tmp_path / "out").write_text("a file, not a directory")
     result = cli("run", params)
-    assert result.returncode == 1 and "not writable" in result.stderr and result.stderr.count("\n") == 1
+    assert result.returncode == 1 and "is a file, not a directory" in result.stderr and result.stderr.count("\n") == 1
 
 
 @pytest.mark.parametrize("example", ["AuCu-6nm", "AuCu-pamc", "AuCu-replica-exchange", "AuCu-segregation", "CeO2-Cu"])

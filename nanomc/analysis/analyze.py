@@ -57,6 +57,7 @@ import numpy as np
 from ase import Atoms
 from scipy import sparse
 
+from ..formatting import format_temperature, plural
 from ..potential import Potential
 from ..results import RunRecord
 from . import composition as comp
@@ -67,7 +68,7 @@ from .convergence import AGREEMENT_P_MIN, ESS_MIN, NOT_AVAILABLE, RHAT_MAX, Agre
 from .statistics import (Estimate, clustered_ratio_estimate, discard_sweeps, linearised, pooled_ratio_estimate,
                          warn_if_drifting)
 from .sublattice import VACANCY, sublattice_geometry
-from .table import Table, format_temperature
+from .table import Table
 from .uncertainty import DEFAULT_SWAPS, CommitteeProbe
 
 if TYPE_CHECKING:
@@ -279,10 +280,11 @@ def _from_record(record: RunRecord, name: str, element: str | None, discard: flo
     sweeps = np.asarray(record.snapshot_sweeps)
     keep = sweeps >= n_discard
     if not keep.any():
-        raise AnalysisError(f"{name}: no snapshot after the {n_discard} discarded sweeps; lower --discard")
+        raise AnalysisError(f"{name}: no snapshot after the {plural(n_discard, 'discarded sweep')}; lower --discard")
     if keep.sum() < FEW_SNAPSHOTS:
-        warnings.warn(f"only {int(keep.sum())} snapshots after discarding {n_discard} sweeps: error bars are "
-                      "unreliable; store snapshots more often (mc.snapshot_interval)", AnalysisWarning, stacklevel=3)
+        warnings.warn(f"only {plural(int(keep.sum()), 'snapshot')} after discarding {plural(n_discard, 'sweep')}: "
+                      "error bars are unreliable; store snapshots more often (mc.snapshot_interval)", AnalysisWarning,
+                      stacklevel=3)
     n_t, n_s = len(record.temperatures), record.n_starts
     snapshots = np.asarray(record.snapshots)[keep]          # (K, starts × T, N)
     spacing = float(np.median(np.diff(sweeps))) if len(sweeps) > 1 else float("nan")

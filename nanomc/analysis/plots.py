@@ -19,11 +19,11 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from ..formatting import format_temperature
 from .analyze import Analysis
 from .render import write_renders
 from .report import DOPANT_LABELS, PAIR_LABELS, shown_temperatures
 from .sublattice import VACANCY
-from .table import format_temperature
 
 DPI = 150
 #: plots against temperature mark the points when there are at most this many
@@ -172,7 +172,14 @@ def _measure_panels(a: Analysis, panels: list, labels: dict[str, str], random_la
         ax.plot([], [], color="0.4", ls="--", lw=1, label=random_label)
         ax.set_xlabel("temperature (K)")
         ax.set_ylabel(ylabel)
-        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
+        _legend_below(ax)
+
+
+def _legend_below(ax) -> None:
+    """The legend under the axes (below its x label), off the data, in columns of at most five entries; the
+    figure needs the room (height 5.4)."""
+    entries = len(ax.get_legend_handles_labels()[1])
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False, ncol=-(-entries // 5))
 
 
 def plot_dopant(a: Analysis, path: Path) -> Path | None:
@@ -202,7 +209,7 @@ def plot_dopant_layers(a: Analysis, path: Path) -> Path | None:
     quantities = [q for q in ("dopant_layer", "vacancy_layer") if len(a.table.select(quantity=q))]
     if not quantities:
         return None
-    fig, axes = _figure(len(quantities))
+    fig, axes = _figure(len(quantities), height=5.4)
     temperatures = shown_temperatures(a.temperatures)
     for ax, quantity in zip(axes, quantities):
         element = a.table.select(quantity=quantity)["element"][0]
@@ -217,7 +224,7 @@ def plot_dopant_layers(a: Analysis, path: Path) -> Path | None:
         ax.set_ylabel(f"{'vacant' if quantity == 'vacancy_layer' else element} fraction of the sublattice's sites")
         ax.set_xticks(sorted(set(layers)))
         ax.set_title(f"{'vacancies' if quantity == 'vacancy_layer' else element} per layer")
-        ax.legend(fontsize=9)
+        _legend_below(ax)
     return _save(fig, path)
 
 

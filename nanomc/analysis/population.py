@@ -22,6 +22,7 @@ import h5py
 import numpy as np
 from ase import Atoms
 
+from ..formatting import format_temperature
 from ..mc.schedule import KB
 from ..population_results import (FORMAT, PopulationRecord, population_block, read_population, step_values,
                                   thermodynamics)
@@ -30,7 +31,6 @@ from .analyze import ROUNDING, Analysis, State, analyze_states, structure
 from .convergence import agreement
 from .errors import AnalysisError, AnalysisWarning
 from .statistics import MIN_CLUSTERS
-from .table import format_temperature
 
 __all__ = ["PopulationRecord", "read_record", "from_population", "thermodynamics_rows", "pooled_thermodynamics"]
 

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..formatting import format_temperature, plural
 from .analyze import Analysis
 from .statistics import MIN_CLUSTERS
 from .sublattice import VACANCY
-from .table import COLUMNS, Table, format_temperature
+from .table import COLUMNS, Table
 
 LAYER_NAMES = {"0": "0 (surface)", "1": "1 (subsurface)"}
 #: with more temperatures than this (a population-annealing schedule), the Markdown tables show this
@@ -27,12 +28,14 @@ PAIR_LABELS = {
     "any_nnn": "P({x} has ≥1 {x} on nnn sites)",
     "any_nn_nnn": "P({x} has ≥1 {x} on nn or nnn sites)",
 }
-#: the dopant measures of D = {x} on a host sublattice (rows category D, element D or X)
+#: the dopant measures of D = {x} on a host sublattice (rows category D, element D or X); with them the
+#: Markdown summary gives every pair statistic (PAIR_LABELS) in their section, not in one of its own
 DOPANT_LABELS = {
     "any_nn": "{x} with ≥1 {x} among its nn cation sites",
     "any_nnn": "{x} with ≥1 {x} among its nnn cation sites",
     "any_nn_nnn": "{x} with ≥1 {x} among its nn or nnn cation sites",
     "nn_probability": "P(nn cation site of {x} holds {x})",
+    "nnn_probability": "P(nnn cation site of {x} holds {x})",
     "dopant_vacancy": "share of {x}'s anion sites that are vacant",
 }
 
@@ -130,8 +133,8 @@ def markdown(a: Analysis) -> str:
         every = f" (every {spacing:g} sweeps)" if math.isfinite(spacing) else ""
         out.append(f"{info['n_sites']} sites ({info['n_swappable']} swappable; {', '.join(a.elements)}), "
                    f"{info['ensemble']}, {info['sweeps_done']}/{info['sweeps_total']} sweeps; first "
-                   f"{info['discarded_sweeps']} sweeps discarded, {info['snapshots_kept']} snapshot(s) kept per "
-                   f"temperature{every}.")
+                   f"{plural(info['discarded_sweeps'], 'sweep')} discarded, {info['snapshots_kept']} snapshot(s) kept "
+                   f"per temperature{every}.")
     else:
         out.append(f"{info['n_sites']} sites ({info['n_swappable']} swappable; {', '.join(a.elements)}), "
                    f"{info['snapshots_kept']} snapshot(s).")
@@ -175,9 +178,11 @@ def markdown(a: Analysis) -> str:
     ]
     for title, quantity, first, rename, random in sections:
         out += [f"## {title}", ""] + _by_category(a, quantity, first, rename, random) + [""]
-    out += [f"## Pair statistics of {x}", ""] + _pairs(a) + [""]
+    dopant = bool(len(a.table.select(quantity="dopant_layer")))
+    if not dopant:
+        out += [f"## Pair statistics of {x}", ""] + _pairs(a) + [""]
     out += ["## Warren–Cowley α = 1 − P(B in shell | A) / c_B", ""] + _warren_cowley(a) + [""]
-    if len(a.table.select(quantity="dopant_layer")):
+    if dopant:
         out += _dopant(a)
     return "\n".join(out)
 

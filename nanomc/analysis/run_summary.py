@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..formatting import format_temperature, plural
 from ..population_results import PopulationRecord
 from ..results import RunRecord
 from .analyze import DEFAULT_DISCARD, load
 from .convergence import AGREEMENT_P_MIN, ESS_MIN, RHAT_MAX, diagnose
 from .population import pooled_thermodynamics
 from .statistics import discard_sweeps
-from .table import format_temperature
 
 
 def energy_convergence_lines(record: RunRecord, discard: float | int = DEFAULT_DISCARD,
@@ -26,7 +26,7 @@ def energy_convergence_lines(record: RunRecord, discard: float | int = DEFAULT_D
     n_t = len(record.temperatures)
     energy = np.asarray(record.energy, float).reshape(record.n_starts, n_t, -1)[:, :, max(n_discard - 1, 0):]
     compared = f"{record.n_starts} starts" if record.n_starts > 1 else "the halves of the chain"
-    lines = [f"  convergence of the energy after the first {n_discard} sweeps (R̂ across {compared}; converged: "
+    lines = [f"  convergence of the energy after the first {plural(n_discard, 'sweep')} (R̂ across {compared}; converged: "
              f"R̂ <= {rhat_max:g}, ESS >= {ess_min:g}; `nanomc analyze` checks every quantity):"]
     failed = 0
     for t, temperature in enumerate(record.temperatures):

@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from ..formatting import format_temperature
 from ..scan import short_labels
 from .plots import _colours, _figure
 from .report import shown_temperatures, value_with_error
 from .scan import ScanAnalysis, ScanTable
-from .table import format_temperature
 
 #: the measures plotted, in panel order, with their axis labels ({x}: the pair element); those the
 #: table lacks are left out; composition panels show the whole particle's fraction dashed

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from numbers import Integral
 
 import numpy as np
 
+from ..formatting import plural
 from .errors import AnalysisError, DriftWarning
 
 #: blocking levels with fewer blocks than this are too noisy to read an error from
@@ -201,13 +203,16 @@ def warn_if_drifting(x: np.ndarray, what: str, limit: float = 3.0) -> float:
 
 
 def discard_sweeps(discard: float | int, sweeps: int) -> int:
-    """Sweeps to drop at the start: a fraction in [0, 1) of `sweeps`, or a whole number of sweeps."""
+    """Sweeps to drop at the start: a float is a fraction in [0, 1) of `sweeps`, an integer a number of
+    sweeps; a float of 1 or more (1.0) is refused, being neither."""
     if isinstance(discard, bool) or not np.isfinite(discard) or discard < 0:
         raise AnalysisError(f"discard must be a fraction in [0, 1) or a number of sweeps, got {discard}")
-    if discard < 1:
+    if not isinstance(discard, Integral):
+        if discard >= 1:
+            raise AnalysisError(f"discard {discard}: a fraction must be below 1; give sweeps as a whole number "
+                                "(an integer)")
         return int(round(discard * sweeps))
-    if discard != int(discard):
-        raise AnalysisError(f"discard {discard}: give a fraction below 1 or a whole number of sweeps")
     if discard >= sweeps:
-        raise AnalysisError(f"discard {int(discard)} sweeps leaves nothing of the {sweeps} sweeps run")
+        raise AnalysisError(f"discard {plural(int(discard), 'sweep')} leaves nothing of the "
+                            f"{plural(sweeps, 'sweep')} run")
     return int(discard)

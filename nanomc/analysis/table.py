@@ -104,13 +104,6 @@ class Table:
             writer.writerows(self.rows())
 
 
-def format_temperature(temperature: float) -> str:
-    """A temperature (K) for tables, plots and messages: 300, 396.9; "–" when unknown."""
-    if not np.isfinite(temperature):
-        return "–"
-    return f"{temperature:.0f}" if temperature == round(temperature) else f"{temperature:.1f}"
-
-
 def _plain(value: Any) -> Any:
     if isinstance(value, np.bool_):
         return bool(value)

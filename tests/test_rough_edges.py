@@ -1,0 +1,133 @@
+"""Rough edges a new user hit (issue 40 §3): each one line or a clear statement instead of a silent surprise."""
+import os
+import re
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from ase.io import read
+
+from nanomc.campaign import run_campaign
+from nanomc.config import ConfigError, load_config
+from conftest import write_campaign
+
+BASE = """
+[particle]
+shape = "truncated_octahedron"
+size = 5
+composition = { Au = 0.5, Cu = 0.5 }
+
+[potential]
+file = "pot.h5"
+
+[mc]
+temperatures = [400.0, 900.0]
+sweeps = 12
+seed = 3
+snapshot_interval = 4
+checkpoint_interval = 5
+
+[output]
+directory = "out"
+"""
+
+
+def params_file(tmp_path, potential_bytes, text=BASE):
+    return write_campaign(tmp_path, potential_bytes, text)
+
+
+def cli(*args, env=None, timeout=600):
+    return subprocess.run([sys.executable, "-m", "nanomc.cli", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, "OMP_NUM_THREADS": "1", **(env or {})})
+
+
+def one_line_error(result) -> str:
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith("nanomc: error: ") and result.stderr.count("\n") == 1, result.stderr
+    return result.stderr
+
+
+# --------------------------------------------------------------------------- 7. --discard
+
+
+def test_discard_is_a_fraction_below_one_or_a_whole_number_of_sweeps():
+    from nanomc.analysis import AnalysisError
+    from nanomc.analysis.statistics import discard_sweeps
+
+    assert discard_sweeps(0.5, 10) == 5 and discard_sweeps(1, 10) == 1 and discard_sweeps(np.int64(3), 10) == 3
+    for value in (1.0, 2.0, 1.5):
+        with pytest.raises(AnalysisError, match=f"discard {value}: a fraction must be below 1"):
+            discard_sweeps(value, 10)
+
+
+@pytest.mark.parametrize("value", ["1.0", "3.", "1e1"])
+def test_discard_written_as_a_number_of_one_or_more_with_a_point_is_refused(tmp_path, value, capsys):
+    from nanomc.cli import main
+
+    with pytest.raises(SystemExit) as exit_status:
+        main(["analyze", str(tmp_path / "results.h5"), "--discard", value])
+    assert exit_status.value.code == 2
+    err = capsys.readouterr().err
+    assert f"--discard: {value!r}: a fraction must be below 1; give sweeps as a whole number" in err, err
+
+
+# --------------------------------------------------------------------------- 8. cosmetics
+
+
+def test_temperatures_are_formatted_alike_everywhere(tmp_path, potential_bytes):
+    from nanomc.formatting import format_temperature
+
+    assert [format_temperature(t) for t in (400.0, 467.97, 529.24, float("nan"))] == ["400", "468", "529.2", "–"]
+    params = params_file(tmp_path, potential_bytes, BASE.replace("[400.0, 900.0]", "[400.0, 467.97]"))
+    result = cli("run", params)
+    assert result.returncode == 0, result.stderr
+    shown = set(re.findall(r"T +([0-9.]+) K", result.stdout + result.stderr))
+    assert shown == {"400", "468"}, result.stdout
+
+
+def test_the_dopant_layers_legend_is_outside_the_data(tmp_path, monkeypatch):
+    import nanomc.analysis as na
+    from nanomc.analysis import plots
+    from test_analysis_oxide import fluorite_particle, oxide_record
+
+    analysis = na.load(oxide_record(fluorite_particle(3.0, 2.0), [300.0, 900.0], 16, seed=3), element="Cu")
+    figures = []
+    monkeypatch.setattr(plots, "_save", lambda fig, path: figures.append(fig) or path)
+    plots.plot_dopant_layers(analysis, tmp_path / "dopant_layers.png")
+    (fig,) = figures
+    fig.tight_layout()
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        legend = ax.get_legend().get_window_extent(renderer)
+        assert not legend.overlaps(ax.get_window_extent(renderer))
+        assert all(not legend.overlaps(other.get_window_extent(renderer)) for other in fig.axes)
+
+
+def test_the_oxide_report_gives_pair_statistics_once(tmp_path):
+    import nanomc.analysis as na
+    from test_analysis_oxide import fluorite_particle, oxide_record
+
+    text = na.markdown(na.load(oxide_record(fluorite_particle(3.0, 2.0), [300.0, 900.0], 16, seed=3), element="Cu"))
+    assert "## Dopant measures of Cu" in text and "## Pair statistics" not in text
+    for quantity in ("nn_probability", "nnn_probability", "any_nn", "any_nnn", "any_nn_nnn"):
+        assert text.count(f"(`{quantity}`)") == 2, quantity      # once per temperature
+
+
+def test_one_discarded_sweep_is_singular(tmp_path, potential_bytes):
+    run_campaign(params_file(tmp_path, potential_bytes), quiet=True)
+    result = cli("analyze", tmp_path / "out" / "results.h5", "--discard", "1", "--out", tmp_path / "analysis")
+    assert result.returncode == 0, result.stderr
+    assert "after discarding 1 sweep:" in result.stderr and "first 1 sweep discarded" in result.stdout
+    assert "1 sweeps" not in result.stdout + result.stderr
+
+
+def test_an_analysis_output_path_that_is_a_file_is_named_so(tmp_path, potential_bytes):
+    """`nanomc run` into a file: test_campaign.test_output_path_that_is_a_file."""
+    run_campaign(params_file(tmp_path, potential_bytes), quiet=True)
+    (tmp_path / "afile").write_text("a file")
+    err = one_line_error(cli("analyze", tmp_path / "out" / "results.h5", "--out", tmp_path / "afile", "--element", "Cu"))
+    assert f"{tmp_path / 'afile'} is a file, not a directory" in err and "File exists" not in err, err
+
+

@@ -366,7 +366,7 @@ def test_cli_progress_and_quiet(tmp_path, potential_file):
     loud = cli("run", params)
     assert loud.returncode == 0
     assert "sweep 12/12" in loud.stderr and "ETA" in loud.stderr
-    assert "T   400.0 K  final E" in loud.stdout
+    assert "T     400 K  final E" in loud.stdout
     quiet = cli("run", params, "--overwrite", "-q")
     assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""
 

@@ -37,8 +37,8 @@ def open_checked(path: str | Path, fmt: str, version: int, error: type[NanomcErr
     `older` versions the caller still reads; the file's version is f.attrs["format_version"]).
 
     Every problem — missing, not HDF5, another format, another version, missing or damaged
-    content while reading (KeyError, ValueError, ...) — becomes `error` with a one-line message
-    that starts with the path.
+    content while reading (KeyError, ValueError, OSError of HDF5, also in the attributes checked
+    here) — becomes `error` with a one-line message that starts with the path. The file is only read.
     """
     path = Path(path)
     if not path.is_file():
@@ -48,13 +48,8 @@ def open_checked(path: str | Path, fmt: str, version: int, error: type[NanomcErr
     except OSError:
         raise error(f"{path}: not a readable HDF5 file (truncated, damaged or another format)") from None
     with f:
-        if f.attrs.get("format") != fmt:
-            raise error(f"{path}: not a nanomc {what} file (format attribute missing or different)")
-        found = f.attrs.get("format_version", -1)
-        if int(found) != version and int(found) not in older:
-            versions = ", ".join(str(v) for v in sorted({version, *older}))
-            raise error(f"{path}: {what} format version {found} is not supported (this nanomc reads {versions})")
         try:
+            _check_format(f, path, fmt, version, error, what, older)
             yield f
         except error:
             raise
@@ -62,3 +57,14 @@ def open_checked(path: str | Path, fmt: str, version: int, error: type[NanomcErr
             raise error(f"{path}: {exc}") from None
         except (KeyError, ValueError, IndexError, TypeError, OSError) as exc:
             raise error(f"{path}: incomplete or damaged {what} file ({exc})") from None
+
+
+def _check_format(f: h5py.File, path: Path, fmt: str, version: int, error: type[NanomcError], what: str,
+                  older: Collection[int]) -> None:
+    """`error` unless f's format attribute is `fmt` and its format_version `version` or one of `older`."""
+    if f.attrs.get("format") != fmt:
+        raise error(f"{path}: not a nanomc {what} file (format attribute missing or different)")
+    found = f.attrs.get("format_version", -1)
+    if int(found) != version and int(found) not in older:
+        versions = ", ".join(str(v) for v in sorted({version, *older}))
+        raise error(f"{path}: {what} format version {found} is not supported (this nanomc reads {versions})")

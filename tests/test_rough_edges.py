@@ -49,6 +49,28 @@ def one_line_error(result) -> str:
     return result.stderr
 
 
+# --------------------------------------------------------------------------- 3. damaged results files
+
+
+def test_a_results_file_damaged_inside_is_one_line_and_kept(tmp_path, potential_bytes):
+    """Bytes overwritten in the middle of results.h5 (its global heap: variable-length strings) used to give an
+    h5py traceback for `nanomc analyze` and `nanomc run --resume`."""
+    params = params_file(tmp_path, potential_bytes)
+    run_campaign(params, quiet=True)
+    results = tmp_path / "out" / "results.h5"
+    data = bytearray(results.read_bytes())
+    heap = data.index(b"GCOL")
+    assert 0 < heap < len(data) - 1000          # inside the file, not its end
+    data[heap:heap + 4] = b"XXXX"
+    results.write_bytes(bytes(data))
+    for args in (["analyze", results, "--out", tmp_path / "analysis"], ["run", params, "--resume"]):
+        err = one_line_error(cli(*args))
+        assert f"{results}:" in err and "damaged" in err, err
+        assert results.read_bytes() == bytes(data)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".nanomc.lock", "best.extxyz", "final.extxyz",
+                                                                     "results.h5"]
+
+
 # --------------------------------------------------------------------------- 7. --discard
 
 

@@ -34,6 +34,11 @@ REQUIRED = object()
 LATTICE_CONSTANT_RANGE = (2.5, 10.0)
 #: the largest seed: SeedSequence takes any non-negative integer, the results file stores 64 bits
 SEED_MAX = 2**64 - 1
+#: the largest other integer: the results file stores them as int64
+INT_MAX = 2**63 - 1
+#: the most sweeps a run may ask for: every sweep adds its energy, acceptance and temperature per replica to
+#: the trace the run keeps in memory (some 100 bytes a sweep), so more would not fit in any machine
+SWEEPS_MAX = 10**9
 
 
 @dataclass(frozen=True)
@@ -116,8 +121,8 @@ SCHEMA: dict[str, dict[str, Param]] = {
                              "the acceptances); pilot sweeps come before and on top of `sweeps`"),
         "exchange_interval": Param("int", 0, "sweeps between replica-exchange rounds (neighbouring "
                                    "temperatures, alternating even/odd pairs); 0 = independent replicas"),
-        "sweeps": Param("int", REQUIRED, "sweeps per replica (pamc: per walker at each temperature step); a "
-                        "sweep is one trial per swappable atom"),
+        "sweeps": Param("int", REQUIRED, "sweeps per replica (pamc: per walker at each temperature step), 1 to "
+                        "10**9; a sweep is one trial per swappable atom"),
         "neighbour_swaps": Param("float", 0.0, "swaps only: fraction (0 to 1) of the trials whose partner is drawn "
                                  "among the site's nearest neighbours in its swap group, not the whole group: "
                                  "local moves, for systems where distant swaps cost eV (vacancies, dopants in an "
@@ -292,7 +297,8 @@ def validate(raw: dict, text: str, name: str, schema: dict[str, dict[str, Param]
 
 
 def _check_semantics(c: dict, fail) -> None:
-    """Cross-key rules: what each shape and ensemble needs, positive temperatures and counts."""
+    """Cross-key rules: integers that fit, what each shape and ensemble needs, positive temperatures and counts."""
+    _check_integers(c, fail)
     part, mc = c["particle"], c["mc"]
     if part["shape"] == "file":
         if not part["file"]:
@@ -330,8 +336,9 @@ def _check_semantics(c: dict, fail) -> None:
                    f"{c['potential']['memory_limit_mb']}")
     if not 0 <= mc["seed"] <= SEED_MAX:
         raise fail("mc", "seed", f"`seed` in [mc] must be an integer from 0 to 2**64 - 1, got {mc['seed']}")
-    if mc["sweeps"] < 1:
-        raise fail("mc", "sweeps", f"`sweeps` must be at least 1, got {mc['sweeps']}")
+    if not 1 <= mc["sweeps"] <= SWEEPS_MAX:
+        raise fail("mc", "sweeps", f"`sweeps` must be at least 1 and at most {SWEEPS_MAX} (the run keeps an energy "
+                   f"trace per sweep in memory), got {mc['sweeps']}")
     if not 0.0 <= mc["neighbour_swaps"] <= 1.0:
         raise fail("mc", "neighbour_swaps", f"`neighbour_swaps` is a fraction from 0 to 1, got {mc['neighbour_swaps']}")
     if mc["neighbour_swaps"] and mc["ensemble"] == "sgc":
@@ -374,6 +381,17 @@ def _check_semantics(c: dict, fail) -> None:
     if mc["chemical_potentials"] and mc["ensemble"] != "sgc":
         raise fail("mc", "chemical_potentials", "`chemical_potentials` only applies to ensemble = \"sgc\"")
     _check_vacancies(part, mc, fail)
+
+
+def _check_integers(c: dict, fail) -> None:
+    """Every integer (also in a list) fits in the int64 the results file stores; `seed` has its own range."""
+    for section, values in c.items():
+        for key, value in values.items():
+            numbers = value if isinstance(value, list) else [value]
+            big = next((v for v in numbers if type(v) is int and not -INT_MAX - 1 <= v <= INT_MAX), None)
+            if big is not None and key != "seed":
+                raise fail(section, key, f"`{key}` in [{section}] must be a 64-bit integer (at most 2**63 - 1), "
+                           f"got {big}")
 
 
 def _check_starts(part: dict, mc: dict, fail) -> None:

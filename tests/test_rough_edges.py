@@ -71,6 +71,24 @@ def test_a_results_file_damaged_inside_is_one_line_and_kept(tmp_path, potential_
                                                                      "results.h5"]
 
 
+# --------------------------------------------------------------------------- 4. huge integers
+
+
+@pytest.mark.parametrize("old,new,words", [
+    ("sweeps = 12", "sweeps = 100000000000000000000", ["params.toml:12:", "`sweeps`", "at most 2**63 - 1"]),
+    ("sweeps = 12", "sweeps = 10000000000", ["params.toml:12:", "`sweeps`", "at most 1000000000"]),
+    ("snapshot_interval = 4", "snapshot_interval = 9223372036854775808",
+     ["params.toml:14:", "`snapshot_interval`", "at most 2**63 - 1"]),
+    ("size = 5", "size = 100000000000000000000", ["params.toml:4:", "`size`", "at most 2**63 - 1"]),
+])
+def test_integers_a_run_cannot_store_are_refused_at_load(tmp_path, potential_bytes, old, new, words):
+    with pytest.raises(ConfigError) as err:
+        load_config(params_file(tmp_path, potential_bytes, BASE.replace(old, new)))
+    assert "\n" not in str(err.value)
+    for w in words:
+        assert w in str(err.value), str(err.value)
+
+
 # --------------------------------------------------------------------------- 7. --discard
 
 

@@ -500,8 +500,21 @@ def reference_markdown(schema: dict[str, dict[str, Param]] | None = None) -> str
     return "\n".join(lines)
 
 
+#: the end of `nanomc template`: a [scan] section (nanomc.scan) whose lines are commented out
+SCAN_TEMPLATE = """\
+# A [scan] section turns this file into a scan: one campaign per point (README: Scans over size,
+# composition and temperature). Remove the "# " before the lines below to scan 3 sizes × 3 compositions.
+# [scan]
+# particle.atoms = [314, 586, 976]             # section.key = [values] of any [particle], [potential], [mc] key
+# particle.composition.Au = [0.25, 0.5, 0.75]  # Cu follows: the others keep the sum at 1
+# zip = false                                  # true: aligned lists (one point per position) instead of their product
+# ranks_per_point = 1                          # MPI ranks per point
+"""
+
+
 def template_text() -> str:
-    """An annotated parameter file with every key (defaults filled in, required keys as examples)."""
+    """An annotated parameter file with every key (defaults filled in, required keys as examples), and a
+    commented-out [scan] section."""
     examples = {("particle", "composition"): "{ Au = 0.5, Cu = 0.5 }", ("particle", "atoms"): "1289",
                 ("mc", "sweeps"): "1000", ("mc", "temperatures"): "[300.0, 600.0]"}
     out = []
@@ -516,7 +529,7 @@ def template_text() -> str:
             else:
                 out.append(f"{key} = {toml_value(p.default)}")
         out.append("")
-    return "\n".join(out)
+    return "\n".join(out) + "\n" + SCAN_TEMPLATE
 
 
 def toml_value(value: Any) -> str:

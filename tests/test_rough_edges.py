@@ -171,3 +171,17 @@ def test_an_analysis_output_path_that_is_a_file_is_named_so(tmp_path, potential_
     assert f"{tmp_path / 'afile'} is a file, not a directory" in err and "File exists" not in err, err
 
 
+# --------------------------------------------------------------------------- 9. the template
+
+
+def test_the_template_has_a_scan_section_to_uncomment(tmp_path):
+    from nanomc.config import template_text
+    from nanomc.scan import is_scan, load_scan
+
+    text = template_text()
+    (tmp_path / "plain.toml").write_text(text)
+    assert not is_scan(tmp_path / "plain.toml")
+    start = text.index("# [scan]")
+    (tmp_path / "scan.toml").write_text(text[:start] + re.sub(r"(?m)^# ", "", text[start:]))
+    scan = load_scan(tmp_path / "scan.toml")
+    assert scan.variables == ["particle.atoms", "particle.composition.Au"] and len(scan.points) == 9

@@ -32,7 +32,7 @@ from .mc.groups import GroupError
 from .mc.parallel import SerialComm, owner_of, world
 from .mc.starts import default_start, start_names, start_occupation, start_streams
 from .outputs import check_output_directory
-from .fluorite import fluorite_particle, fluorite_size, oxide_lattice_constant
+from .fluorite import fluorite_particle, fluorite_size, oxide_lattice_constant, parse_oxide
 from .particles import (ParticleError, check_moves, cluster_shape, default_groups, make_groups, occupy,
                         read_structure, size_for_atom_count, vegard_lattice_constant, write_frames)
 from .potential import Potential
@@ -97,19 +97,17 @@ def build_particle(config: dict, base: Path, potential: Potential, rng: np.rando
     """The initial particle (random occupation from rng) and its swap groups; errors about the
     particle name their line in source = (file name, text).
 
-    A structure file keeps its own occupation unless `composition` is given.
+    A structure file keeps its own occupation unless `composition` is given. The elements named are
+    checked against the potential first.
     """
     p = config["particle"]
     composition = p["composition"] or {}
     with _at_key(source, "shape"):
+        _check_elements(p, potential)
         if p["shape"] == "file":
             atoms = read_structure(base / p["file"])
         elif p["oxide"]:
             atoms = _build_oxide(p)
-            missing = sorted(set(atoms.get_chemical_symbols()) - set(potential.elements))
-            if missing:
-                raise ParticleError(f"oxide = {p['oxide']!r} needs {missing[0]}, which the potential does not know "
-                                    f"({', '.join(potential.elements)})", key="oxide")
         else:
             host = p["host"] or next(iter(composition))
             a = p["lattice_constant"] or vegard_lattice_constant(composition)
@@ -132,6 +130,20 @@ def build_particle(config: dict, base: Path, potential: Potential, rng: np.rando
         check_moves(atoms, groups, names, flips=config["mc"]["ensemble"] == "sgc")
     element_indices(atoms, potential.elements)  # every element known to the potential
     return atoms, groups
+
+
+def _check_elements(p: dict, potential: Potential) -> None:
+    """ParticleError at the first element of [particle] `oxide`, `host` or `composition` the potential does not
+    know (before a lattice constant is looked up for it)."""
+    known = ", ".join(potential.elements)
+    for element in parse_oxide(p["oxide"]) if p["oxide"] else ():
+        if element not in potential.elements:
+            raise ParticleError(f"oxide = {p['oxide']!r} needs {element}, which the potential does not know ({known})",
+                                key="oxide")
+    named = [("host", p["host"])] if p["host"] else []
+    for key, element in named + [("composition", e) for e in p["composition"] or {} if e != VACANCY]:
+        if element not in potential.elements:
+            raise ParticleError(f"`{key}` names {element}, which the potential does not know ({known})", key=key)
 
 
 def _build_oxide(p: dict) -> Atoms:

@@ -24,6 +24,8 @@ class ParticleError(NanomcError, ValueError):
 
 
 SHAPES = ("octahedron", "truncated_octahedron", "cuboctahedron", "cube", "icosahedron", "decahedron", "wulff")
+#: fractions of a swap group that lists all its elements add up to 1 within this (rounded fractions: 0.333, 0.667)
+FRACTION_TOLERANCE = 1e-3
 
 
 #: sublattice labels of a particle with several sublattices, per site in atoms.arrays[SUBLATTICE]
@@ -259,7 +261,8 @@ def group_counts(wanted: Mapping[str, float], n_sites: int, fills: bool, summary
     """Atoms per element on one swap group of n_sites movable sites.
 
     wanted: per element an integer count ≥ 0 or a float fraction 0–1 of the sites (not both kinds);
-    fills: every element the group allows is listed, so the counts must add up to n_sites.
+    fills: every element the group allows is listed, so the counts must add up to n_sites and the fractions
+    to 1 (within FRACTION_TOLERANCE); otherwise an element not listed (a host) keeps the sites left over.
     summary: the site counts of all groups, quoted when counts do not fit.
     """
     fractions = [e for e, v in wanted.items() if not isinstance(v, Integral)]
@@ -277,11 +280,16 @@ def group_counts(wanted: Mapping[str, float], n_sites: int, fills: bool, summary
             raise ParticleError(f"composition counts {listed} = {total} do not fit a swap group of {n_sites} sites "
                                 f"(the particle has {summary})", key="composition")
         return counts
-    if sum(wanted.values()) > 1.0 + 1e-9:
-        raise ParticleError(f"composition fractions of {', '.join(wanted)} add up to {sum(wanted.values()):.3f} > 1",
+    total = sum(wanted.values())
+    if total > 1.0 + FRACTION_TOLERANCE:
+        raise ParticleError(f"composition fractions of {', '.join(wanted)} add up to {total:.3f} > 1",
                             key="composition")
+    if fills and total < 1.0 - FRACTION_TOLERANCE:
+        raise ParticleError(f"`composition` fractions of {', '.join(wanted)} add up to {total:.3f}, not 1, but they "
+                            f"are every element of their swap group, so no element takes the rest; give fractions "
+                            f"that add up to 1 (or counts)", key="composition")
     counts = {e: int(round(f * n_sites)) for e, f in wanted.items()}
-    if sum(wanted.values()) > 1.0 - 1e-9:  # fractions fill the group: fix rounding on the largest
+    if total >= 1.0 - FRACTION_TOLERANCE:  # fractions fill the group: fix rounding on the largest
         largest = max(counts, key=lambda e: wanted[e])
         counts[largest] += n_sites - sum(counts.values())
     lost = [e for e, f in wanted.items() if f > 0 and counts[e] == 0]
@@ -315,17 +323,19 @@ def occupy(atoms: Atoms, groups: SwapGroups, elements: Sequence[str], compositio
         if not any(index[e] in allowed for allowed in groups.allowed):
             raise ParticleError(f"composition names {e}, but no swap group allows it", key="composition")
     summary = _site_summary(groups, elements)
+    wanted = [{elements[k]: composition[elements[k]] for k in allowed if elements[k] in composition}
+              for allowed in groups.allowed]
+    empty = next((g for g, w in enumerate(wanted) if any(w.values()) and not len(_group_sites(groups, g))), None)
+    if empty is not None:       # said first: no counts or fractions can fix it
+        raise ParticleError(f"composition asks for {', '.join(wanted[empty])}, but swap group "
+                            f"{'/'.join(elements[k] for k in groups.allowed[empty])} has no movable site: a site joins "
+                            f"the group of its initial element unless frozen (particle {_element_summary(symbols)})",
+                            key="composition")
     for g, allowed in enumerate(groups.allowed):
-        sites = _group_sites(groups, g)
-        wanted = {elements[k]: composition[elements[k]] for k in allowed if elements[k] in composition}
-        if not wanted:
+        if not wanted[g]:
             continue
-        if not len(sites) and any(wanted.values()):
-            whole = _element_summary(symbols)
-            raise ParticleError(f"composition asks for {', '.join(wanted)}, but swap group "
-                                f"{'/'.join(elements[k] for k in allowed)} has no movable site: a site joins the "
-                                f"group of its initial element unless frozen (particle {whole})", key="composition")
-        counts = group_counts(wanted, len(sites), len(wanted) == len(allowed), summary)
+        sites = _group_sites(groups, g)
+        counts = group_counts(wanted[g], len(sites), len(wanted[g]) == len(allowed), summary)
         order = rng.permutation(sites)
         start = 0
         for e, n in counts.items():

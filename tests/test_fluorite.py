@@ -310,8 +310,8 @@ def test_oxide_by_cations_or_atoms(tmp_path, oxide_potential_file):
 
 
 @pytest.mark.parametrize("old,new,line,words", [
-    ('oxide = "CeO2"', 'oxide = "ZrO2"', 3, ["no lattice constant known for ZrO2", "CeO2 5.411",
-                                               "give `lattice_constant`"]),
+    ('oxide = "CeO2"', 'oxide = "CuO2"', 3, ["no lattice constant known for CuO2", "CeO2 5.411",
+                                               "give `lattice_constant`"]),    # (ZrO2: Zr is not in the potential)
     ("composition = { Cu = 0.2 }", "composition = { Ce = 15, Cu = 5 }", 6,
      ["Ce 15 + Cu 5 = 20", "Ce/Cu 19 sites"]),
     ("composition = { Cu = 0.2 }", "composition = { Cu = -2 }", 6, ["must not be negative"]),

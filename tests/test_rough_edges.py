@@ -49,6 +49,24 @@ def one_line_error(result) -> str:
     return result.stderr
 
 
+# --------------------------------------------------------------------------- 1. compositions
+
+
+def test_fractions_of_every_element_of_a_group_must_add_up_to_one(tmp_path, potential_bytes):
+    """{ Au = 0.3, Cu = 0.3 } used to build Au55Cu24 (the first element took the rest) with exit status 0."""
+    params = params_file(tmp_path, potential_bytes, BASE.replace("Au = 0.5, Cu = 0.5", "Au = 0.3, Cu = 0.3"))
+    err = one_line_error(cli("run", params))
+    assert f"{params}:5:" in err and "`composition`" in err and "add up to 0.600" in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_host_the_composition_does_not_list_takes_the_rest(tmp_path, potential_bytes):
+    text = BASE.replace("composition = { Au = 0.5, Cu = 0.5 }", 'host = "Cu"\ncomposition = { Au = 0.3 }')
+    record = run_campaign(params_file(tmp_path, potential_bytes, text), quiet=True)
+    symbols = np.array(record.elements)[record.initial_elements]
+    assert len(symbols) == 79 and (symbols == "Au").sum() == round(0.3 * 79) and (symbols == "Cu").sum() == 79 - 24
+
+
 # --------------------------------------------------------------------------- 3. damaged results files
 
 
@@ -87,6 +105,21 @@ def test_integers_a_run_cannot_store_are_refused_at_load(tmp_path, potential_byt
     assert "\n" not in str(err.value)
     for w in words:
         assert w in str(err.value), str(err.value)
+
+
+# --------------------------------------------------------------------------- 5. error order
+
+
+@pytest.mark.parametrize("old,new,line,element", [
+    ("Au = 0.5, Cu = 0.5", "Au = 0.5, Zn = 0.5", 5, "Zn"),
+    ("size = 5", 'size = 5\nhost = "Zn"', 5, "Zn"),
+])
+def test_an_element_the_potential_does_not_know_is_named_first(tmp_path, potential_bytes, old, new, line, element):
+    """Zn used to be told first that it is "not fcc in ASE's reference data"."""
+    params = params_file(tmp_path, potential_bytes, BASE.replace(old, new))
+    err = one_line_error(cli("run", params))
+    assert f"{params}:{line}:" in err and element in err and "potential does not know (Au, Cu)" in err, err
+    assert "fcc" not in err
 
 
 # --------------------------------------------------------------------------- 7. --discard
@@ -167,7 +200,7 @@ def test_an_analysis_output_path_that_is_a_file_is_named_so(tmp_path, potential_
     """`nanomc run` into a file: test_campaign.test_output_path_that_is_a_file."""
     run_campaign(params_file(tmp_path, potential_bytes), quiet=True)
     (tmp_path / "afile").write_text("a file")
-    err = one_line_error(cli("analyze", tmp_path / "out" / "results.h5", "--out", tmp_path / "afile", "--element", "Cu"))
+    err = one_line_error(cli("analyze", tmp_path / "out" / "results.h5", "--out", tmp_path / "afile"))
     assert f"{tmp_path / 'afile'} is a file, not a directory" in err and "File exists" not in err, err
 
 

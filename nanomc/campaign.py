@@ -12,6 +12,7 @@ import socket
 import sys
 import time
 import tomllib
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from ase import Atoms
 
 from .config import ConfigError, load_config, locate, validate
 from .errors import NanomcError, PotentialFileError
-from .formatting import format_temperature
+from .formatting import format_temperature, plural
 from .local_energy import LocalEnergyModel
 from .mc import Chain, SwapGroups, temperature_schedule
 from .mc.driver import Driver
@@ -33,13 +34,22 @@ from .mc.parallel import SerialComm, owner_of, world
 from .mc.starts import default_start, start_names, start_occupation, start_streams
 from .outputs import check_output_directory
 from .fluorite import fluorite_particle, fluorite_size, oxide_lattice_constant, parse_oxide
-from .particles import (ParticleError, check_moves, cluster_shape, default_groups, make_groups, occupy,
-                        read_structure, size_for_atom_count, vegard_lattice_constant, write_frames)
+from .memory import LIMIT_VARIABLE, available_memory, gib, lattice_pairs, sampled_pairs, setup_bytes
+from .particles import (CATION, ParticleError, ParticleWarning, check_moves, cluster_shape, default_groups,
+                        element_summary, make_groups, occupy, read_structure, shape_atom_count, size_for_atom_count,
+                        sublattice_labels, vegard_lattice_constant, write_frames)
 from .potential import Potential
 from .potential.store import potential_path
 from .population_results import PopulationRecord
 from .results import RunRecord, read_results, write_results
 from .structure import VACANCY, element_indices, species
+
+
+#: particles of more sites than this print their set-up steps (some seconds per 10,000 sites and replica)
+PROGRESS_SITES = 20_000
+#: a built particle whose count differs from the `atoms` or `cations` asked for by more than this fraction
+#: is warned about
+FAR_FROM_ASKED = 0.1
 
 
 class CampaignError(NanomcError, RuntimeError):
@@ -93,12 +103,15 @@ def _at_key(source: tuple[str, str] | None, key: str) -> Iterator[None]:
 
 
 def build_particle(config: dict, base: Path, potential: Potential, rng: np.random.Generator,
-                   source: tuple[str, str] | None = None) -> tuple[Atoms, SwapGroups]:
+                   source: tuple[str, str] | None = None, replicas: int = 1,
+                   quiet: bool = True) -> tuple[Atoms, SwapGroups]:
     """The initial particle (random occupation from rng) and its swap groups; errors about the
     particle name their line in source = (file name, text).
 
     A structure file keeps its own occupation unless `composition` is given. The elements named are
-    checked against the potential first.
+    checked against the potential first; then a particle whose set-up with `replicas` replicas cannot
+    fit in the memory this process has is refused before it is built (nanomc.memory), and one of more
+    than PROGRESS_SITES sites says what it builds on stderr unless quiet.
     """
     p = config["particle"]
     composition = p["composition"] or {}
@@ -106,13 +119,10 @@ def build_particle(config: dict, base: Path, potential: Potential, rng: np.rando
         _check_elements(p, potential)
         if p["shape"] == "file":
             atoms = read_structure(base / p["file"])
-        elif p["oxide"]:
-            atoms = _build_oxide(p)
+            _check_memory(len(atoms), sampled_pairs(atoms.positions, potential.cutoff), potential, replicas,
+                          f"{p['file']} of {len(atoms):,} sites", "file", quiet)
         else:
-            host = p["host"] or next(iter(composition))
-            a = p["lattice_constant"] or vegard_lattice_constant(composition)
-            size = p["size"] or size_for_atom_count(p["shape"], host, a, p["atoms"], p["surface_energies"])
-            atoms = cluster_shape(p["shape"], host, a, size, p["surface_energies"])
+            atoms = _build_shape(p, potential, replicas, quiet)
     frozen = np.isin(atoms.get_chemical_symbols(), p["frozen_elements"])
     bad = [i for i in p["frozen_indices"] if not 0 <= i < len(atoms)]
     if bad:
@@ -146,19 +156,59 @@ def _check_elements(p: dict, potential: Potential) -> None:
             raise ParticleError(f"`{key}` names {element}, which the potential does not know ({known})", key=key)
 
 
-def _build_oxide(p: dict) -> Atoms:
-    """The fluorite particle of [particle] `oxide` (by size, cations or atoms)."""
-    a = p["lattice_constant"] or oxide_lattice_constant(p["oxide"])
-    size = p["size"]
-    if size is None:
-        per = "cations" if p["cations"] else "atoms"
-        size = fluorite_size(p["oxide"], p["shape"], a, p[per], per, p["surface_energies"])
-    return fluorite_particle(p["oxide"], p["shape"], a, size, p["surface_energies"])
+def _build_shape(p: dict, potential: Potential, replicas: int, quiet: bool) -> Atoms:
+    """The particle of a built shape: an fcc metal of `host`, or a fluorite `oxide` (cations, then anion sites);
+    by `size`, `atoms` or `cations`, once its set-up fits in memory (_check_memory). A ParticleWarning when it is
+    more than FAR_FROM_ASKED away from the `atoms` or `cations` asked for."""
+    oxide, shape, energies = p["oxide"], p["shape"], p["surface_energies"]
+    a = p["lattice_constant"] or (oxide_lattice_constant(oxide) if oxide else vegard_lattice_constant(p["composition"]))
+    key = next(k for k in ("size", "atoms", "cations") if p[k] is not None)
+    cell_sites, per_cation = (12, 3) if oxide else (4, 1)       # sites per cubic cell a³, sites per cation
+    if key == "atoms":
+        sites = p["atoms"]
+    else:
+        sites = per_cation * (p["cations"] if key == "cations" else shape_atom_count(shape, p["size"]))
+    _check_memory(sites, lattice_pairs(cell_sites / a**3, potential.cutoff), potential, replicas,
+                  f"a {shape} of about {sites:,} sites", key, quiet)
+    if oxide:
+        size = p["size"] or fluorite_size(oxide, shape, a, p[key], key, energies)
+        atoms = fluorite_particle(oxide, shape, a, size, energies)
+    else:
+        host = p["host"] or next(iter(p["composition"]))
+        size = p["size"] or size_for_atom_count(shape, host, a, p["atoms"], energies)
+        atoms = cluster_shape(shape, host, a, size, energies)
+    built = len(atoms) if key == "atoms" else int(np.sum(sublattice_labels(atoms) == CATION))
+    if key != "size" and abs(built - p[key]) > FAR_FROM_ASKED * p[key]:
+        warnings.warn(f"`{key}` = {p[key]}: the closest {shape} has {built} {'sites' if key == 'atoms' else key}",
+                      ParticleWarning)
+    return atoms
 
 
-def prepare(config: dict, base: Path, comm=None, source: tuple[str, str] | None = None) -> Setup:
+def _check_memory(sites: int, pairs: float, potential: Potential, replicas: int, what: str, key: str,
+                  quiet: bool) -> None:
+    """ParticleError at [particle] `key` if setting up `what` (`sites` sites with `pairs` neighbours each within
+    the cutoff; `replicas` replicas) needs more memory than this process has (nanomc.memory); else, for more
+    than PROGRESS_SITES sites and unless quiet, a set-up line on stderr."""
+    need = setup_bytes(sites, pairs, max(d.size for d in potential.descriptor_sets.values()), replicas)
+    have = available_memory()
+    if need > have:
+        raise ParticleError(f"`{key}`: {what} needs about {gib(need)} GiB of memory to set up ({pairs:.0f} "
+                            f"neighbours per site within {potential.cutoff:g} Å, {plural(replicas, 'replica')}), more "
+                            f"than the {gib(have)} GiB available; choose a smaller particle ({LIMIT_VARIABLE} sets the "
+                            "limit in MiB)", key=key)
+    setup_line(sites, f"building {what}: about {gib(need)} GiB of memory ({gib(have)} GiB available)", quiet)
+
+
+def setup_line(sites: int, message: str, quiet: bool) -> None:
+    """`set-up: message` on stderr, for a particle of more than PROGRESS_SITES sites and unless quiet."""
+    if not quiet and sites > PROGRESS_SITES:
+        print(f"set-up: {message}", file=sys.stderr, flush=True)
+
+
+def prepare(config: dict, base: Path, comm=None, source: tuple[str, str] | None = None, quiet: bool = True) -> Setup:
     """Build everything this rank runs; raises NanomcError subclasses with one-line messages
-    (particle errors with the line of their key in source = (parameter file name, text)).
+    (particle errors with the line of their key in source = (parameter file name, text)). A particle
+    of more than PROGRESS_SITES sites reports each step of the set-up on stderr unless quiet.
 
     Random streams: one SeedSequence per start (nanomc.mc.starts.start_seed; start 0: the campaign
     seed's) spawns the occupation stream (child 0), one stream per replica (children 1..R) and the
@@ -186,10 +236,11 @@ def prepare(config: dict, base: Path, comm=None, source: tuple[str, str] | None 
         where = locate(*source, "mc", "chemical_potentials") if source else "chemical_potentials"
         raise ConfigError(f"{where}: {sorted(unknown)[0]} is not an element of the potential")
     streams = [start_streams(mc["seed"], s, n_rep) for s in range(len(starts))]
-    atoms, groups = build_particle(config, base, potential, np.random.default_rng(streams[0][0]), source)
+    mine = [r for r in range(n_all) if owner_of(r, n_all, comm.size) == comm.rank]
+    atoms, groups = build_particle(config, base, potential, np.random.default_rng(streams[0][0]), source, len(mine),
+                                   quiet)
     names = occupation_elements(potential, part, atoms)
     limit = int(config["potential"]["memory_limit_mb"] * 2**20)
-    mine = [r for r in range(n_all) if owner_of(r, n_all, comm.size) == comm.rank]
     ensemble = "sgc" if mc["ensemble"] == "sgc" else "canonical"
     initial = element_indices(atoms, potential.elements)
 
@@ -204,8 +255,10 @@ def prepare(config: dict, base: Path, comm=None, source: tuple[str, str] | None 
     occupied = {s: start_atoms(s) for s in sorted({r // n_rep for r in mine})}
     chains: dict[int, Chain] = {}
     first = None
-    for r in mine:
+    for k, r in enumerate(mine):
         s, t = divmod(r, n_rep)
+        lists = f", with the neighbour lists of {len(atoms):,} sites" if first is None else ""
+        setup_line(len(atoms), f"replica {k + 1} of {len(mine)}{lists}", quiet)
         if first is None:
             model = first = LocalEnergyModel(potential, occupied[s], memory_limit=limit)
         else:
@@ -427,6 +480,24 @@ def format_duration(seconds: float) -> str:
     return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
 
 
+def results_file(path: str | Path, config: dict) -> Path:
+    """A campaign's results.h5: in [output] `directory`, relative to its parameter file `path` (config: the
+    file's validated parameters)."""
+    return Path(path).parent / config["output"]["directory"] / "results.h5"
+
+
+def results_line(record: RunRecord | PopulationRecord, results: Path) -> str:
+    """'results: out/results.h5, final.extxyz, best.extxyz': where a campaign's results went."""
+    return f"results: {results}" + (", final.extxyz, best.extxyz" if record.complete else "")
+
+
+def particle_line(record: RunRecord | PopulationRecord) -> str:
+    """'particle: 79 sites (Au 40, Cu 39)': the particle as built, with its initial occupation (X: vacant sites)."""
+    symbols = np.asarray(record.elements)[np.asarray(record.initial_elements)]
+    initially = " initially" if record.ensemble == "sgc" else ""
+    return f"particle: {len(symbols)} sites ({element_summary(symbols)}{initially})"
+
+
 def run_campaign(path: str | Path, resume: bool = False, overwrite: bool = False, quiet: bool = False,
                  stop_after: int | None = None, comm=None) -> RunRecord | PopulationRecord | None:
     """Run (or resume) the campaign of a parameter file; returns the final record (rank 0): a
@@ -443,15 +514,15 @@ def run_campaign(path: str | Path, resume: bool = False, overwrite: bool = False
     path = Path(path)
     config, text = load_config(path)
     base = path.parent
-    directory = check_output_directory(base / config["output"]["directory"])
-    results = directory / "results.h5"
+    results = results_file(path, config)
+    directory = check_output_directory(results.parent)
     if results.exists() and not (resume or overwrite):
         raise CampaignError(f"{results} exists; use --resume to continue it or --overwrite to replace it")
     if config["mc"]["ensemble"] == "pamc":
         from .population_campaign import run_population    # it builds on this module
 
         return run_population(path, config, text, resume, overwrite, quiet, stop_after, comm)
-    setup = prepare(config, base, comm, (str(path), text))
+    setup = prepare(config, base, comm, (str(path), text), quiet or comm.rank != 0)
     lock = DirectoryLock(directory)
     _on_root(comm, _open_output, directory, results, resume, overwrite, lock)
     try:
@@ -545,15 +616,16 @@ def energies_note(record) -> list[str]:
 
 
 def describe(record: RunRecord) -> str:
-    """A short summary: per temperature the final energy and acceptance; exchange statistics."""
+    """A short summary: the particle, per temperature the final energy and acceptance; exchange statistics."""
     lines = [*energies_note(record),
              f"{record.sweeps_done}/{record.sweeps_total} sweeps, ensemble {record.ensemble}, "
-             f"lowest energy seen {np.min(record.best_energy):.4f} eV"]
+             f"lowest energy seen {np.min(record.best_energy):.4f} eV", particle_line(record)]
     n_t = len(record.temperatures)
     for c in range(record.n_chains):
         acc = np.mean(record.acceptance[c]) if record.acceptance[c] else float("nan")
         start = f"  start {c // n_t} ({record.starts[c // n_t]})" if record.n_starts > 1 else ""
-        lines.append(f"{start}  T {format_temperature(record.temperatures[c % n_t]):>7} K  final E {record.final_energy[c]:.4f} eV  "
+        temperature = format_temperature(record.temperatures[c % n_t])
+        lines.append(f"{start}  T {temperature:>7} K  final E {record.final_energy[c]:.4f} eV  "
                      f"mean acceptance {acc:.3f}")
     if record.tuning is not None:
         first = record.tuning.acceptance[0]

@@ -33,7 +33,13 @@ def _info(_args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .campaign import describe, run_campaign
+    return _warnings_printed(_run_file, args)
+
+
+def _run_file(args: argparse.Namespace) -> int:
+    """`nanomc run`: a scan, or one campaign and (unless --quiet) its summary ending with where the results are."""
+    from .campaign import describe, results_file, results_line, run_campaign
+    from .config import load_config
     from .population_campaign import describe_population
     from .population_results import PopulationRecord
     from .scan import describe_scan, is_scan, load_scan, run_scan
@@ -55,11 +61,11 @@ def _run(args: argparse.Namespace) -> int:
                                            quantity_convergence_lines)
 
         if isinstance(record, PopulationRecord):
-            print(os.linesep.join([describe_population(record), *population_convergence_lines(record),
-                                   *quantity_convergence_lines(record)]))
+            summary = [describe_population(record), *population_convergence_lines(record)]
         else:
-            print(os.linesep.join([describe(record), *energy_convergence_lines(record),
-                                   *quantity_convergence_lines(record)]))
+            summary = [describe(record), *energy_convergence_lines(record)]
+        results = results_file(args.params, load_config(args.params)[0])
+        print(os.linesep.join([*summary, *quantity_convergence_lines(record), results_line(record, results)]))
     return 0
 
 
@@ -289,15 +295,18 @@ def _analyze_scan(args: argparse.Namespace, path) -> int:
 
 
 def _warnings_printed(fn, *args, **kwargs):
-    """fn(*args, **kwargs), its warnings printed as one `nanomc: warning:` line each on stderr."""
+    """fn(*args, **kwargs), each of its warnings printed when it comes as one `nanomc: warning:` line on stderr
+    (by MPI rank 0 only)."""
     import warnings
 
-    with warnings.catch_warnings(record=True) as caught:
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        if _rank() == 0:
+            print(f"nanomc: warning: {message}", file=sys.stderr, flush=True)
+
+    with warnings.catch_warnings():
         warnings.simplefilter("always")
-        result = fn(*args, **kwargs)
-    for w in caught:
-        print(f"nanomc: warning: {w.message}", file=sys.stderr)
-    return result
+        warnings.showwarning = show
+        return fn(*args, **kwargs)
 
 
 def _report(args: argparse.Namespace, analysis, out, write, markdown) -> None:

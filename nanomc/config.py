@@ -336,9 +336,11 @@ def _check_semantics(c: dict, fail) -> None:
                    f"{c['potential']['memory_limit_mb']}")
     if not 0 <= mc["seed"] <= SEED_MAX:
         raise fail("mc", "seed", f"`seed` in [mc] must be an integer from 0 to 2**64 - 1, got {mc['seed']}")
-    if not 1 <= mc["sweeps"] <= SWEEPS_MAX:
-        raise fail("mc", "sweeps", f"`sweeps` must be at least 1 and at most {SWEEPS_MAX} (the run keeps an energy "
-                   f"trace per sweep in memory), got {mc['sweeps']}")
+    if mc["sweeps"] < 1:
+        raise fail("mc", "sweeps", f"`sweeps` must be at least 1, got {mc['sweeps']}")
+    if mc["sweeps"] > SWEEPS_MAX:
+        raise fail("mc", "sweeps", f"`sweeps` must be at most {SWEEPS_MAX} (the run keeps an energy trace per sweep "
+                   f"in memory), got {mc['sweeps']}")
     if not 0.0 <= mc["neighbour_swaps"] <= 1.0:
         raise fail("mc", "neighbour_swaps", f"`neighbour_swaps` is a fraction from 0 to 1, got {mc['neighbour_swaps']}")
     if mc["neighbour_swaps"] and mc["ensemble"] == "sgc":

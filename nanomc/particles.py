@@ -23,6 +23,10 @@ class ParticleError(NanomcError, ValueError):
         self.key = key
 
 
+class ParticleWarning(UserWarning):
+    """A particle built other than asked, e.g. far from the requested number of atoms."""
+
+
 SHAPES = ("octahedron", "truncated_octahedron", "cuboctahedron", "cube", "icosahedron", "decahedron", "wulff")
 #: fractions of a swap group that lists all its elements add up to 1 within this (rounded fractions: 0.333, 0.667)
 FRACTION_TOLERANCE = 1e-3
@@ -83,6 +87,19 @@ def cluster_shape(shape: str, host: str, lattice_constant: float, size: int,
         return wulff_construction(host, [WULFF_FACETS[k] for k in energies], list(energies.values()),
                                   size, "fcc", rounding="closest", latticeconstant=a)
     raise ParticleError(f"unknown shape {shape!r}; choose one of {', '.join(SHAPES)} or give a file", key="shape")
+
+
+def shape_atom_count(shape: str, size: int) -> int:
+    """The number of atoms of cluster_shape(shape, ..., size), without building it (wulff: the size, which the
+    construction gets as close to as it can)."""
+    if shape in ("icosahedron", "decahedron"):      # a decahedron of p = q = size has an icosahedron's count
+        return (10 * size**3 - 15 * size**2 + 11 * size - 3) // 3
+    if shape == "cube":
+        return ((2 * size + 1) ** 3 + (-1) ** size) // 2
+    if shape == "wulff":
+        return size
+    cut = {"octahedron": 0, "truncated_octahedron": (size - 1) // 3, "cuboctahedron": (size - 1) // 2}[shape]
+    return (2 * size**3 + size) // 3 - cut * (cut + 1) * (2 * cut + 1)    # an octahedron less six corners
 
 
 def size_for_atom_count(shape: str, host: str, lattice_constant: float, n_atoms: int,
@@ -204,7 +221,7 @@ def vacancy_group_problem(members: Sequence[str]) -> str | None:
             f"with exactly one element, the one it replaces, e.g. [\"O\", \"X\"]")
 
 
-def _element_summary(symbols: np.ndarray) -> str:
+def element_summary(symbols: np.ndarray) -> str:
     """'Ce 405, Cu 54, O 834': how many atoms of each element a particle has."""
     return ", ".join(f"{e} {n}" for e, n in zip(*np.unique(symbols, return_counts=True)))
 
@@ -329,7 +346,7 @@ def occupy(atoms: Atoms, groups: SwapGroups, elements: Sequence[str], compositio
     if empty is not None:       # said first: no counts or fractions can fix it
         raise ParticleError(f"composition asks for {', '.join(wanted[empty])}, but swap group "
                             f"{'/'.join(elements[k] for k in groups.allowed[empty])} has no movable site: a site joins "
-                            f"the group of its initial element unless frozen (particle {_element_summary(symbols)})",
+                            f"the group of its initial element unless frozen (particle {element_summary(symbols)})",
                             key="composition")
     for g, allowed in enumerate(groups.allowed):
         if not wanted[g]:
@@ -356,7 +373,7 @@ def check_moves(atoms: Atoms, groups: SwapGroups, elements: Sequence[str], flips
             for g in range(len(groups.allowed))]
     if any((len(allowed) > 1 and held[g]) if flips else len(held[g]) > 1 for g, allowed in enumerate(groups.allowed)):
         return
-    whole = _element_summary(symbols)
+    whole = element_summary(symbols)
     if not groups.movable.size:
         raise ParticleError(f"no possible move: every site of the particle ({whole}) is frozen or in no "
                             f"swap group", key="swap_groups")

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .campaign import (CampaignError, DirectoryLock, Progress, _open_output, _on_root, build_particle, energies_note,
-                       load_potential, occupation_elements, same_parameters)
+                       load_potential, occupation_elements, particle_line, results_file, same_parameters, setup_line)
 from .formatting import format_temperature
 from .local_energy import LocalEnergyModel
 from .mc.population import Population, log_occupation_count, population_parents, walker_rng
@@ -49,8 +49,8 @@ def run_population(path: Path, config: dict, text: str, resume: bool = False, ov
     stop_after: stop (with a checkpoint) once this many temperature steps are done.
     """
     mc, base = config["mc"], path.parent
-    directory = base / config["output"]["directory"]
-    results = directory / "results.h5"
+    results = results_file(path, config)
+    directory = results.parent
     walkers = mc["walkers"]
     starts = start_names(mc["starts"], RANDOM)
     total = walkers * len(starts)
@@ -58,7 +58,9 @@ def run_population(path: Path, config: dict, text: str, resume: bool = False, ov
         several = f" ({len(starts)} populations of {walkers})" if len(starts) > 1 else ""
         raise CampaignError(f"{comm.size} MPI ranks but only {total} walkers{several}; use at most {total} ranks")
     potential = load_potential(config, base, (str(path), text))
-    atoms, groups = build_particle(config, base, potential, walker_rng(mc["seed"], 0), (str(path), text))
+    quiet = quiet or comm.rank != 0
+    atoms, groups = build_particle(config, base, potential, walker_rng(mc["seed"], 0), (str(path), text), 1, quiet)
+    setup_line(len(atoms), f"the energy model, with the neighbour lists of {len(atoms):,} sites", quiet)
     model = LocalEnergyModel(potential, atoms, memory_limit=int(config["potential"]["memory_limit_mb"] * 2**20))
     population = Population(model, groups, walkers, mc["seed"], comm, mc["neighbour_swaps"], len(starts))
     lock = DirectoryLock(directory)
@@ -81,7 +83,7 @@ def run_population(path: Path, config: dict, text: str, resume: bool = False, ov
                 potential_energies=potential.energies, starts=starts)
             _checkpoint(record, population, results, comm)
         steps = record.steps_total if stop_after is None else min(record.steps_total, stop_after)
-        _steps(record, population, steps, results, comm, quiet or comm.rank != 0)
+        _steps(record, population, steps, results, comm, quiet)
     finally:
         lock.release()
     if comm.rank != 0:
@@ -187,7 +189,7 @@ def _write_structures(record: PopulationRecord, directory: Path) -> None:
 
 
 def describe_population(record: PopulationRecord) -> str:
-    """A short summary: per temperature step ⟨E⟩ with its error, C, F, S, and the population's health;
+    """A short summary: the particle, per temperature step ⟨E⟩ with its error, C, F, S, and the population's health;
     with several populations their pooled values (nanomc.analysis.population.pooled_thermodynamics)."""
     from .analysis.population import pooled_thermodynamics       # lazily: running needs no analysis
 
@@ -197,7 +199,7 @@ def describe_population(record: PopulationRecord) -> str:
     lines = [*energies_note(record),
              f"{record.steps_done}/{record.steps_total} temperature steps, {walkers} "
              f"({record.resampling} resampling), {record.sweeps_per_step} sweeps per step; lowest energy seen "
-             f"{record.best_energy:.4f} eV",
+             f"{record.best_energy:.4f} eV", particle_line(record),
              "        T (K)    <E> (eV)   ± error   C/k_B    F (eV)    S/k_B   R_eff/R  families"]
     pooled = pooled_thermodynamics(record)
     families = [len(np.unique(family)) for family in record.family]

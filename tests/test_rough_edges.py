@@ -67,6 +67,58 @@ def test_a_host_the_composition_does_not_list_takes_the_rest(tmp_path, potential
     assert len(symbols) == 79 and (symbols == "Au").sum() == round(0.3 * 79) and (symbols == "Cu").sum() == 79 - 24
 
 
+# --------------------------------------------------------------------------- 2. oversized particles
+
+
+def test_shape_atom_counts_without_building(tmp_path):
+    from nanomc.particles import cluster_shape, shape_atom_count
+
+    for shape, sizes in [("octahedron", range(2, 9)), ("truncated_octahedron", range(2, 12)),
+                         ("cuboctahedron", range(3, 12, 2)), ("cube", range(1, 7)), ("icosahedron", range(1, 7)),
+                         ("decahedron", range(1, 7))]:
+        for size in sizes:
+            assert shape_atom_count(shape, size) == len(cluster_shape(shape, "Cu", 3.6, size)), (shape, size)
+    for size in (50, 200, 1000):           # a Wulff construction has the closest count it can make to `size`
+        assert shape_atom_count("wulff", size) == size
+        assert len(cluster_shape("wulff", "Cu", 3.6, size)) == pytest.approx(size, rel=0.15)
+
+
+def test_a_particle_that_cannot_fit_in_memory_is_refused_at_once(tmp_path, potential_bytes):
+    """atoms = 100000000 used to print nothing for minutes."""
+    params = params_file(tmp_path, potential_bytes, BASE.replace("size = 5", "atoms = 100000000"))
+    start = time.perf_counter()
+    err = one_line_error(cli("run", params, timeout=120))
+    assert time.perf_counter() - start < 60
+    assert f"{params}:4:" in err and "`atoms`" in err and "100,000,000 sites" in err and "GiB" in err, err
+    assert "available" in err and "NANOMC_MEMORY_MB" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_memory_limit_can_be_set_and_names_the_size(tmp_path, potential_bytes):
+    """size = 30 (16,300 sites) fits in this machine but not in 20 MiB."""
+    params = params_file(tmp_path, potential_bytes, BASE.replace("size = 5", "size = 30"))
+    err = one_line_error(cli("run", params, env={"NANOMC_MEMORY_MB": "20"}))
+    assert f"{params}:4:" in err and "`size`" in err and "16,300 sites" in err and "0.0195 GiB available" in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_large_particles_print_their_set_up(tmp_path, potential_bytes, monkeypatch, capsys):
+    import nanomc.campaign
+
+    monkeypatch.setattr(nanomc.campaign, "PROGRESS_SITES", 50)
+    run_campaign(params_file(tmp_path, potential_bytes), quiet=False)
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("set-up: ")]
+    assert len(lines) == 3, lines
+    assert lines[0].startswith("set-up: building a truncated_octahedron of about 79 sites: about ")
+    assert "GiB of memory" in lines[0]
+    assert lines[1:] == ["set-up: replica 1 of 2, with the neighbour lists of 79 sites", "set-up: replica 2 of 2"]
+
+
+def test_small_particles_set_up_silently(tmp_path, potential_bytes, capsys):
+    run_campaign(params_file(tmp_path, potential_bytes), quiet=False)
+    assert "set-up" not in capsys.readouterr().err
+
+
 # --------------------------------------------------------------------------- 3. damaged results files
 
 
@@ -120,6 +172,26 @@ def test_an_element_the_potential_does_not_know_is_named_first(tmp_path, potenti
     err = one_line_error(cli("run", params))
     assert f"{params}:{line}:" in err and element in err and "potential does not know (Au, Cu)" in err, err
     assert "fcc" not in err
+
+
+# --------------------------------------------------------------------------- 6. the run summary
+
+
+def test_the_summary_states_the_particle_built_and_where_the_results_are(tmp_path, potential_bytes):
+    """atoms = 1 silently became 6 atoms."""
+    params = params_file(tmp_path, potential_bytes, BASE.replace("size = 5", "atoms = 1"))
+    result = cli("run", params)
+    assert result.returncode == 0, result.stderr
+    assert "nanomc: warning: `atoms` = 1: the closest truncated_octahedron has 6 sites" in result.stderr
+    built = read(tmp_path / "out" / "final.extxyz")
+    counts = ", ".join(f"{e} {n}" for e, n in zip(*np.unique(built.get_chemical_symbols(), return_counts=True)))
+    assert f"particle: 6 sites ({counts})" in result.stdout, result.stdout
+    assert f"results: {tmp_path / 'out' / 'results.h5'}, final.extxyz, best.extxyz" in result.stdout
+
+
+def test_a_particle_close_to_the_requested_size_is_not_warned_about(tmp_path, potential_bytes):
+    result = cli("run", params_file(tmp_path, potential_bytes, BASE.replace("size = 5", "atoms = 80")), "-q")
+    assert result.returncode == 0 and result.stderr == "", result.stderr
 
 
 # --------------------------------------------------------------------------- 7. --discard

@@ -11,6 +11,7 @@ from ..population_results import PopulationRecord
 from ..results import RunRecord
 from .analyze import DEFAULT_DISCARD, load
 from .convergence import AGREEMENT_P_MIN, ESS_MIN, RHAT_MAX, diagnose
+from .errors import AnalysisError
 from .population import pooled_thermodynamics
 from .statistics import discard_sweeps
 
@@ -26,8 +27,8 @@ def energy_convergence_lines(record: RunRecord, discard: float | int = DEFAULT_D
     n_t = len(record.temperatures)
     energy = np.asarray(record.energy, float).reshape(record.n_starts, n_t, -1)[:, :, max(n_discard - 1, 0):]
     compared = f"{record.n_starts} starts" if record.n_starts > 1 else "the halves of the chain"
-    lines = [f"  convergence of the energy after the first {plural(n_discard, 'sweep')} (R̂ across {compared}; converged: "
-             f"R̂ <= {rhat_max:g}, ESS >= {ess_min:g}; `nanomc analyze` checks every quantity):"]
+    lines = [f"  convergence of the energy after the first {plural(n_discard, 'sweep')} (R̂ across {compared}; "
+             f"converged: R̂ <= {rhat_max:g}, ESS >= {ess_min:g}; `nanomc analyze` checks every quantity):"]
     failed = 0
     for t, temperature in enumerate(record.temperatures):
         d = diagnose(energy[:, t])
@@ -78,10 +79,14 @@ MAX_NAMED = 4
 
 def quantity_convergence_lines(record: RunRecord | PopulationRecord) -> list[str]:
     """One line: how many of the analysis's diagnosed values (every quantity at every temperature, K) are not
-    converged, naming up to MAX_NAMED of them; [] when nothing could be diagnosed."""
+    converged, naming up to MAX_NAMED of them; [] when nothing could be diagnosed; why not, when the analysis
+    refuses the record (too few sweeps, too small a particle)."""
     if record.ensemble == "anneal" or not (getattr(record, "sweeps_done", 0) or getattr(record, "steps_done", 0)):
         return []
-    convergence = load(record).info["convergence"]
+    try:
+        convergence = load(record).info["convergence"]
+    except AnalysisError as exc:        # a run too short or a particle too small for the analysis
+        return [f"  every quantity (`nanomc analyze`): not analysed ({exc})"]
     failed = convergence["not_converged"]
     if not convergence["diagnosed"]:
         return []

@@ -225,16 +225,6 @@ def test_no_possible_flip_is_refused_in_sgc(tmp_path, potential_file):
         run_campaign(write_params(tmp_path, potential_file, text), quiet=True)
 
 
-def test_readme_parameter_reference_is_current():
-    from nanomc.config import reference_markdown
-
-    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
-    assert reference_markdown() in readme, "regenerate the README parameter reference from nanomc.config"
-    for section, params in SCHEMA.items():
-        for key in params:
-            assert f"| `{key}` |" in readme
-
-
 @pytest.mark.parametrize(
     "old,new,words",
     [

@@ -20,17 +20,14 @@ What is checked, per page:
   parses with nanomc's own argument parser: a real command, real options, the required arguments.
   Inline code that starts with `nanomc <word>` names a real command too.
 - Every command of `nanomc --help` is run by some test (a call whose first argument is its name).
-- Links: every relative link resolves to a file or directory of the repository, every #anchor to a
-  heading of its page (GitHub's anchors).
+- Links: every relative link (Markdown, and src= or href= of HTML such as <img>) resolves to a file
+  or directory of the repository, every #anchor to a heading of its page (GitHub's anchors).
 - Tables: the separator row has as many cells as the header (else GitHub does not render the
   table), and a blank line ends the table (else the next line becomes a row).
 - The parameter reference in docs/campaigns.md is `nanomc.config.reference_markdown()`.
 
-README.md is still the long manual that issue 40 cuts to about 250 lines; until then it may not be
-restructured, so its blocks carry no marks. While it is longer than README_CUT_LINES, README
-problems of the kinds the cut resolves (TOML blocks, tables, links) are expected failures (xfail,
-with the problem as the reason) and its Python blocks are not run (their runnable versions are in
-docs/); once it is cut they are checked like any page.
+README.md is the front door (issue 40): at most README_MAX_LINES lines, checked like any page; the
+manual is in docs/.
 
 About 20 s on one core, almost all of it the Python API page's examples.
 """
@@ -57,8 +54,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 README = ROOT / "README.md"
 PAGES = sorted(DOCS.glob("*.md")) + [README]
-#: a README longer than this is not cut yet (issue 40: "at most ~250 lines")
-README_CUT_LINES = 300
+#: the README is a front door, the manual is in docs/ (issue 40: "at most ~250 lines")
+README_MAX_LINES = 250
 FRAGMENT = "<!-- fragment -->"
 FILE_MARK = re.compile(r"^<!--\s*file:\s*(\S+)\s*-->$")
 TRAINING_SECTIONS = {"data", "descriptors", "network", "training"}
@@ -66,10 +63,6 @@ TRAINING_SECTIONS = {"data", "descriptors", "network", "training"}
 
 def _name(page: Path) -> str:
     return str(page.relative_to(ROOT))
-
-
-def readme_not_cut() -> bool:
-    return len(README.read_text().splitlines()) > README_CUT_LINES
 
 
 @dataclass
@@ -117,9 +110,7 @@ def prose_lines(page: Path) -> list[tuple[int, str]]:
 
 
 def expect(problems: list[str], page: Path) -> None:
-    """Fail with the problems; for the uncut README, an expected failure (xfail) instead."""
-    if problems and page == README and readme_not_cut():
-        pytest.xfail("README.md is not cut yet (issue 40): " + "; ".join(problems))
+    """Fail with the problems of a page."""
     assert not problems, "\n".join(problems)
 
 
@@ -195,8 +186,6 @@ PYTHON_PAGES = [p for p in PAGES if blocks(p, "python")]
 
 @pytest.mark.parametrize("page", PYTHON_PAGES, ids=_name)
 def test_python_blocks_run(page, tmp_path, monkeypatch):
-    if page == README and readme_not_cut():
-        pytest.skip("README.md is not cut yet (issue 40); its examples run in docs/")
     if page.name != "python-api.md":
         for name in ("runs", "tests"):
             (tmp_path / name).symlink_to(ROOT / name)
@@ -302,13 +291,13 @@ def anchors(page: Path) -> set[str]:
 
 
 def links(page: Path) -> list[tuple[int, str]]:
-    """(line, target) of the page's Markdown links and images outside code."""
+    """(line, target) of the page's Markdown links and images, and HTML src= and href=, outside code."""
     text = "\n".join(line for _, line in prose_lines(page))
     numbers = [n for n, _ in prose_lines(page)]
     text = re.sub(r"`[^`\n]*`", lambda m: " " * len(m.group(0)), text)      # code spans are not links
     found = []
-    for m in re.finditer(r"\]\(([^)\s]+)\)", text):
-        found.append((numbers[text.count("\n", 0, m.start())], m.group(1)))
+    for m in re.finditer(r"\]\(([^)\s]+)\)|\b(?:src|href)=\"([^\"]+)\"", text):
+        found.append((numbers[text.count("\n", 0, m.start())], m.group(1) or m.group(2)))
     return found
 
 
@@ -381,6 +370,12 @@ def test_the_index_lists_every_page():
 
 def test_the_readme_points_to_the_docs():
     assert "docs/" in README.read_text()[:3000]
+
+
+def test_the_readme_is_a_front_door():
+    lines = len(README.read_text().splitlines())
+    assert lines <= README_MAX_LINES, (f"README.md has {lines} lines (at most {README_MAX_LINES}): the manual "
+                                       "belongs in docs/")
 
 
 # ------------------------------------------------------------------ the architecture page

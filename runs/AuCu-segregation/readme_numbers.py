@@ -1,14 +1,19 @@
-"""The numbers README.md quotes for this example, computed from the example's results file.
+"""The numbers README.md and docs/ quote for this example, computed from the example's results file.
 
     nanomc run runs/AuCu-segregation/params.toml
-    python runs/AuCu-segregation/readme_numbers.py            # the README's text with fresh numbers
-    python runs/AuCu-segregation/readme_numbers.py --check    # exit 1 unless README.md says exactly that
+    python runs/AuCu-segregation/readme_numbers.py            # the passages with fresh numbers, and where each goes
+    python runs/AuCu-segregation/readme_numbers.py --check    # exit 1 unless every page says exactly that
 
-tests/test_readme_example.py (part of the test suite) runs the example and this check.
+The passages live in README.md (the worked example: the run's summary, its sentence, the verdict of
+R̂ and ESS), docs/campaigns.md (the same, in full) and docs/analysis.md (the Analysis sentence). They
+are compared with whitespace collapsed and link targets left out, so a passage reads the same on any
+page whatever its links point to. tests/test_readme_example.py (part of the test suite) runs the
+example and this check.
 """
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -18,11 +23,18 @@ from nanomc.campaign import describe
 from nanomc.results import read_results
 
 HERE = Path(__file__).resolve().parent
-README = HERE.parent.parent / "README.md"
+ROOT = HERE.parent.parent
+#: passage -> the pages (relative to the repository) that quote it
+PLACES = {
+    "summary": ("README.md", "docs/campaigns.md"),
+    "worked": ("README.md", "docs/campaigns.md"),
+    "analysis": ("docs/analysis.md",),
+    "verdict": ("README.md", "docs/campaigns.md"),
+}
 
 
-def fragments(results: str | Path) -> list[str]:
-    """The README's passages about the example: the run's summary, the worked example's sentence,
+def fragments(results: str | Path) -> dict[str, str]:
+    """The passages about the example, by name (see PLACES): the run's summary, the worked example's sentence,
     the Analysis section's sentence (default analysis: the first 20 % of the sweeps discarded; ‡ marks a value
     that R̂ and ESS do not show converged) and the verdict of R̂ and ESS on those values."""
     record = read_results(results)
@@ -49,7 +61,7 @@ def fragments(results: str | Path) -> list[str]:
 
     discarded = a.info["discarded_sweeps"]
     worked = (f"Averaged over the snapshots after the first {discarded} sweeps (`nanomc analyze`, see "
-              f"[Analysis](#analysis)), {percent('composition_layer', '0', low, True)} of the surface sites hold Au "
+              f"[Analysis](analysis.md)), {percent('composition_layer', '0', low, True)} of the surface sites hold Au "
               f"at {low:.0f} K against {percent('composition_site_type', 'interior', low)} of the interior sites "
               f"({percent('composition_layer', '0', high)} and {percent('composition_site_type', 'interior', high)} "
               f"at {high:.0f} K)")
@@ -68,30 +80,38 @@ def fragments(results: str | Path) -> list[str]:
     surface = row("composition_layer", "0", low)
     verdict = (f"By R̂ and ESS ([Is the run at equilibrium?](#is-the-run-at-equilibrium-independent-starts-and-"
                f"convergence-diagnostics)) "
-               f"{sum(not r['mcmc_converged'] for r in quoted)} of the {len(quoted)} values this README quotes for the "
-               f"example are not converged ({NOT_CONVERGED}): the surface Au at {low:.0f} K has R̂ "
+               f"{sum(not r['mcmc_converged'] for r in quoted)} of the {len(quoted)} values quoted for the example "
+               f"are not converged ({NOT_CONVERGED}): the surface Au at {low:.0f} K has R̂ "
                f"{surface['rhat']:.2f} between the halves of the kept chain and a bulk ESS of {surface['ess_bulk']:.0f}")
-    return [describe(record), worked, analysis, verdict]
+    return {"summary": describe(record), "worked": worked, "analysis": analysis, "verdict": verdict}
 
 
-def missing(readme_text: str, passages: list[str]) -> list[str]:
-    """The passages that README text does not contain (compared with whitespace collapsed)."""
-    flat = " ".join(readme_text.split())
-    return [p for p in passages if " ".join(p.split()) not in flat]
+def flat(text: str) -> str:
+    """Text with whitespace collapsed and Markdown link targets left out ("[Analysis](x.md)" -> "[Analysis]")."""
+    return " ".join(re.sub(r"\]\([^)\s]*\)", "]", text).split())
+
+
+def missing(page_text: str, passages: list[str]) -> list[str]:
+    """The passages that a page's text does not contain (whitespace collapsed, link targets left out)."""
+    text = flat(page_text)
+    return [p for p in passages if flat(p) not in text]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("results", nargs="?", default=HERE / "results" / "results.h5", help="the example's results.h5")
-    parser.add_argument("--check", action="store_true", help="exit 1 unless README.md holds every passage")
+    parser.add_argument("--check", action="store_true", help="exit 1 unless every page holds its passages")
     args = parser.parse_args(argv)
     passages = fragments(args.results)
     if not args.check:
-        print("\n\n".join(passages))
+        print("\n\n".join(f"[{name}: {', '.join(PLACES[name])}]\n{text}" for name, text in passages.items()))
         return 0
-    stale = missing(README.read_text(), passages)
-    for p in stale:
-        print(f"README.md does not say: {p}", file=sys.stderr)
+    stale = 0
+    for page in sorted({p for pages in PLACES.values() for p in pages}):
+        quoted = [text for name, text in passages.items() if page in PLACES[name]]
+        for p in missing((ROOT / page).read_text(), quoted):
+            print(f"{page} does not say: {p}", file=sys.stderr)
+            stale += 1
     return 1 if stale else 0
 
 

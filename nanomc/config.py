@@ -2,7 +2,7 @@
 
 A parameter file is TOML with the sections [particle], [potential], [mc] and [output].
 Every key is listed in SCHEMA with its type, default and meaning; `nanomc template` prints
-an annotated file and the README's parameter reference is this table.
+an annotated file and the parameter reference in docs/campaigns.md is this table.
 """
 from __future__ import annotations
 
@@ -504,8 +504,8 @@ def reference_markdown(schema: dict[str, dict[str, Param]] | None = None) -> str
 
 #: the end of `nanomc template`: a [scan] section (nanomc.scan) whose lines are commented out
 SCAN_TEMPLATE = """\
-# A [scan] section turns this file into a scan: one campaign per point (README: Scans over size,
-# composition and temperature). Remove the "# " before the lines below to scan 3 sizes × 3 compositions.
+# A [scan] section turns this file into a scan: one campaign per point (docs/scans.md). Remove the
+# "# " before the lines below to scan 3 sizes × 3 compositions.
 # [scan]
 # particle.atoms = [314, 586, 976]             # section.key = [values] of any [particle], [potential], [mc] key
 # particle.composition.Au = [0.25, 0.5, 0.75]  # Cu follows: the others keep the sum at 1

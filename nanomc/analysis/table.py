@@ -17,7 +17,7 @@ from .statistics import MIN_CLUSTERS
 #: column name -> meaning (units); the order of the CSV columns
 COLUMNS = {
     "temperature_K": "temperature (K); NaN for a structure without one",
-    "quantity": "what is measured (see the README, section Analysis)",
+    "quantity": "what is measured (see docs/analysis.md)",
     "category": "layer, site type, radial shell (Å), or the central element of a pair quantity",
     "element": "element the value refers to (for pairs: the neighbour element)",
     "mean": "average over the kept snapshots (fractions; energy in eV)",

@@ -4,7 +4,7 @@ z in units of the combined error.
 
     nanomc run runs/AuCu-pamc/params.toml            # or mpirun -n 2 ...
     nanomc run runs/AuCu-pamc/replica.toml
-    python runs/AuCu-pamc/compare.py                 # prints the README's table
+    python runs/AuCu-pamc/compare.py                 # prints the table in docs/replica-exchange-and-population-annealing.md
 
 The population's errors treat the walkers of one family as one correlated cluster; the replica
 exchange errors are blocking errors over the snapshots after the first 20 % of the sweeps.

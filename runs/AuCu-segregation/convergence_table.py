@@ -1,4 +1,4 @@
-"""The README's table of the example against its independent-starts run (R̂ and ESS of each value).
+"""The table in docs/campaigns.md of the example against its independent-starts run (R̂ and ESS of each value).
 
     nanomc run runs/AuCu-segregation/params.toml
     nanomc run runs/AuCu-segregation/starts.toml

@@ -1,7 +1,7 @@
 """Move-pair file from labelled swap sets (issue 14 §2, active learning).
 
 swap_structures.py writes per MC snapshot a base structure and moves of it; after `nanomc label`,
-every (base, move) becomes a move pair for `pair_files` of a training file (README, "Move pairs"):
+every (base, move) becomes a move pair for `pair_files` of a training file (docs/potentials.md, "Move pairs"):
 two frames with `pair` and `pair_role` (before/after) and the teacher energy. Vacancies are put
 back as X atoms so that both frames have the same sites and differ in exactly the moved pair.
 

@@ -20,7 +20,7 @@ import numpy as np
 from common import print_table
 
 from nanomc.campaign import build_particle, load_potential
-from nanomc.config import load_config
+from nanomc.campaign.schema import load_config
 from nanomc.local_energy import LocalEnergyModel
 from nanomc.mc import Chain
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from common import benchmark_potential, print_table
 
-from nanomc.results import read_results
+from nanomc.campaign.results import read_results
 
 PARAMS = """
 [particle]

@@ -106,7 +106,7 @@ MUTATIONS = [
     Mutation("dopant-vacancy random reference unweighted", "nanomc/analysis/analyze.py",
              "random = np.sum(n_x * vacant) / np.sum(n_x)", "random = np.mean(vacant)",
              ("tests/test_analysis_oxide.py",)),
-    Mutation("resume ignores a changed seed", "nanomc/campaign.py",
+    Mutation("resume ignores a changed seed", "nanomc/campaign/output.py",
              '("potential", "file"), ("mc", "sweeps")}', '("potential", "file"), ("mc", "sweeps"), ("mc", "seed")}',
              ("tests/test_campaign.py",)),
 ]

@@ -38,11 +38,12 @@ def _run(args: argparse.Namespace) -> int:
 
 def _run_file(args: argparse.Namespace) -> int:
     """`nanomc run`: a scan, or one campaign and (unless --quiet) its summary ending with where the results are."""
-    from .campaign import describe, results_file, results_line, run_campaign
-    from .config import load_config
-    from .population_campaign import describe_population
-    from .population_results import PopulationRecord
-    from .scan import describe_scan, is_scan, load_scan, run_scan
+    from .campaign.output import results_file, results_line
+    from .campaign.population import describe_population
+    from .campaign.population_results import PopulationRecord
+    from .campaign.replica import describe, run_campaign
+    from .campaign.scan import describe_scan, is_scan, load_scan, run_scan
+    from .campaign.schema import load_config
 
     if is_scan(args.params):
         scan = load_scan(args.params)
@@ -382,7 +383,7 @@ def _relax(args: argparse.Namespace) -> int:
 
 
 def _template(_args: argparse.Namespace) -> int:
-    from .config import template_text
+    from .campaign.schema import template_text
 
     print(template_text(), end="")
     return 0

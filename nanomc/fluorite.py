@@ -6,17 +6,23 @@ constant. Anion sites: every anion lattice site with at least three cation neigh
 {111} facets are anion-terminated and every anion is bulk- or {111}-surface-like), then
 two-coordinated sites ({100}, {110} facets and edges; nearest the centre first) until there
 are two anion sites per cation or none are left. One-coordinated sites are never used.
+
+`build_shape` builds the particle of a [particle] table's shape, fcc metal or fluorite oxide
+(what a campaign's set-up, nanomc.campaign.setup, builds).
 """
 from __future__ import annotations
 
 import re
-from typing import Mapping
+import warnings
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 from ase import Atoms
 from ase.data import atomic_numbers
 
-from .particles import ANION, CATION, SUBLATTICE, ParticleError, cluster_shape, size_for_count
+from .particles import (ANION, CATION, SUBLATTICE, ParticleError, ParticleWarning, cluster_shape, shape_atom_count,
+                        size_for_atom_count, size_for_count, sublattice_labels, vegard_lattice_constant)
+from .structure import VACANCY
 
 #: shapes a fluorite particle can take (the cation particle's fcc shape)
 FLUORITE_SHAPES = ("octahedron", "truncated_octahedron", "cuboctahedron", "cube", "wulff")
@@ -138,3 +144,51 @@ def fluorite_size(formula: str, shape: str, lattice_constant: float, target: int
 
     return size_for_count(shape, target, count)
 
+
+#: a built particle whose count differs from the `atoms` or `cations` asked for by more than this fraction
+#: is warned about
+FAR_FROM_ASKED = 0.1
+
+
+def check_elements(p: Mapping, elements: Sequence[str]) -> None:
+    """ParticleError at the first element of [particle] `oxide`, `host` or `composition` (table p) that is not
+    one of the potential's `elements` (before a lattice constant is looked up for it)."""
+    known = ", ".join(elements)
+    for element in parse_oxide(p["oxide"]) if p["oxide"] else ():
+        if element not in elements:
+            raise ParticleError(f"oxide = {p['oxide']!r} needs {element}, which the potential does not know ({known})",
+                                key="oxide")
+    named = [("host", p["host"])] if p["host"] else []
+    for key, element in named + [("composition", e) for e in p["composition"] or {} if e != VACANCY]:
+        if element not in elements:
+            raise ParticleError(f"`{key}` names {element}, which the potential does not know ({known})", key=key)
+
+
+def build_shape(p: Mapping, check: Callable[[int, float, str], None] | None = None) -> Atoms:
+    """The particle of a built shape of [particle] table p: an fcc metal of `host`, or a fluorite `oxide`
+    (cations, then anion sites); by `size`, `atoms` or `cations`. Before it is built, check(sites, density,
+    key), when given, may refuse it (the campaign's memory check): about `sites` sites, `density` sites per Å³
+    of the lattice, `key` the one of `size`, `atoms`, `cations` that sets the size. A ParticleWarning when it is
+    more than FAR_FROM_ASKED away from the `atoms` or `cations` asked for."""
+    oxide, shape, energies = p["oxide"], p["shape"], p["surface_energies"]
+    a = p["lattice_constant"] or (oxide_lattice_constant(oxide) if oxide else vegard_lattice_constant(p["composition"]))
+    key = next(k for k in ("size", "atoms", "cations") if p[k] is not None)
+    cell_sites, per_cation = (12, 3) if oxide else (4, 1)       # sites per cubic cell a³, sites per cation
+    if key == "atoms":
+        sites = p["atoms"]
+    else:
+        sites = per_cation * (p["cations"] if key == "cations" else shape_atom_count(shape, p["size"]))
+    if check is not None:
+        check(sites, cell_sites / a**3, key)
+    if oxide:
+        size = p["size"] or fluorite_size(oxide, shape, a, p[key], key, energies)
+        atoms = fluorite_particle(oxide, shape, a, size, energies)
+    else:
+        host = p["host"] or next(iter(p["composition"]))
+        size = p["size"] or size_for_atom_count(shape, host, a, p["atoms"], energies)
+        atoms = cluster_shape(shape, host, a, size, energies)
+    built = len(atoms) if key == "atoms" else int(np.sum(sublattice_labels(atoms) == CATION))
+    if key != "size" and abs(built - p[key]) > FAR_FROM_ASKED * p[key]:
+        warnings.warn(f"`{key}` = {p[key]}: the closest {shape} has {built} {'sites' if key == 'atoms' else key}",
+                      ParticleWarning)
+    return atoms

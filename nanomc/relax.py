@@ -106,8 +106,8 @@ def campaign_structures(params: str | Path, which: str) -> tuple[Potential, Path
     `which` is "final" (the last configuration at the lowest temperature), "best" (the
     lowest-energy configuration seen) or "both". RelaxError if the campaign has not written them."""
     from .analysis.population import read_record
-    from .campaign import load_potential
-    from .config import load_config
+    from .campaign.schema import load_config
+    from .campaign.setup import load_potential
     from .particles import read_frames
 
     params = Path(params)

@@ -263,7 +263,7 @@ def write_campaign(directory: Path, potential_bytes: bytes, text: str, name: str
 def held_out_errors(training: Path, potential: Potential) -> tuple[int, np.ndarray]:
     """(number of structures, per-atom energy errors of `potential` in meV/atom on the held-out ones):
     the trainer's split of the committed labels a training file (train.toml) names."""
-    from nanomc.config import load_config
+    from nanomc.campaign.schema import load_config
     from nanomc.training.io import read_reference
     from nanomc.training.trainer import TRAIN_SCHEMA, split
 

@@ -20,7 +20,7 @@ from nanomc.analysis.report import table_from_json, value_with_error
 from nanomc.analysis.statistics import discard_sweeps
 from nanomc.campaign import run_campaign
 from nanomc.cli import main
-from nanomc.results import read_results, write_results
+from nanomc.campaign.results import read_results, write_results
 
 A_CU = 3.61
 

@@ -12,7 +12,7 @@ import nanomc.analysis as na
 from nanomc.analysis.render import render
 from nanomc.analysis.sublattice import cross_links
 from nanomc.cli import main
-from nanomc.results import RunRecord, write_results
+from nanomc.campaign.results import RunRecord, write_results
 
 A = 5.41                                  # CeO2 lattice constant (Å)
 GROUPS = [["Ce", "Cu"], ["O", "X"]]

@@ -13,7 +13,7 @@ import nanomc.analysis as na
 from nanomc.analysis.report import MAX_REPORT_TEMPERATURES, markdown
 from nanomc.analysis.statistics import MIN_CLUSTERS, clustered_ratio_estimate
 from nanomc.mc import KB
-from nanomc.population_results import PopulationRecord, thermodynamics, write_population
+from nanomc.campaign.population_results import PopulationRecord, thermodynamics, write_population
 
 ELEMENTS = ["Au", "Cu"]
 

@@ -14,8 +14,8 @@ from ase.io import read, write
 
 import nanomc
 from nanomc.campaign import run_campaign
-from nanomc.config import SCHEMA, ConfigError, load_config
-from nanomc.results import read_results
+from nanomc.campaign.schema import SCHEMA, ConfigError, load_config
+from nanomc.campaign.results import read_results
 from conftest import write_campaign
 
 BASE = """
@@ -516,7 +516,7 @@ def test_fuzzed_example_parameter_files_fail_in_one_line_and_write_nothing(tmp_p
 
 
 def test_a_failed_results_write_leaves_no_temporary_file(tmp_path, potential_file):
-    from nanomc.results import write_results
+    from nanomc.campaign.results import write_results
 
     params = write_params(tmp_path, potential_file)
     record = run_campaign(params, quiet=True)
@@ -528,7 +528,7 @@ def test_a_failed_results_write_leaves_no_temporary_file(tmp_path, potential_fil
 
 
 def test_the_template_is_a_valid_parameter_file(tmp_path):
-    from nanomc.config import template_text
+    from nanomc.campaign.schema import template_text
 
     (tmp_path / "t.toml").write_text(template_text())
     config, _ = load_config(tmp_path / "t.toml")

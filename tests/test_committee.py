@@ -341,7 +341,7 @@ def test_analysis_swap_spread_matches_member_swaps(committee_campaign):
     """The Python API: the reported σ of a snapshot is the spread of members' full-evaluation ΔE."""
     import nanomc.analysis as na
     from nanomc.analysis.uncertainty import CommitteeProbe
-    from nanomc.results import read_results
+    from nanomc.campaign.results import read_results
 
     results, members = committee_campaign
     record = read_results(results)
@@ -384,7 +384,7 @@ def test_select_structures_and_pairs(committee_campaign, tmp_path):
     np.testing.assert_allclose(sigma, [a.info["committee_sigma_meV_per_atom"] / 1000 for a in picked], rtol=1e-6)
     assert sigma == sorted(sigma, reverse=True)
     # every kept snapshot of both temperatures was a candidate: none scores above the fourth pick
-    record = nanomc.results.read_results(results)
+    record = nanomc.campaign.results.read_results(results)
     kept = np.asarray(record.snapshot_sweeps) >= 4      # default discard 0.2 of 20 sweeps
     atoms = picked[0].copy()
     all_sigma = []

@@ -3,9 +3,9 @@
 What is checked, per page:
 
 - ```toml blocks. Each is a whole file nanomc accepts: with a [scan] section a scan
-  (`nanomc.scan.load_scan`, every point validated), with [data], [descriptors], [network] or
+  (`nanomc.campaign.scan.load_scan`, every point validated), with [data], [descriptors], [network] or
   [training] a training file (`TRAIN_SCHEMA` and its rules, as `nanomc train` loads it), otherwise a
-  campaign parameter file (`nanomc.config.load_config`). Two marks, each an HTML comment alone on
+  campaign parameter file (`nanomc.campaign.schema.load_config`). Two marks, each an HTML comment alone on
   the line before the block's opening fence, change that:
     <!-- fragment -->      part of a file. It must still parse as TOML, and its sections and keys
                            must be known ones with values of the right type: it is checked against
@@ -24,7 +24,7 @@ What is checked, per page:
   or directory of the repository, every #anchor to a heading of its page (GitHub's anchors).
 - Tables: the separator row has as many cells as the header (else GitHub does not render the
   table), and a blank line ends the table (else the next line becomes a row).
-- The parameter reference in docs/campaigns.md is `nanomc.config.reference_markdown()`.
+- The parameter reference in docs/campaigns.md is `nanomc.campaign.schema.reference_markdown()`.
 
 README.md is the front door (issue 40): at most README_MAX_LINES lines, checked like any page; the
 manual is in docs/.
@@ -48,7 +48,7 @@ from pathlib import Path
 import pytest
 
 from nanomc.cli import build_parser, main
-from nanomc.config import SCHEMA, ConfigError, load_config, reference_markdown, validate
+from nanomc.campaign.schema import SCHEMA, ConfigError, load_config, reference_markdown, validate
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -118,7 +118,7 @@ def expect(problems: list[str], page: Path) -> None:
 
 def _check_toml(block: Block, tmp: Path) -> str | None:
     """None if the block is a valid file of its kind (or a valid fragment), else the problem."""
-    from nanomc.scan import load_scan
+    from nanomc.campaign.scan import load_scan
     from nanomc.training import trainer
 
     try:
@@ -356,10 +356,11 @@ def test_the_table_check_counts_escaped_pipes_as_text():
 
 def test_the_parameter_reference_is_generated_from_the_schema():
     text = (DOCS / "campaigns.md").read_text()
-    start = text.index("<!-- reference: the output of nanomc.config.reference_markdown() -->")
+    start = text.index("<!-- reference: the output of nanomc.campaign.schema.reference_markdown() -->")
     end = text.index("<!-- end of reference -->")
     shown = text[start:end].split("\n", 1)[1].strip()
-    assert shown == reference_markdown().strip(), "regenerate docs/campaigns.md's parameter reference from nanomc.config"
+    assert shown == reference_markdown().strip(), ("regenerate docs/campaigns.md's parameter reference from "
+                                                   "nanomc.campaign.schema")
 
 
 def test_the_index_lists_every_page():

@@ -9,10 +9,10 @@ from scipy.spatial import ConvexHull, cKDTree
 
 import nanomc
 from nanomc.campaign import build_particle, run_campaign
-from nanomc.config import ConfigError, load_config
+from nanomc.campaign.schema import ConfigError, load_config
 from nanomc.fluorite import LATTICE_CONSTANTS, fluorite_particle, fluorite_size
 from nanomc.particles import (ANION, CATION, SUBLATTICE, ParticleError, default_groups, make_groups, occupy)
-from nanomc.results import read_results
+from nanomc.campaign.results import read_results
 from conftest import write_campaign
 
 A = 5.411  # CeO2, Å

@@ -6,11 +6,11 @@ import pytest
 from scipy.integrate import quad
 
 from nanomc.campaign import run_campaign
-from nanomc.config import ConfigError, load_config
+from nanomc.campaign.schema import ConfigError, load_config
 from nanomc.mc import KB
 from nanomc.mc.exchange import ExchangeLadder
 from nanomc.mc.ladder_tuning import expected_acceptance, tune_ladder
-from nanomc.results import read_results
+from nanomc.campaign.results import read_results
 from test_replica_exchange import assert_same_results, mpirun
 from conftest import write_campaign
 

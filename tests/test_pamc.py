@@ -25,13 +25,13 @@ from test_campaign import cli
 from test_replica_exchange import mpirun
 
 from nanomc.campaign import CampaignError, run_campaign
-from nanomc.config import ConfigError
+from nanomc.campaign.schema import ConfigError
 from nanomc.mc import KB, SwapGroups
 from nanomc.mc.parallel import owner_of
 from nanomc.mc.population import log_occupation_count, reweight, walker_rng
 from nanomc.mc.resampling import normalised_weights, resample
-from nanomc.population_results import read_population, thermodynamics
-from nanomc.results import ResultsFileError
+from nanomc.campaign.population_results import read_population, thermodynamics
+from nanomc.campaign.results import ResultsFileError
 from conftest import write_campaign
 
 Z_ALPHA = norm.isf(1e-3 / 2)  # 3.29: two-sided at 1e-3 per assertion

@@ -17,13 +17,13 @@ import nanomc.analysis as na
 from nanomc.analysis.report import NOT_CONVERGED
 from nanomc.analysis.run_summary import population_convergence_lines
 from nanomc.campaign import run_campaign
-from nanomc.config import ConfigError, load_config
+from nanomc.campaign.schema import ConfigError, load_config
 from nanomc.mc import KB
 from nanomc.mc.parallel import owner_of
 from nanomc.mc.population import walker_rng
 from nanomc.mc.starts import start_seed
-from nanomc.population_campaign import describe_population
-from nanomc.population_results import population_block, read_population, thermodynamics
+from nanomc.campaign.population import describe_population
+from nanomc.campaign.population_results import population_block, read_population, thermodynamics
 from conftest import write_campaign
 
 def test_population_streams_are_those_of_their_start():
@@ -264,7 +264,7 @@ def test_cli_run_and_analyze_report_the_populations(tmp_path):
 
 
 def test_a_scan_point_of_several_populations_can_use_all_their_walkers(tmp_path, potential_bytes):
-    from nanomc.scan import Point
+    from nanomc.campaign.scan import Point
 
     config, text = load_config(campaign(tmp_path, potential_bytes, "starts = 3"))
     assert Point("p", {}, config, text).chains() == 36

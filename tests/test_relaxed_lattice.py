@@ -20,8 +20,8 @@ from conftest import held_out_errors
 from nanomc.calculator import Calculator as NanomcCalculator
 from nanomc.campaign import describe, run_campaign
 from nanomc.cli import main
-from nanomc.config import ConfigError
-from nanomc.population_campaign import describe_population
+from nanomc.campaign.schema import ConfigError
+from nanomc.campaign.population import describe_population
 from nanomc.potential.store import default_potential_path
 from nanomc.relax import relax
 from nanomc.training.calculators import CalculatorSpec
@@ -442,7 +442,7 @@ def test_the_committed_aucu_relaxed_lattice_potential_and_its_emt_labels():
     records relaxed-lattice energies and gives its recorded held-out RMSE on the trainer's split."""
     from pathlib import Path
 
-    from nanomc.config import load_config
+    from nanomc.campaign.schema import load_config
     from nanomc.training.trainer import TRAIN_SCHEMA
 
     run = Path(__file__).parents[1] / "runs" / "AuCu-relaxed-lattice"

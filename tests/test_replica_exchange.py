@@ -11,7 +11,7 @@ from nanomc.campaign import run_campaign
 from nanomc.mc import KB
 from nanomc.mc.exchange import ExchangeLadder
 from nanomc.mc.parallel import owner_of
-from nanomc.results import read_results
+from nanomc.campaign.results import read_results
 from conftest import write_campaign
 
 MPIRUN = Path(sys.executable).parent / "mpirun"

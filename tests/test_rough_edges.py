@@ -10,7 +10,7 @@ import pytest
 from ase.io import read
 
 from nanomc.campaign import run_campaign
-from nanomc.config import ConfigError, load_config
+from nanomc.campaign.schema import ConfigError, load_config
 from conftest import write_campaign
 
 BASE = """
@@ -103,9 +103,9 @@ def test_the_memory_limit_can_be_set_and_names_the_size(tmp_path, potential_byte
 
 
 def test_large_particles_print_their_set_up(tmp_path, potential_bytes, monkeypatch, capsys):
-    import nanomc.campaign
+    import nanomc.campaign.setup
 
-    monkeypatch.setattr(nanomc.campaign, "PROGRESS_SITES", 50)
+    monkeypatch.setattr(nanomc.campaign.setup, "PROGRESS_SITES", 50)
     run_campaign(params_file(tmp_path, potential_bytes), quiet=False)
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("set-up: ")]
     assert len(lines) == 3, lines
@@ -280,8 +280,8 @@ def test_an_analysis_output_path_that_is_a_file_is_named_so(tmp_path, potential_
 
 
 def test_the_template_has_a_scan_section_to_uncomment(tmp_path):
-    from nanomc.config import template_text
-    from nanomc.scan import is_scan, load_scan
+    from nanomc.campaign.schema import template_text
+    from nanomc.campaign.scan import is_scan, load_scan
 
     text = template_text()
     (tmp_path / "plain.toml").write_text(text)

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from nanomc.campaign import CampaignError, run_campaign
-from nanomc.config import ConfigError, load_config
-from nanomc.results import read_results
-from nanomc.scan import load_scan, run_scan
+from nanomc.campaign.schema import ConfigError, load_config
+from nanomc.campaign.results import read_results
+from nanomc.campaign.scan import load_scan, run_scan
 from test_campaign import cli
 from test_replica_exchange import assert_same_results, mpirun
 from conftest import write_campaign
@@ -76,7 +76,7 @@ def test_zip_and_whole_tables_and_lists(tmp_path, potential_bytes):
 def test_point_parameter_files_are_ordinary_campaigns_with_relocated_paths(tmp_path, potential_bytes):
     path = write_scan(tmp_path, potential_bytes)
     scan = load_scan(path)
-    from nanomc.scan import write_index
+    from nanomc.campaign.scan import write_index
     write_index(scan)
     index = json.loads((scan.directory / "scan.json").read_text())
     assert index["format"] == "nanomc-scan" and index["variables"] == scan.variables
@@ -156,7 +156,7 @@ def test_resume_continues_unfinished_points_and_adds_new_ones(tmp_path, potentia
     other = tmp_path / "second"
     other.mkdir()
     path2 = write_scan(other, potential_bytes)
-    from nanomc.scan import write_index
+    from nanomc.campaign.scan import write_index
     scan2 = load_scan(path2)
     write_index(scan2)
     run_campaign(scan2.directory / scan2.points[0].name / "params.toml", quiet=True)
@@ -240,7 +240,7 @@ def test_scan_under_mpirun_equals_points_run_one_by_one(tmp_path, potential_byte
 
 
 def test_points_are_dealt_to_rank_groups_by_cost(tmp_path, potential_bytes):
-    from nanomc.scan import _groups
+    from nanomc.campaign.scan import _groups
     text = SCAN[:SCAN.index("[scan]")]
     scan = load_scan(write_scan(tmp_path, potential_bytes, text, "[scan]\nparticle.atoms = [1000, 100, 200, 300, 400]\n"))
     costs = [p.cost() for p in scan.points]

@@ -10,7 +10,7 @@ from conftest import held_out_errors
 from nanomc.campaign import load_potential
 from nanomc.errors import PotentialFileError
 from nanomc.potential.store import SHIPPED_POTENTIALS, potential_path
-from nanomc.scan import load_scan
+from nanomc.campaign.scan import load_scan
 
 DATA = Path(nanomc.__file__).parent / "data"
 
@@ -51,7 +51,7 @@ def test_the_cecuo_potential_reproduces_its_held_out_errors_on_the_committed_tea
     split of those labels now, and its structure counts are those of the files."""
     import numpy as np
 
-    from nanomc.config import load_config
+    from nanomc.campaign.schema import load_config
     from nanomc.training.io import read_reference
     from nanomc.training.trainer import TRAIN_SCHEMA
 

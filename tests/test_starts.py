@@ -7,12 +7,12 @@ from ase.io import write
 import nanomc.analysis as na
 from nanomc.analysis.run_summary import energy_convergence_lines, quantity_convergence_lines
 from nanomc.campaign import run_campaign
-from nanomc.config import ConfigError, load_config
+from nanomc.campaign.schema import ConfigError, load_config
 from nanomc.mc.groups import SwapGroups
 from nanomc.mc.exchange import ExchangeLadder
 from nanomc.mc.starts import start_occupation, start_streams
 from nanomc.particles import cluster_shape
-from nanomc.results import read_results
+from nanomc.campaign.results import read_results
 from conftest import write_campaign
 from test_campaign import run_killed_at
 from test_replica_exchange import assert_same_results, mpirun

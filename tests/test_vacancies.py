@@ -12,12 +12,12 @@ from ase.build import bulk
 import nanomc
 from conftest import assert_cache_paths_agree, make_potential, random_cluster, small_descriptor_set
 from nanomc.campaign import run_campaign
-from nanomc.config import ConfigError, load_config
+from nanomc.campaign.schema import ConfigError, load_config
 from nanomc.errors import PotentialError, PotentialFileError, StructureError
 from nanomc.local_energy import LocalEnergyModel
 from nanomc.mc import KB, Chain, SwapGroups
 from nanomc.particles import read_frames, write_frames
-from nanomc.results import read_results
+from nanomc.campaign.results import read_results
 from nanomc.structure import without_vacancies
 from reference import ref_atomic_energies
 from test_mc_sampling import chi_square, level_index

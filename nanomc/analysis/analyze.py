@@ -32,7 +32,7 @@ With a committee potential (`committee`, see nanomc.analysis.uncertainty):
   committee_swap_spread     eV; per snapshot the mean (category "mean") and the largest
                             ("max") σ over the members of the ΔE of `swaps` random swaps
   committee_energy_spread   eV/atom; σ over the members of the snapshot's energy per atom
-Population annealing (a "nanomc-pamc" results file, `nanomc.population_results`): one state per
+Population annealing (a "nanomc-pamc" results file, `nanomc.campaign.population_results`): one state per
 temperature step, its snapshots the R walkers after the step's sweeps (the energy: per walker),
 errors clustered by family (`statistics.clustered_ratio_estimate`); with several starts (independent
 populations) every value is the mean of the populations' estimates, its error the larger of their
@@ -59,7 +59,7 @@ from scipy import sparse
 
 from ..formatting import format_temperature, plural
 from ..potential import Potential
-from ..results import RunRecord
+from ..campaign.results import RunRecord
 from . import composition as comp
 from . import pairs
 from .errors import AnalysisError, AnalysisWarning
@@ -72,7 +72,7 @@ from .table import Table
 from .uncertainty import DEFAULT_SWAPS, CommitteeProbe
 
 if TYPE_CHECKING:
-    from ..population_results import PopulationRecord
+    from ..campaign.population_results import PopulationRecord
 
 #: default equilibration period: this fraction of the sweeps is discarded
 DEFAULT_DISCARD = 0.2

@@ -24,9 +24,9 @@ from ase import Atoms
 
 from ..formatting import format_temperature
 from ..mc.schedule import KB
-from ..population_results import (FORMAT, PopulationRecord, population_block, read_population, step_values,
+from ..campaign.population_results import (FORMAT, PopulationRecord, population_block, read_population, step_values,
                                   thermodynamics)
-from ..results import RunRecord, read_results
+from ..campaign.results import RunRecord, read_results
 from .analyze import ROUNDING, Analysis, State, analyze_states, structure
 from .convergence import agreement
 from .errors import AnalysisError, AnalysisWarning

@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..formatting import format_temperature, plural
-from ..population_results import PopulationRecord
-from ..results import RunRecord
+from ..campaign.population_results import PopulationRecord
+from ..campaign.results import RunRecord
 from .analyze import DEFAULT_DISCARD, load
 from .convergence import AGREEMENT_P_MIN, ESS_MIN, RHAT_MAX, diagnose
 from .errors import AnalysisError

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from ..campaign.scan import short_labels
 from ..formatting import format_temperature
-from ..scan import short_labels
 from .plots import _colours, _figure
 from .report import shown_temperatures, value_with_error
 from .scan import ScanAnalysis, ScanTable

@@ -150,7 +150,7 @@ def campaign_potential(record, results_path: str | Path) -> Potential | None:
     file is looked up relative to the campaign's directory (the results file's directory with
     `[output] directory` undone); None unless the file exists and its content hash is the one
     the results file records."""
-    from ..config import SCHEMA
+    from ..campaign.schema import SCHEMA
     from ..errors import NanomcError
     from ..potential.store import SHIPPED_POTENTIALS, potential_path
 

@@ -24,7 +24,7 @@ that campaign too.
 
 With ladder = "tuned" every start runs the pilots and all use the ladder start 0's pilots tune
 (nanomc.mc.ladder_tuning). With population annealing a start is an independent population of
-`walkers` (nanomc.population_campaign): its walker streams are the keys of a one-population
+`walkers` (nanomc.campaign.population): its walker streams are the keys of a one-population
 campaign below start_seed(seed, s) (nanomc.mc.population.walker_rng); `random` gives every walker
 an independent random occupation (the default first start, also for a structure file), a named
 kind puts every walker of the population on that one occupation.

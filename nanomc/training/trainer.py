@@ -24,7 +24,7 @@ from typing import Iterator
 import numpy as np
 from ase.data import atomic_numbers
 
-from ..config import REQUIRED, SEED_MAX, ConfigError, Param, load_config, locate
+from ..campaign.schema import REQUIRED, SEED_MAX, ConfigError, Param, load_config, locate
 from ..errors import NanomcError
 from ..outputs import OutputError, check_output_file
 from ..potential import Potential, chebyshev_descriptor_set, default_descriptor_set

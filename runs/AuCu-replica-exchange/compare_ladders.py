@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nanomc.results import read_results
+from nanomc.campaign.results import read_results
 
 HERE = Path(__file__).resolve().parent
 RUNS = {"300-600 K geometric": HERE.parent / "AuCu-pamc" / "replica" / "results.h5",

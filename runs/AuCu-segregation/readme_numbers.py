@@ -20,7 +20,7 @@ from pathlib import Path
 import nanomc.analysis as na
 from nanomc.analysis.report import NOT_CONVERGED, value_cell
 from nanomc.campaign import describe
-from nanomc.results import read_results
+from nanomc.campaign.results import read_results
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent

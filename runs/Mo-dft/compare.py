@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from nanomc import Potential
-from nanomc.config import load_config
+from nanomc.campaign.schema import load_config
 from nanomc.training.io import read_reference
 from nanomc.training.trainer import TRAIN_SCHEMA, split
 

@@ -26,17 +26,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .campaign import (CampaignError, DirectoryLock, Progress, _open_output, _on_root, build_particle, energies_note,
-                       load_potential, occupation_elements, particle_line, results_file, same_parameters, setup_line)
-from .formatting import format_temperature
-from .local_energy import LocalEnergyModel
-from .mc.population import Population, log_occupation_count, population_parents, walker_rng
-from .mc.schedule import KB
-from .mc.starts import RANDOM, start_names, start_occupation
-from .particles import write_frames
+from ..formatting import format_temperature
+from ..local_energy import LocalEnergyModel
+from ..mc.population import Population, log_occupation_count, population_parents, walker_rng
+from ..mc.schedule import KB
+from ..mc.starts import RANDOM, start_names, start_occupation
+from ..particles import write_frames
+from ..structure import element_indices
+from .output import (CampaignError, DirectoryLock, Progress, energies_note, on_root, open_output, particle_line,
+                     results_file, same_parameters)
 from .population_results import PopulationRecord, read_population, write_population
 from .results import ResultsFileError
-from .structure import element_indices
+from .setup import build_particle, load_potential, occupation_elements, setup_line
 
 #: final.extxyz holds one walker of each of at most this many of the largest families
 FINAL_FAMILIES = 16
@@ -64,7 +65,7 @@ def run_population(path: Path, config: dict, text: str, resume: bool = False, ov
     model = LocalEnergyModel(potential, atoms, memory_limit=int(config["potential"]["memory_limit_mb"] * 2**20))
     population = Population(model, groups, walkers, mc["seed"], comm, mc["neighbour_swaps"], len(starts))
     lock = DirectoryLock(directory)
-    _on_root(comm, _open_output, directory, results, resume, overwrite, lock)
+    on_root(comm, open_output, directory, results, resume, overwrite, lock)
     try:
         if resume:
             record = _restore(results, config, text, population, potential.content_hash())
@@ -148,7 +149,7 @@ def _steps(record: PopulationRecord, population: Population, steps: int, results
 def _checkpoint(record: PopulationRecord, population: Population, path: Path, comm) -> None:
     """Gather every walker's state to rank 0, which rewrites the results file atomically."""
     states = population.gather_states()
-    _on_root(comm, _write_checkpoint, record, states, path)
+    on_root(comm, _write_checkpoint, record, states, path)
 
 
 def _write_checkpoint(record: PopulationRecord, states: dict, path: Path) -> None:
@@ -191,7 +192,7 @@ def _write_structures(record: PopulationRecord, directory: Path) -> None:
 def describe_population(record: PopulationRecord) -> str:
     """A short summary: the particle, per temperature step ⟨E⟩ with its error, C, F, S, and the population's health;
     with several populations their pooled values (nanomc.analysis.population.pooled_thermodynamics)."""
-    from .analysis.population import pooled_thermodynamics       # lazily: running needs no analysis
+    from ..analysis.population import pooled_thermodynamics       # lazily: running needs no analysis
 
     several = record.n_starts > 1
     walkers = (f"{record.n_starts} populations ({', '.join(record.starts)}) of {record.walkers} walkers"

@@ -17,11 +17,11 @@ from typing import Any, Callable
 import numpy as np
 from ase.data import atomic_numbers
 
-from .errors import NanomcError
-from .mc.schedule import temperature_schedule
-from .mc.starts import FILE, START_KINDS
-from .particles import vacancy_group_problem
-from .structure import VACANCY
+from ..errors import NanomcError
+from ..mc.schedule import temperature_schedule
+from ..mc.starts import FILE, START_KINDS
+from ..particles import vacancy_group_problem
+from ..structure import VACANCY
 
 
 class ConfigError(NanomcError, ValueError):
@@ -502,7 +502,7 @@ def reference_markdown(schema: dict[str, dict[str, Param]] | None = None) -> str
     return "\n".join(lines)
 
 
-#: the end of `nanomc template`: a [scan] section (nanomc.scan) whose lines are commented out
+#: the end of `nanomc template`: a [scan] section (nanomc.campaign.scan) whose lines are commented out
 SCAN_TEMPLATE = """\
 # A [scan] section turns this file into a scan: one campaign per point (docs/scans.md). Remove the
 # "# " before the lines below to scan 3 sizes × 3 compositions.

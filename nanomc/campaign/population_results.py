@@ -3,7 +3,7 @@
 Layout (format "nanomc-pamc", version 1):
     /  attrs: format, format_version, nanomc_version, parameters (the file text), potential_hash,
               seed, ensemble ("pamc"), elements, walkers, resampling, sweeps_per_step, ln_omega,
-              steps_done, steps_total, complete, potential_energies (as in nanomc.results)
+              steps_done, steps_total, complete, potential_energies (as in nanomc.campaign.results)
     /structure        positions (N, 3) Å, cell (3, 3) Å, pbc (3,), initial_elements (N,), group (N,)
     /steps            temperature (K,) K — the schedule, highest first
                       per completed step k (first axis k < steps_done):
@@ -36,11 +36,11 @@ from pathlib import Path
 import numpy as np
 from scipy.special import logsumexp
 
-from .analysis.statistics import clustered_ratio_estimate
-from .hdf5io import open_checked, write_atomically
-from .mc.schedule import KB
-from .mc.population import STATE_KEYS
-from .mc.starts import RANDOM
+from ..analysis.statistics import clustered_ratio_estimate
+from ..hdf5io import open_checked, write_atomically
+from ..mc.schedule import KB
+from ..mc.population import STATE_KEYS
+from ..mc.starts import RANDOM
 from .results import ResultsFileError, read_campaign, write_campaign
 
 FORMAT = "nanomc-pamc"

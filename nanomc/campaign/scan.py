@@ -38,12 +38,13 @@ from typing import Any
 
 import h5py
 
-from .campaign import CampaignError, format_duration, run_campaign
-from .config import SCHEMA, ConfigError, locate, read_toml, toml_text, validate
-from .errors import NanomcError
-from .mc.parallel import on_every_rank, world
-from .mc.starts import start_count
-from .potential.store import SHIPPED_POTENTIALS, potential_path
+from ..errors import NanomcError
+from ..mc.parallel import on_every_rank, world
+from ..mc.starts import start_count
+from ..potential.store import SHIPPED_POTENTIALS, potential_path
+from .output import CampaignError, format_duration
+from .replica import run_campaign
+from .schema import SCHEMA, ConfigError, locate, read_toml, toml_text, validate
 
 SCAN_FORMAT = "nanomc-scan"
 SCAN_VERSION = 1

@@ -39,9 +39,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from .errors import NanomcError
-from .hdf5io import open_checked, write_atomically
-from .mc.ladder_tuning import Tuning
+from ..errors import NanomcError
+from ..hdf5io import open_checked, write_atomically
+from ..mc.ladder_tuning import Tuning
 
 FORMAT = "nanomc-results"
 FORMAT_VERSION = 2

@@ -12,26 +12,7 @@ from ase.io import read
 from nanomc.campaign import run_campaign
 from nanomc.campaign.schema import ConfigError, load_config
 from conftest import write_campaign
-
-BASE = """
-[particle]
-shape = "truncated_octahedron"
-size = 5
-composition = { Au = 0.5, Cu = 0.5 }
-
-[potential]
-file = "pot.h5"
-
-[mc]
-temperatures = [400.0, 900.0]
-sweeps = 12
-seed = 3
-snapshot_interval = 4
-checkpoint_interval = 5
-
-[output]
-directory = "out"
-"""
+from test_campaign import BASE
 
 
 def params_file(tmp_path, potential_bytes, text=BASE):

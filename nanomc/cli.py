@@ -1,5 +1,5 @@
-"""Command line: `nanomc run | analyze | relax | template | label | check-relaxer | train | select | predict | convert |
-info`,
+"""Command line: `nanomc run | analyze | relax | template | surfaces | label | check-relaxer | train | select | predict |
+convert | info`,
 `nanomc --version`."""
 from __future__ import annotations
 
@@ -382,6 +382,31 @@ def _relax(args: argparse.Namespace) -> int:
     return 0
 
 
+def _surfaces(args: argparse.Namespace) -> int:
+    from .outputs import check_output_file
+    from .potential import Potential
+    from .surfaces import format_table, potential_calculator, surface_energies, write_surface_file
+    from .training.calculators import CalculatorSpec, parse_calc_arg
+
+    output = args.output or f"{args.material}-surfaces.json"
+    check_output_file(output, args.overwrite)
+    if args.calculator:
+        spec = CalculatorSpec.parse(args.calculator, dict(parse_calc_arg(a) for a in args.calc_arg))
+        calculator, name = spec.build(), spec.name
+    else:
+        if args.calc_arg:
+            raise NanomcError("--calc-arg needs -c/--calculator")
+        name = args.potential or "default"
+        calculator = potential_calculator(Potential.load(name), args.material)
+    result = surface_energies(args.material, calculator, args.facets, args.tolerance, args.min_layers,
+                              args.max_layers, args.size, args.vacuum, args.fmax, calculator_name=name)
+    write_surface_file(output, result)
+    if not args.quiet:
+        print(format_table(result))
+        print(f"wrote {output}; use it with shape = \"wulff\", surface_energies = \"{output}\"", file=sys.stderr)
+    return 0
+
+
 def _template(_args: argparse.Namespace) -> int:
     from .campaign.schema import template_text
 
@@ -451,6 +476,32 @@ def build_parser() -> argparse.ArgumentParser:
     relax.add_argument("-q", "--quiet", action="store_true", help="write the files, print nothing")
     relax.set_defaults(func=_relax)
     sub.add_parser("template", help="print an annotated parameter file").set_defaults(func=_template)
+    surf = sub.add_parser("surfaces", help="relaxed surface energies of the (111), (100), (110) slabs of an fcc "
+                                           "element or L1₂ alloy, converged in slab thickness, for shape = \"wulff\"",
+                          description="Fit the bulk lattice constant, then relax slabs (every atom free) of growing "
+                                      "thickness until γ = (E_slab − n·E_bulk)/2A changes by less than --tolerance; "
+                                      "print γ in J/m² and eV/Å² and write them as JSON, which a campaign's "
+                                      "surface_energies reads. An L1₂ alloy's (100) and (110) slabs end in its two "
+                                      "terminations: their mean (docs: Surface energies).")
+    surf.add_argument("material", help="an fcc element (Au) or an L1₂ alloy A3B (Cu3Au)")
+    calc = surf.add_mutually_exclusive_group()
+    calc.add_argument("--potential", help="nanomc potential file or shipped name (default: the default potential)")
+    calc.add_argument("-c", "--calculator", help="an ASE calculator instead: emt, sevennet or module:Class")
+    surf.add_argument("--calc-arg", action="append", default=[], metavar="KEY=VALUE",
+                      help="constructor argument of the calculator; repeatable")
+    surf.add_argument("--facets", nargs="+", choices=("111", "100", "110"), default=["111", "100", "110"],
+                      help="facets to compute (default all three)")
+    surf.add_argument("--tolerance", type=float, default=0.005,
+                      help="converged when γ changes by less than this from one slab to the next (J/m²; 0.005)")
+    surf.add_argument("--min-layers", type=int, default=4, help="thinnest slab, atomic layers (default 4)")
+    surf.add_argument("--max-layers", type=int, default=12, help="thickest slab, atomic layers (default 12)")
+    surf.add_argument("--size", type=int, default=1, help="surface cells along each in-plane axis (default 1)")
+    surf.add_argument("--vacuum", type=float, default=8.0, help="vacuum on each side of the slab (Å; default 8)")
+    surf.add_argument("--fmax", type=float, default=0.01, help="relax until every force is below this (eV/Å; 0.01)")
+    surf.add_argument("-o", "--output", help="JSON file to write (default MATERIAL-surfaces.json)")
+    surf.add_argument("--overwrite", action="store_true", help="replace an existing output file")
+    surf.add_argument("-q", "--quiet", action="store_true", help="write the file, print nothing")
+    surf.set_defaults(func=_surfaces)
     label = sub.add_parser("label", help="label structures with energies and forces from a calculator (resumable)",
                            description="Append to the labels file (extxyz) the energy and forces of every input "
                                        "structure it does not hold yet, with the calculator's identity. Rerun after "

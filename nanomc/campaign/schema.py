@@ -74,8 +74,11 @@ SCHEMA: dict[str, dict[str, Param]] = {
                                   "known oxides)"),
         "host": Param("str", None, "element the shape is built from before the random occupation "
                       "(default: the first element of `composition`; not for oxides)"),
-        "surface_energies": Param("table", None, "wulff only: relative surface energies of facets "
-                                  "`100`, `110`, `111` (default 1.0, 1.1, 0.9; oxides 1.4, 1.0, 0.7)"),
+        "surface_energies": Param("energies", None, "wulff only: surface energies of facets `100`, `110`, "
+                                  "`111` (J/m², or relative): a table (default 1.0, 1.1, 0.9; oxides 1.4, 1.0, "
+                                  "0.7); `potential`: relaxed surface energies of the host element computed with "
+                                  "the campaign's potential (as `nanomc surfaces` does; fcc metals only); or a file "
+                                  "written by `nanomc surfaces`, relative to the parameter file"),
         "file": Param("str", None, "structure file (any ASE format) when shape = `file`; relative to "
                       "the parameter file"),
         "swap_groups": Param("groups", None, "lists of elements that exchange among their sites, e.g. "
@@ -88,8 +91,8 @@ SCHEMA: dict[str, dict[str, Param]] = {
     },
     "potential": {
         "file": Param("str", "default", "potential file (nanomc HDF5), relative to the parameter file, "
-                      "or a potential shipped with nanomc: `default` or `AuCu` (Au–Cu), `AuCu-pairs` (Au–Cu, "
-                      "trained on swap energies too), `CeCuO` (Ce–Cu–O)"),
+                      "or a potential shipped with nanomc: `default` or `AuCu-pairs` (Au–Cu, trained on swap energies "
+                      "too), `AuCu` (Au–Cu, trained on energies only), `CeCuO` (Ce–Cu–O)"),
         "memory_limit_mb": Param("float", 1024.0, "cap on the triplet-geometry cache in MiB (> 0); beyond it "
                                  "a slower cache-free path is used. Particles on a lattice use the lattice "
                                  "tables and no cache"),
@@ -201,6 +204,8 @@ def _type_ok(kind: str, value: Any) -> bool:
     if kind == "table":
         return isinstance(value, dict) and all(
             isinstance(v, number) and not isinstance(v, bool) for v in value.values())
+    if kind == "energies":
+        return isinstance(value, str) or _type_ok("table", value)
     if kind == "starts":
         return (isinstance(value, int) and not isinstance(value, bool)) or (
             isinstance(value, list) and all(isinstance(v, str) for v in value))
@@ -219,6 +224,8 @@ def _non_finite(value: Any) -> float | None:
 KIND_NAMES = {"str": "a string", "int": "an integer", "float": "a number", "bool": "true or false",
               "floats": "a list of numbers", "ints": "a list of integers", "strings": "a list of strings",
               "table": "a table of numbers, e.g. { Au = 0.5 }",
+              "energies": "a table of numbers (e.g. { 111 = 0.7, 100 = 0.85 }), \"potential\" or a file of "
+                          "`nanomc surfaces`",
               "starts": "a number of starts or a list of start kinds, e.g. [\"random\", \"core-first\"]",
               "groups": "a list of lists of element names"}
 
@@ -321,7 +328,14 @@ def _check_semantics(c: dict, fail) -> None:
     if part["surface_energies"] is not None:
         if part["shape"] != "wulff":
             raise fail("particle", "surface_energies", "`surface_energies` only applies to shape = \"wulff\"")
-        bad = [v for v in part["surface_energies"].values() if v <= 0]
+        energies = part["surface_energies"]
+        if energies == "potential" and part["oxide"]:
+            raise fail("particle", "surface_energies", "surface_energies = \"potential\" computes fcc metal surfaces; "
+                       "an oxide needs a table or a file of `nanomc surfaces`")
+        if energies == "":
+            raise fail("particle", "surface_energies", "`surface_energies` is empty: give a table, \"potential\" or "
+                       "a file of `nanomc surfaces`")
+        bad = [v for v in energies.values() if v <= 0] if isinstance(energies, dict) else []
         if bad:
             raise fail("particle", "surface_energies", f"surface energies must be positive, got {bad[0]}")
     for key in ("size", "atoms", "cations"):

@@ -15,7 +15,7 @@ from typing import Iterator
 import numpy as np
 from ase import Atoms
 
-from ..errors import PotentialFileError
+from ..errors import PotentialError, PotentialFileError
 from ..fluorite import build_shape, check_elements
 from ..formatting import plural
 from ..local_energy import LocalEnergyModel
@@ -29,6 +29,7 @@ from ..particles import ParticleError, check_moves, default_groups, make_groups,
 from ..potential import Potential
 from ..potential.store import potential_path
 from ..structure import VACANCY, element_indices, species
+from ..surfaces import SurfaceError, potential_calculator, read_surface_file, surface_energies
 from .output import CampaignError
 from .schema import ConfigError, locate
 
@@ -106,7 +107,7 @@ def build_particle(config: dict, base: Path, potential: Potential, rng: np.rando
                 _check_memory(sites, lattice_pairs(density, potential.cutoff), potential, replicas,
                               f"a {p['shape']} of about {sites:,} sites", key, quiet)
 
-            atoms = build_shape(p, fits)
+            atoms = build_shape({**p, "surface_energies": wulff_energies(p, base, potential)}, fits)
     frozen = np.isin(atoms.get_chemical_symbols(), p["frozen_elements"])
     bad = [i for i in p["frozen_indices"] if not 0 <= i < len(atoms)]
     if bad:
@@ -124,6 +125,24 @@ def build_particle(config: dict, base: Path, potential: Potential, rng: np.rando
         check_moves(atoms, groups, names, flips=config["mc"]["ensemble"] == "sgc")
     element_indices(atoms, potential.elements)  # every element known to the potential
     return atoms, groups
+
+
+def wulff_energies(particle: dict, base: Path, potential: Potential) -> dict[str, float] | None:
+    """The [particle] `surface_energies` table (J/m² or relative, by facet) of a wulff shape: as given, read
+    from a file of `nanomc surfaces` (relative to base), or, for "potential", computed with the campaign's
+    potential for the host element (nanomc.surfaces.surface_energies with its defaults). ParticleError at
+    `surface_energies` naming the file or the problem."""
+    value = particle["surface_energies"]
+    if not isinstance(value, str):
+        return value
+    try:
+        if value == "potential":
+            host = particle["host"] or next(iter(particle["composition"]))
+            return surface_energies(host, potential_calculator(potential, host)).table()
+        return read_surface_file(base / value)
+    except (SurfaceError, PotentialError) as exc:
+        where = "surface_energies = \"potential\"" if value == "potential" else "surface_energies"
+        raise ParticleError(f"`{where}`: {exc}", key="surface_energies") from None
 
 
 def _check_memory(sites: int, pairs: float, potential: Potential, replicas: int, what: str, key: str,

@@ -129,8 +129,11 @@ def relaxed_bulk(names: Sequence[str], calculator: ASECalculator, guess: float) 
         cell = _bulk_cell(names, a)
         cell.calc = calculator
         volume = cell.get_volume()
-        eos = calculate_eos(cell, npoints=7, eps=strain)
-        v0, _, _ = eos.fit()
+        try:
+            v0, _, _ = calculate_eos(cell, npoints=7, eps=strain).fit()
+        except ValueError as exc:   # ASE: "No minimum!"
+            raise SurfaceError(f"the bulk energy of {''.join(names)} has no minimum within ±{strain:.0%} of a = "
+                               f"{a:.3f} Å ({exc})") from None
         a *= (v0 / volume) ** (1 / 3)
     cell = _bulk_cell(names, a)
     cell.calc = calculator
@@ -217,7 +220,7 @@ def surface_energies(material: str, calculator: ASECalculator, facets: Sequence[
                 break
             if len(layers) < min_layers:
                 continue
-            termination = f"{_composition(slab, layers[-1])} | {_composition(slab, layers[0])}"
+            termination = f"{_composition(slab, layers[-1])} / {_composition(slab, layers[0])}"
             gamma, unrelaxed = slab_energy(slab, calculator, e_bulk, bulk_atoms, fmax, steps)
             thicknesses.append(len(layers))
             gammas.append(gamma * J_PER_M2)
@@ -270,7 +273,7 @@ def format_table(result: SurfaceEnergies) -> str:
     lines = [f"{result.material} with {result.calculator}: a = {result.lattice_constant:.4f} Å, bulk "
              f"{result.bulk_energy:.4f} eV/atom; {result.relaxation}",
              f"{'facet':>6s} {'γ (J/m²)':>9s} {'γ (eV/Å²)':>10s} {'unrelaxed':>9s} {'layers':>6s} "
-             f"{'change':>8s}  termination (top | bottom)"]
+             f"{'change':>8s}  termination (top / bottom)"]
     for f in result.facets.values():
         mark = "" if f.converged else f"  NOT CONVERGED (tolerance {result.tolerance:g} J/m²)"
         lines.append(f"{f.facet:>6s} {f.energy:9.4f} {f.energy_ev:10.5f} {f.unrelaxed:9.4f} {f.layers:6d} "

@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -161,9 +162,9 @@ def _layers(slab: Atoms) -> list[np.ndarray]:
 
 
 def _composition(slab: Atoms, indices: np.ndarray) -> str:
-    symbols = slab.get_chemical_symbols()
-    counts = {s: sum(symbols[i] == s for i in indices) for s in sorted({symbols[i] for i in indices})}
-    return "".join(f"{s}{n}" for s, n in counts.items())
+    """The formula of the atoms `indices`, elements in alphabetical order (Au1Cu3)."""
+    counts = Counter(slab.symbols[indices])
+    return "".join(f"{s}{counts[s]}" for s in sorted(counts))
 
 
 def slab_energy(slab: Atoms, calculator: ASECalculator, bulk_energy: float, bulk_atoms: int, fmax: float,
@@ -238,10 +239,17 @@ def surface_energies(material: str, calculator: ASECalculator, facets: Sequence[
 
 def write_surface_file(path: str | Path, result: SurfaceEnergies) -> None:
     """Write `result` as a surface-energy file (JSON, format nanomc-surfaces): `surface_energies`
-    (facet -> γ in J/m², what `shape = "wulff"` reads) and every detail of the calculation."""
+    (facet -> γ in J/m², what `shape = "wulff"` reads) and every detail of the calculation. The file is
+    replaced only once complete; SurfaceError if it cannot be written."""
     data = {"format": FORMAT, "version": FORMAT_VERSION, "units": "J/m^2 (energy_ev: eV/Å^2; Å; eV/atom)",
             "surface_energies": result.table(), **asdict(result)}
-    Path(path).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+        tmp.replace(path)
+    except OSError as exc:
+        raise SurfaceError(f"cannot write {path} ({exc.strerror or exc})") from None
 
 
 def read_surface_file(path: str | Path) -> dict[str, float]:

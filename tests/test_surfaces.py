@@ -159,6 +159,17 @@ def test_surface_energies_from_the_campaign_potential(tmp_path, monkeypatch):
     assert np.allclose(atoms.positions, _wulff(table).positions)
 
 
+def test_an_unconverged_potential_surface_energy_warns(tmp_path, monkeypatch):
+    import functools
+
+    import nanomc.campaign.setup as setup
+    from nanomc.particles import ParticleWarning
+
+    monkeypatch.setattr(setup, "surface_energies", functools.partial(surface_energies, tolerance=1e-9, max_layers=6))
+    with pytest.warns(ParticleWarning, match=r"Cu\(111\) changed by 0\.\d+ J/m² from 5 to 6 layers"):
+        _particle(tmp_path, '"potential"', potential="AuCu-pairs")
+
+
 def test_a_potential_without_a_bulk_minimum_is_one_line(tmp_path, campaign_potential_file):
     """The random test potential has no Cu bulk minimum near ASE's lattice constant: an error at the key."""
     (tmp_path / "pot.h5").write_bytes(campaign_potential_file.read_bytes())

@@ -7,6 +7,7 @@ groups, with errors at the line of the [particle] key they concern.
 from __future__ import annotations
 
 import sys
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from ..mc.groups import GroupError
 from ..mc.parallel import SerialComm, owner_of
 from ..mc.starts import default_start, start_names, start_occupation, start_streams
 from ..memory import LIMIT_VARIABLE, available_memory, gib, lattice_pairs, sampled_pairs, setup_bytes
-from ..particles import ParticleError, check_moves, default_groups, make_groups, occupy, read_structure
+from ..particles import ParticleError, ParticleWarning, check_moves, default_groups, make_groups, occupy, read_structure
 from ..potential import Potential
 from ..potential.store import potential_path
 from ..structure import VACANCY, element_indices, species
@@ -138,7 +139,13 @@ def wulff_energies(particle: dict, base: Path, potential: Potential) -> dict[str
     try:
         if value == "potential":
             host = particle["host"] or next(iter(particle["composition"]))
-            return surface_energies(host, potential_calculator(potential, host)).table()
+            result = surface_energies(host, potential_calculator(potential, host))
+            loose = [f for f in result.facets.values() if not f.converged]
+            if loose:
+                warnings.warn(f"surface_energies = \"potential\": {host}({loose[0].facet}) changed by "
+                              f"{loose[0].change:.3f} J/m² from {loose[0].thicknesses[-2]} to {loose[0].layers} layers, "
+                              f"more than the tolerance {result.tolerance:g}", ParticleWarning)
+            return result.table()
         return read_surface_file(base / value)
     except (SurfaceError, PotentialError) as exc:
         where = "surface_energies = \"potential\"" if value == "potential" else "surface_energies"

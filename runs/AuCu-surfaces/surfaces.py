@@ -10,6 +10,7 @@ docs/images/AuCu-surfaces-wulff.png. The same files come from the command line, 
 """
 from __future__ import annotations
 
+import io
 import time
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import numpy as np
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from ase.cluster import wulff_construction  # noqa: E402
+from PIL import Image  # noqa: E402
 from ase.visualize.plot import plot_atoms  # noqa: E402
 
 from nanomc.calculator import Calculator  # noqa: E402
@@ -151,7 +153,9 @@ def picture(results: dict[str, dict[str, dict]]) -> None:
                          fontsize=9)
     fig.suptitle("Wulff shapes: (111) facets gold, (100) blue, edges and corners grey", fontsize=10)
     fig.tight_layout()
-    fig.savefig(IMAGE, dpi=110)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, dpi=80)
+    Image.open(buffer).quantize(colors=48).save(IMAGE, optimize=True)   # a palette PNG: a fifth of the size
 
 
 if __name__ == "__main__":

@@ -26,6 +26,12 @@ def set_name(atoms) -> str:
     return str(atoms.info.get("move_set", atoms.info.get("swap_set")))
 
 
+def move_name(atoms) -> str:
+    """A move's name within its set: its kind and the two sites it exchanges (a set may hold several moves of a
+    kind)."""
+    return f"{atoms.info['move']}:{int(atoms.info['site_i'])}-{int(atoms.info['site_j'])}"
+
+
 def relaxed_pairs(moves, labels) -> list:
     """The frames of every labelled move's pair (before, after), in move order."""
     energy = {str(a.info["structure_hash"]): a for a in labels if not int(a.info.get("relax_hops", 0))}
@@ -39,7 +45,7 @@ def relaxed_pairs(moves, labels) -> list:
         base, base_label = bases[name]
         if label is None or base_label is None:
             continue
-        pair = f"{name}/{frame.info['move']}"
+        pair = f"{name}/{move_name(frame)}"
         for role, atoms, source in (("before", base, base_label), ("after", frame, label)):
             out = atoms.copy()
             out.info = {"pair": pair, "pair_role": role, "energy": source.get_potential_energy(),

@@ -5,8 +5,8 @@ difference in wall time over the difference in sweeps removes start-up (imports,
 lists, caches) from the rate. Prints sweeps/s (all replicas advance one sweep) and the
 parallel efficiency rate(2 ranks) / (2 × rate(1 rank)).
 
-Usage: python benchmarks/remc_scaling.py [--short 2] [--long 8] [--atoms 8000] [--potential default]
-(--potential default: the shipped Au–Cu potential instead of the benchmark one)
+Usage: python benchmarks/remc_scaling.py [--short 2] [--long 8] [--atoms 8000] [--potential default|AuCu]
+(--potential default or AuCu: a shipped Au–Cu potential, by its name, instead of the benchmark one)
 """
 import argparse
 import subprocess
@@ -53,10 +53,10 @@ def main() -> None:
     parser.add_argument("--short", type=int, default=2)
     parser.add_argument("--long", type=int, default=8)
     parser.add_argument("--atoms", type=int, help="particle size in atoms (default: size 13, 1289 atoms)")
-    parser.add_argument("--potential", choices=("benchmark", "default"), default="benchmark")
+    parser.add_argument("--potential", choices=("benchmark", "default", "AuCu"), default="benchmark")
     args = parser.parse_args()
     particle_size = f"atoms = {args.atoms}" if args.atoms else "size = 13"
-    potential = "pot.h5" if args.potential == "benchmark" else "default"
+    potential = "pot.h5" if args.potential == "benchmark" else args.potential
     rows, rates = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)

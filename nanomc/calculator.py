@@ -19,7 +19,7 @@ class Calculator(ASECalculator):
     positive when the energy rises on expansion).
 
     potential: a Potential, or the path of a potential file (default: the shipped Au–Cu
-    potential, nanomc/data/AuCu.h5). The neighbour list is rebuilt at every call, so atoms may
+    potential `AuCu-pairs`, nanomc/data/AuCu-pairs.h5). The neighbour list is rebuilt at every call, so atoms may
     move freely. An element the potential does not know raises nanomc.StructureError, and so does
     a vacancy (an X atom): MD or an optimiser would move it, so remove vacancies first
     (`del atoms[atoms.numbers == 0]`; Potential.energy_forces gives them zero energy and force).

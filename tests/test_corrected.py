@@ -1,6 +1,7 @@
 """The corrected relaxation (nanomc.training.corrected): a reference relaxation from a few reference points,
 relaxing in between on a nanomc potential corrected to the reference; EMT is the reference, the shipped
-Au–Cu potential (trained on EMT, forces off by tens of meV/Å) the surrogate."""
+Au–Cu potential `AuCu` (trained on EMT, forces off by tens of meV/Å) the surrogate: docs/potentials.md quotes
+these tests' reference-point counts for it."""
 from __future__ import annotations
 
 import numpy as np
@@ -13,13 +14,15 @@ from ase.optimize import BFGS
 
 import nanomc
 from nanomc.cli import main
-from nanomc.potential.store import default_potential_path
+from nanomc.potential.store import potential_path
 from nanomc.training.calculators import CalculatorSpec
 from nanomc.training.corrected import CorrectedRelaxationError, CorrectedSurface, corrected_relax
 from nanomc.training.label import label_files
 from nanomc.training.labelfile import read_labels
 from nanomc.training.relaxed import RelaxedLabelError, RelaxSettings
 from nanomc.training.relaxer import RelaxerCheckError, check_relaxer, paired_references
+
+AUCU = potential_path("AuCu")
 
 
 class CountingEMT(EMT):
@@ -34,7 +37,7 @@ class CountingEMT(EMT):
 
 @pytest.fixture(scope="module")
 def potential():
-    return nanomc.Potential.load(default_potential_path())
+    return nanomc.Potential.load(AUCU)
 
 
 def particle(seed: int, strain: float = 1.03, rattle: float = 0.08) -> Atoms:
@@ -118,7 +121,7 @@ def test_relaxed_labels_and_check_relaxer_use_the_corrected_relaxation(tmp_path,
         atoms.info["config_type"] = kind
     write(tmp_path / "in.extxyz", inputs)
     inputs = read(tmp_path / "in.extxyz", ":")  # as the labeller reads them (positions rounded by the file)
-    settings = RelaxSettings(relax_with=str(default_potential_path()), fmax=0.02, reference_points=30,
+    settings = RelaxSettings(relax_with=str(AUCU), fmax=0.02, reference_points=30,
                              max_displacement=1.5)
     label_files([tmp_path / "in.extxyz"], tmp_path / "labels.extxyz", CalculatorSpec.parse("emt"), quiet=True,
                 relax=settings)
@@ -141,7 +144,7 @@ def test_relaxed_labels_and_check_relaxer_use_the_corrected_relaxation(tmp_path,
         assert check.energy_potential == pytest.approx(potential.energy_forces(by_hand.atoms).energy, abs=1e-9)
         assert abs(check.error) < 0.05  # meV/atom: the same minimum
     assert main(["check-relaxer", str(tmp_path / "in.extxyz"), "--reference", str(tmp_path / "ref.extxyz"),
-                 "--potential", str(default_potential_path()), "-c", "emt", "--fmax", "0.02",
+                 "--potential", str(AUCU), "-c", "emt", "--fmax", "0.02",
                  "--reference-points", "30"]) == 0
     assert "corrected to the reference at up to 30 points" in capsys.readouterr().out
 
@@ -162,4 +165,4 @@ def test_reference_points_settings_are_checked_in_one_line(tmp_path, capsys):
                  "--reference-points", "5"]) != 0
     assert "--reference-points needs --relax" in capsys.readouterr().err
     with pytest.raises(RelaxerCheckError, match="--reference-points must be at least 1"):
-        check_relaxer([], nanomc.Potential.load(default_potential_path()), EMT(), reference_points=0)
+        check_relaxer([], nanomc.Potential.load(AUCU), EMT(), reference_points=0)

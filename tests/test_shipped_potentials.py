@@ -21,10 +21,12 @@ def test_every_shipped_name_is_a_file_of_the_package():
 
 
 def test_names_load_the_shipped_files_and_paths_stay_paths(tmp_path):
-    aucu = nanomc.Potential.load(DATA / "AuCu.h5")
-    for name in ("default", "AuCu"):
-        assert nanomc.Potential.load(name).content_hash() == aucu.content_hash()
-    assert nanomc.Calculator("AuCu").potential.content_hash() == aucu.content_hash()
+    aucu, pairs = (nanomc.Potential.load(DATA / file) for file in ("AuCu.h5", "AuCu-pairs.h5"))
+    assert aucu.content_hash() != pairs.content_hash()
+    for name, potential in (("default", pairs), ("AuCu-pairs", pairs), ("AuCu", aucu)):
+        assert nanomc.Potential.load(name).content_hash() == potential.content_hash(), name
+        assert nanomc.Calculator(name).potential.content_hash() == potential.content_hash(), name
+    assert nanomc.Calculator().potential.content_hash() == pairs.content_hash()
     assert potential_path("pot.h5", tmp_path) == tmp_path / "pot.h5"
     with pytest.raises(PotentialFileError, match="AuCu2.h5: potential file not found"):
         nanomc.Potential.load(tmp_path / "AuCu2.h5")
@@ -35,7 +37,9 @@ def test_names_load_the_shipped_files_and_paths_stay_paths(tmp_path):
 
 def test_a_campaign_names_a_shipped_potential_and_a_scan_keeps_the_name(tmp_path):
     config = {"potential": {"file": "AuCu"}}
-    assert load_potential(config, tmp_path).content_hash() == nanomc.Potential.load("default").content_hash()
+    assert load_potential(config, tmp_path).content_hash() == nanomc.Potential.load(DATA / "AuCu.h5").content_hash()
+    config = {"potential": {"file": "default"}}
+    assert load_potential(config, tmp_path).content_hash() == nanomc.Potential.load(DATA / "AuCu-pairs.h5").content_hash()
     (tmp_path / "scan.toml").write_text(
         '[particle]\nshape = "cuboctahedron"\nsize = 3\ncomposition = { Au = 0.5, Cu = 0.5 }\n'
         '[potential]\nfile = "AuCu"\n[mc]\ntemperatures = [600.0]\nsweeps = 2\n'
@@ -68,11 +72,11 @@ def test_the_cecuo_potential_reproduces_its_held_out_errors_on_the_committed_tea
     assert np.sqrt(np.mean(np.square(errors))) == pytest.approx(prov["test_rmse_meV_per_atom"], rel=1e-6)
 
 
-def test_the_shipped_move_pair_potential_has_smaller_swap_errors_against_emt_than_the_default_one():
-    """The shipped `AuCu-pairs` (the `AuCu` potential trained further on EMT swap energies, then widened
+def test_the_default_potential_is_the_move_pair_one_with_smaller_swap_errors_against_emt_than_aucu():
+    """The default, `AuCu-pairs` (the `AuCu` potential trained further on EMT swap energies, then widened
     to 2×20 and trained on with more pairs); on a 1289-atom Au50Cu50 particle it never saw, its Au↔Cu swap
-    energies are far nearer EMT's exact ones (nanomc.training.lattice_emt) than the default potential's
-    (measured: RMSE 2.7 against 18.4 meV), and its totals stay within 2 meV/atom."""
+    energies are far nearer EMT's exact ones (nanomc.training.lattice_emt) than those of `AuCu`
+    (measured: RMSE 2.7 against 18.4 meV), and the totals of both stay within 2 meV/atom."""
     import numpy as np
     from ase.cluster import Octahedron
 
@@ -88,11 +92,10 @@ def test_the_shipped_move_pair_potential_has_smaller_swap_errors_against_emt_tha
     swaps = [(int(i), int(j)) for i, j in zip(rng.choice(au, 60), rng.choice(cu, 60))]
     reference = np.array([emt.delta_swap(i, j) for i, j in swaps])
     rmse = {}
-    files = {"shipped": "AuCu", "pairs": "AuCu-pairs"}
-    for name, file in files.items():
-        potential = nanomc.Potential.load(file)
+    for name in ("AuCu", "default"):
+        potential = nanomc.Potential.load(name)
         model = LocalEnergyModel(potential, atoms)
         errors = np.array([model.delta_swap(i, j) for i, j in swaps]) - reference
         rmse[name] = float(np.sqrt(np.mean(errors**2)))
         assert abs(potential.energy(atoms) - emt.energy) / len(atoms) < 2e-3
-    assert rmse["pairs"] < 0.3 * rmse["shipped"] and rmse["pairs"] < 0.005, rmse
+    assert rmse["default"] < 0.3 * rmse["AuCu"] and rmse["default"] < 0.005, rmse

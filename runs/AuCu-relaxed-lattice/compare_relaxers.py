@@ -20,7 +20,7 @@ from ase.calculators.emt import EMT
 from ase.cluster import Octahedron
 from ase.io import write
 
-from nanomc.potential.store import default_potential_path
+from nanomc.potential.store import potential_path
 from nanomc.training.calculators import CalculatorSpec
 from nanomc.training.label import label_files
 from nanomc.training.labelfile import read_labels
@@ -53,7 +53,7 @@ def main() -> None:
     inputs = HERE / "structures.extxyz"
     frames = structures()
     write(inputs, frames)
-    runs = {"emt": RelaxSettings(cell=True), "nanomc": RelaxSettings(relax_with=str(default_potential_path()), cell=True)}
+    runs = {"emt": RelaxSettings(cell=True), "nanomc": RelaxSettings(relax_with=str(potential_path("AuCu")), cell=True)}
     labels = {}
     for name, settings in runs.items():
         out = HERE / f"labels-{name}.extxyz"

@@ -36,10 +36,9 @@ def test_names_load_the_shipped_files_and_paths_stay_paths(tmp_path):
 
 
 def test_a_campaign_names_a_shipped_potential_and_a_scan_keeps_the_name(tmp_path):
-    config = {"potential": {"file": "AuCu"}}
-    assert load_potential(config, tmp_path).content_hash() == nanomc.Potential.load(DATA / "AuCu.h5").content_hash()
-    config = {"potential": {"file": "default"}}
-    assert load_potential(config, tmp_path).content_hash() == nanomc.Potential.load(DATA / "AuCu-pairs.h5").content_hash()
+    for name, file in (("AuCu", "AuCu.h5"), ("default", "AuCu-pairs.h5")):
+        config = {"potential": {"file": name}}
+        assert load_potential(config, tmp_path).content_hash() == nanomc.Potential.load(DATA / file).content_hash()
     (tmp_path / "scan.toml").write_text(
         '[particle]\nshape = "cuboctahedron"\nsize = 3\ncomposition = { Au = 0.5, Cu = 0.5 }\n'
         '[potential]\nfile = "AuCu"\n[mc]\ntemperatures = [600.0]\nsweeps = 2\n'

@@ -184,7 +184,7 @@ size = 5
 composition = { Au = 0.3, Cu = 0.7 }
 
 [potential]
-file = "default"
+file = "AuCu"
 
 [mc]
 temperatures = [{temperature}]
@@ -201,7 +201,7 @@ directory = "out"
 
 @pytest.mark.filterwarnings("ignore::nanomc.analysis.DriftWarning")
 def test_starts_stuck_in_different_basins_are_flagged(tmp_path):
-    """At 20 K (k_B T = 1.7 meV against swap energies of ~0.1 eV with the shipped Au–Cu potential) a chain
+    """At 20 K (k_B T = 1.7 meV against swap energies of ~0.1 eV with the shipped Au–Cu potential `AuCu`) a chain
     hardly leaves the basin it first falls into. From Au on the lowest-coordinated sites (surface-first) and
     Au in the core (core-first) both chains bring all Au to the surface within the first sweeps (the surface
     composition agrees: it is converged), but they freeze with Au on different surface sites: the energy and

@@ -91,8 +91,8 @@ SCHEMA: dict[str, dict[str, Param]] = {
     },
     "potential": {
         "file": Param("str", "default", "potential file (nanomc HDF5), relative to the parameter file, "
-                      "or a potential shipped with nanomc: `default` or `AuCu-pairs` (Au–Cu, trained on swap energies "
-                      "too), `AuCu` (Au–Cu, trained on energies only), `CeCuO` (Ce–Cu–O)"),
+                      "or a potential shipped with nanomc: `default` or `AuCu-pairs` (Au–Cu, trained on swap "
+                      "energies too), `AuCu` (Au–Cu, trained on energies only), `CeCuO` (Ce–Cu–O)"),
         "memory_limit_mb": Param("float", 1024.0, "cap on the triplet-geometry cache in MiB (> 0); beyond it "
                                  "a slower cache-free path is used. Particles on a lattice use the lattice "
                                  "tables and no cache"),

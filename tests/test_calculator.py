@@ -26,7 +26,7 @@ except ImportError:  # ASE < 3.23
 
 @pytest.fixture(scope="module")
 def calc():
-    return nanomc.Calculator()  # the shipped Au–Cu potential
+    return nanomc.Calculator()  # the shipped default Au–Cu potential (AuCu-pairs)
 
 
 def alloy(length: int, cut: int, seed: int = 0) -> Atoms:

@@ -1,4 +1,4 @@
-"""X–X pairs by distance shell over all site pairs: brute force with explicit distances, random references by sampling."""
+"""X–X pairs by distance shell over all site pairs: brute force with explicit distances, random values by sampling."""
 import itertools
 
 import numpy as np
@@ -29,7 +29,11 @@ def random_masks(n_sites, n_x, n_snapshots, seed):
 def brute_shell(positions):
     """Shell of a pair (i, j): the rank of its explicit distance among the distinct distances of all pairs."""
     distinct = np.unique(np.round([np.linalg.norm(p - q) for p, q in itertools.combinations(positions, 2)], 6))
-    return lambda i, j: int(np.searchsorted(distinct, round(float(np.linalg.norm(positions[i] - positions[j])), 6))), distinct
+
+    def shell_of(i, j):
+        return int(np.searchsorted(distinct, round(float(np.linalg.norm(positions[i] - positions[j])), 6)))
+
+    return shell_of, distinct
 
 
 def test_shells_are_the_fcc_distances(cations):

@@ -19,8 +19,9 @@ the cation–cation distance shells a/√2, a, a√(3/2), a√2, ...):
      nn or nnn on those sites, and per pair within them; random: the same number of Cu placed at random on
      those sites (given per state in brackets; the random column: its range over the --range states).
 The last column says what the study's 70 % would mean under each fraction measure read as the study's:
-within 0.05 of random (random placement), above random (clustering; strong when random is below 35 %)
-or below it (Cu avoiding Cu). States whose name contains --unconverged (default "final") are marked ‡.
+within 0.05 of random (random placement), above random (clustering; strong when random is below 35 %),
+more than 0.05 below it (Cu avoiding Cu), or out of reach of any arrangement of the Cu (impossible).
+States whose name contains --unconverged (default "final") are marked ‡.
 """
 import argparse
 from pathlib import Path
@@ -57,15 +58,23 @@ def surfaces(positions: np.ndarray, nn: float) -> dict[str, np.ndarray]:
     }
 
 
-def measures(masks: np.ndarray, positions: np.ndarray) -> list[tuple[str, np.ndarray, np.ndarray, bool]]:
-    """Rows (label, value per state, random value per state, whether the study's 70 % can be read against it)."""
+def measures(masks: np.ndarray, positions: np.ndarray) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray | None]]:
+    """Rows (label, value per state, random value per state, the largest value any arrangement reaches per state).
+
+    The bound is None where the study's 70 % cannot be read against the row.
+    """
     n_states = len(masks)
     n_x = int(masks[0].sum())
     shells = distance_shells(positions)
     rows = []
 
-    def add(label: str, values: np.ndarray, random, fraction: bool = True) -> None:
-        rows.append((label, np.asarray(values, float), np.broadcast_to(np.asarray(random, float), n_states), fraction))
+    def add(label: str, values: np.ndarray, random, bound=1.0) -> None:
+        rows.append((label, np.asarray(values, float), np.broadcast_to(np.asarray(random, float), n_states),
+                     None if bound is None else np.broadcast_to(np.asarray(bound, float), n_states)))
+
+    def pair_bound(adjacency, n_on) -> np.ndarray:
+        """Largest share of n_on Cu's pairs in `adjacency`: each Cu has at most its most-connected site's sites."""
+        return np.minimum(1.0, adjacency.sum(axis=1).max() / np.maximum(np.asarray(n_on, float) - 1, 1))
 
     occupations = masks.astype(np.int64)
     for label, which in (("nn", [0]), ("nnn", [1]), ("nn or nnn", [0, 1])):
@@ -76,42 +85,45 @@ def measures(masks: np.ndarray, positions: np.ndarray) -> list[tuple[str, np.nda
     expected = random_shell_pair_counts(shells, n_x)
     total = n_x * (n_x - 1) / 2
     for label, which in (("nn", [0]), ("nnn", [1]), ("nn or nnn", [0, 1])):
-        add(f"2. per Cu–Cu pair: at {label}", counts[:, which].sum(axis=1) / total, expected[which].sum() / total)
+        add(f"2. per Cu–Cu pair: at {label}", counts[:, which].sum(axis=1) / total, expected[which].sum() / total,
+            pair_bound(shells.adjacency(which), n_x))
     for k, name in enumerate(SHELL_NAMES):
-        add(f"3. g(Cu–Cu), {name} ({shells.distances[k]:.2f} Å)", counts[:, k] / expected[k], 1.0, fraction=False)
+        add(f"3. g(Cu–Cu), {name} ({shells.distances[k]:.2f} Å)", counts[:, k] / expected[k], 1.0, bound=None)
     nearest = nearest_shell_fractions(masks, shells)
     random_nearest = random_nearest_shell_fractions(shells, n_x)
     for k, name in enumerate(SHELL_NAMES[:4]):
-        add(f"4. nearest Cu at {name}", nearest[:, k], random_nearest[k], fraction=False)
-    add("4. nearest Cu beyond 4th", nearest[:, 4:].sum(axis=1), random_nearest[4:].sum(), fraction=False)
+        add(f"4. nearest Cu at {name}", nearest[:, k], random_nearest[k], bound=None)
+    add("4. nearest Cu beyond 4th", nearest[:, 4:].sum(axis=1), random_nearest[4:].sum(), bound=None)
     add("4. mean nearest-Cu distance (Å)", nearest @ shells.distances, random_nearest @ shells.distances,
-        fraction=False)
+        bound=None)
     for name, sites in surfaces(positions, shells.distances[0]).items():
         sub = shells.subset(sites)
         on = masks[:, sites]
         n_on = on.sum(axis=1)
         adjacency = sub.adjacency([0, 1])
         add(f"5. {name}, {len(sites)} sites: share of Cu there", n_on / n_x, len(sites) / len(positions),
-            fraction=False)
+            bound=None)
         add(f"5. {name}: per Cu there, a Cu nn or nnn there",
             pairs.any_neighbour_fraction(on.astype(np.int64), adjacency, 1),
             [pairs.random_any_neighbour_fraction(adjacency, int(n)) for n in n_on])
         add(f"5. {name}: per Cu–Cu pair there, at nn or nnn",
             shell_pair_counts(on, sub)[:, :2].sum(axis=1) / (n_on * (n_on - 1) / 2),
-            sub.pairs_per_shell()[:2].sum() / (len(sites) * (len(sites) - 1) / 2))
+            sub.pairs_per_shell()[:2].sum() / (len(sites) * (len(sites) - 1) / 2), pair_bound(adjacency, n_on))
     return rows
 
 
-def reading(random: np.ndarray) -> str:
-    """What the study's 70 % means against this random value (or range of random values): within
-    ±0.05 of random it says nothing, below half of it Cu clusters strongly."""
+def reading(random: np.ndarray, bound: np.ndarray) -> str:
+    """What the study's 70 % means against this random value (or range of random values), given the
+    largest value any arrangement can reach (bound)."""
+    if (bound < STUDY).all():
+        return f"impossible (at most {bound.max():.2f})"
     if (np.abs(random - STUDY) <= 0.05).all():
         return "random placement"
     if (random < 0.5 * STUDY).all():
         return "strong clustering"
     if (random < STUDY).all():
         return "clustering"
-    if (random > STUDY).all():
+    if (random > STUDY + 0.05).all():
         return "Cu avoiding Cu"
     return "about random"
 
@@ -155,12 +167,12 @@ def main() -> None:
     span = f"range ({len(ranged)} states{' ‡' if any(m.endswith('‡') for m in marked) else ''})"
     print(f"| measure | random | {' | '.join(mark(s) for s in args.show)} | {span} | 70 % would mean |")
     print("|---|---:|" + "---:|" * (len(shown) + 1) + "---|")
-    for label, values, random, fraction in rows:
+    for label, values, random, bound in rows:
         conditional = np.ptp(random) > 0
         low, high = values[ranged].min(), values[ranged].max()
         random_text = (f"{random[ranged].min():.3f}–{random[ranged].max():.3f} given n" if conditional
                        else f"{random[0]:.3f}")
-        verdict = reading(random[ranged]) if fraction else ""
+        verdict = "" if bound is None else reading(random[ranged], bound[ranged])
         cells = " | ".join(cell(values, random, k, conditional) for k in shown)
         print(f"| {label} | {random_text} | {cells} | {low:.3f}–{high:.3f} | {verdict} |")
 

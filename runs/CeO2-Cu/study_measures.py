@@ -1,6 +1,7 @@
 """What the study's "~70 % of Cu has a Cu nn or nnn" can mean: the campaign's Cu–Cu measures next to random.
 
     python runs/CeO2-Cu/study_measures.py [--states FILE] [--show STATE ...] [--range TEXT] > study_measures.md
+    python runs/CeO2-Cu/study_measures.py --results runs/CeO2-Cu/results/results.h5 [--discard 0.5]
 
 FILE: structures of the particle, one per state (default `states-7net-0.extxyz.gz`, the campaign's random
 start and the final states of its runs, see teacher_check.py; a campaign's final.extxyz works too);
@@ -31,11 +32,15 @@ import numpy as np
 from ase import Atoms
 
 from nanomc.analysis import pairs
+from nanomc.analysis.convergence import diagnose
 from nanomc.analysis.distance_pairs import (distance_shells, nearest_shell_fractions, random_nearest_shell_fractions,
                                             random_shell_pair_counts, shell_pair_counts)
 from nanomc.analysis.sites import site_geometry
+from nanomc.analysis.statistics import discard_sweeps, pooled_ratio_estimate
 from nanomc.analysis.sublattice import cross_links
+from nanomc.campaign.results import read_results
 from nanomc.fluorite import anion_sites
+from nanomc.formatting import format_temperature, plural
 
 CATIONS = ("Ce", "Cu")
 DOPANT = "Cu"
@@ -128,6 +133,80 @@ def reading(random: np.ndarray, bound: np.ndarray) -> str:
     return "about random"
 
 
+def random_text(random: np.ndarray) -> str:
+    """The random column: one value, or the range of the values given each state's number of Cu."""
+    return f"{random.min():.3f}–{random.max():.3f} given n" if np.ptp(random) > 0 else f"{random[0]:.3f}"
+
+
+def states_table(path: str, show: list[str], span: str, unconverged: str) -> None:
+    """The table of single states (a structures file): each state of `show`, the range over those naming `span`."""
+    frames = ase.io.read(path, ":")
+    names = [str(f.info.get("state", k)) for k, f in enumerate(frames)]
+    symbols = [np.array(f.get_chemical_symbols()) for f in frames]
+    cation = np.isin(symbols[0], CATIONS)
+    positions = frames[0].positions[cation]
+    if any(not np.array_equal(np.isin(s, CATIONS), cation) or not np.allclose(f.positions[cation], positions)
+           for f, s in zip(frames, symbols)):
+        raise SystemExit(f"{path}: the structures do not share their cation sites")
+    masks = np.array([s[cation] == DOPANT for s in symbols])
+    if len(set(masks.sum(axis=1).tolist())) != 1:
+        raise SystemExit(f"{path}: the structures hold different numbers of {DOPANT}")
+    shown = [names.index(s) for s in show]
+    ranged = [k for k, name in enumerate(names) if span in name]
+
+    def mark(name: str) -> str:
+        return f"{name} ‡" if unconverged and unconverged in name else name
+
+    print(f"{DOPANT}{int(masks[0].sum())} on {len(positions)} cation sites; the study: {STUDY:.0%} of Cu with a Cu "
+          f"nn or nnn. States from {Path(path).name}; range over the {len(ranged)} states naming "
+          f"'{span}'. Bracketed: the random value given that state's number of Cu on those sites. "
+          f"‡: a state of a run that did not reach equilibrium (where the chain was, not an equilibrium value); "
+          f"single states, so no error bars: the range shows the spread between states.\n")
+    any_mark = " ‡" if any(mark(names[k]).endswith("‡") for k in ranged) else ""
+    print(f"| measure | random | {' | '.join(mark(s) for s in show)} | range ({len(ranged)} states{any_mark}) "
+          "| 70 % would mean |")
+    print("|---|---:|" + "---:|" * (len(shown) + 1) + "---|")
+    for label, values, random, bound in measures(masks, positions):
+        conditional = np.ptp(random) > 0
+        cells = " | ".join(f"{values[k]:.3f} ({random[k]:.3f})" if conditional else f"{values[k]:.3f}" for k in shown)
+        verdict = "" if bound is None else reading(random[ranged], bound[ranged])
+        print(f"| {label} | {random_text(random[ranged])} | {cells} | {values[ranged].min():.3f}–"
+              f"{values[ranged].max():.3f} | {verdict} |")
+
+
+def results_table(path: str, discard: float | int) -> None:
+    """The table of a campaign's results file: per temperature the mean over the kept snapshots of every start,
+    its blocking error (pooled over the starts; † without a plateau) and ‡ where R̂ and ESS say not converged."""
+    record = read_results(path)
+    keep = np.asarray(record.snapshot_sweeps) >= discard_sweeps(discard, record.sweeps_done)
+    snapshots = np.asarray(record.snapshots)[keep]                     # (kept, starts × temperatures, sites)
+    dopant = record.elements.index(DOPANT)
+    group = np.asarray(record.group)
+    sites = np.flatnonzero(group == group[(snapshots == dopant).any(axis=(0, 1))][0])
+    n_t, n_s = len(record.temperatures), record.n_starts
+    masks = np.concatenate([snapshots[:, s * n_t + t, sites] for t in range(n_t) for s in range(n_s)]) == dopant
+    per_t = len(masks) // n_t                                          # snapshots per temperature, start after start
+
+    def cell(values: np.ndarray) -> str:
+        estimate = pooled_ratio_estimate(values, None, n_s)
+        converged = diagnose(values.reshape(n_s, -1)).converged()
+        marks = ("" if estimate.converged else " †") + ("" if converged else " ‡")
+        return f"{estimate.mean:.3f} ± {estimate.error:.3f}{marks}"
+
+    print(f"{DOPANT}{int(masks[0].sum())} on {len(sites)} cation sites; the study: {STUDY:.0%} of Cu with a Cu "
+          f"nn or nnn. {Path(path).name}: {plural(int(keep.sum()), 'snapshot')} per chain after discarding "
+          f"{plural(discard_sweeps(discard, record.sweeps_done), 'sweep')}, {plural(n_s, 'start')}. 1σ blocking "
+          "errors pooled over the starts; † no blocking plateau; ‡ not converged (R̂ > 1.01 or ESS < 400). "
+          "Random: given each snapshot's number of Cu on those sites where it says 'given n'.\n")
+    temperatures = " | ".join(f"{format_temperature(t)} K" for t in record.temperatures)
+    print(f"| measure | random | {temperatures} | 70 % would mean |")
+    print("|---|---:|" + "---:|" * n_t + "---|")
+    for label, values, random, bound in measures(masks, record.positions[sites]):
+        cells = " | ".join(cell(values[t * per_t:(t + 1) * per_t]) for t in range(n_t))
+        verdict = "" if bound is None else reading(random, bound)
+        print(f"| {label} | {random_text(random)} | {cells} | {verdict} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--states", default=str(Path(__file__).with_name("states-7net-0.extxyz.gz")))
@@ -136,45 +215,14 @@ def main() -> None:
     parser.add_argument("--range", default="final4000", help="the last column: the range over states naming this")
     parser.add_argument("--unconverged", default="final",
                         help="states naming this come from runs that did not reach equilibrium: marked ‡")
+    parser.add_argument("--results", help="a campaign's results.h5 instead of --states")
+    parser.add_argument("--discard", type=float, default=0.5,
+                        help="with --results: sweeps to discard, a fraction (< 1) or a number")
     args = parser.parse_args()
-    frames = ase.io.read(args.states, ":")
-    names = [str(f.info.get("state", k)) for k, f in enumerate(frames)]
-    symbols = [np.array(f.get_chemical_symbols()) for f in frames]
-    cation = np.isin(symbols[0], CATIONS)
-    positions = frames[0].positions[cation]
-    if any(not np.array_equal(np.isin(s, CATIONS), cation) or not np.allclose(f.positions[cation], positions)
-           for f, s in zip(frames, symbols)):
-        raise SystemExit(f"{args.states}: the structures do not share their cation sites")
-    masks = np.array([s[cation] == DOPANT for s in symbols])
-    if len(set(masks.sum(axis=1).tolist())) != 1:
-        raise SystemExit(f"{args.states}: the structures hold different numbers of {DOPANT}")
-    shown = [names.index(s) for s in args.show]
-    ranged = [k for k, name in enumerate(names) if args.range in name]
-    rows = measures(masks, positions)
-
-    def cell(values: np.ndarray, random: np.ndarray, k: int, conditional: bool) -> str:
-        return f"{values[k]:.3f} ({random[k]:.3f})" if conditional else f"{values[k]:.3f}"
-
-    print(f"{DOPANT}{int(masks[0].sum())} on {len(positions)} cation sites; the study: {STUDY:.0%} of Cu with a Cu "
-          f"nn or nnn. States from {Path(args.states).name}; range over the {len(ranged)} states naming "
-          f"'{args.range}'. Bracketed: the random value given that state's number of Cu on those sites. "
-          f"‡: a state of a run that did not reach equilibrium (where the chain was, not an equilibrium value); "
-          f"single states, so no error bars: the range shows the spread between states.\n")
-    def mark(name: str) -> str:
-        return f"{name} ‡" if args.unconverged and args.unconverged in name else name
-
-    marked = [mark(names[k]) for k in ranged]
-    span = f"range ({len(ranged)} states{' ‡' if any(m.endswith('‡') for m in marked) else ''})"
-    print(f"| measure | random | {' | '.join(mark(s) for s in args.show)} | {span} | 70 % would mean |")
-    print("|---|---:|" + "---:|" * (len(shown) + 1) + "---|")
-    for label, values, random, bound in rows:
-        conditional = np.ptp(random) > 0
-        low, high = values[ranged].min(), values[ranged].max()
-        random_text = (f"{random[ranged].min():.3f}–{random[ranged].max():.3f} given n" if conditional
-                       else f"{random[0]:.3f}")
-        verdict = "" if bound is None else reading(random[ranged], bound[ranged])
-        cells = " | ".join(cell(values, random, k, conditional) for k in shown)
-        print(f"| {label} | {random_text} | {cells} | {low:.3f}–{high:.3f} | {verdict} |")
+    if args.results:
+        results_table(args.results, int(args.discard) if args.discard >= 1 else args.discard)
+    else:
+        states_table(args.states, args.show, args.range, args.unconverged)
 
 
 if __name__ == "__main__":

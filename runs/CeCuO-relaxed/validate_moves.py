@@ -46,7 +46,7 @@ def move_energies(labels, energy) -> dict[tuple[str, str, str], tuple[float, flo
             out[(name, str(atoms.info["move"]), move)] = (atoms.get_potential_energy() - base.get_potential_energy(),
                                  energy(atoms) - energy(base),
                                  bool(atoms.info["relax_converged"]) and bool(base.info["relax_converged"]),
-                                 str(base.info.get("config_type", "")))
+                                 str(base.info.get("config_type", "MC state")))
     return out
 
 

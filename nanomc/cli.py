@@ -133,7 +133,7 @@ def _relax_settings(args: argparse.Namespace):
 
     given = {name: getattr(args, name) for name in ("relax_with", "fmax", "relax_steps", "relax_cell",
                                                     "max_displacement", "relax_optimizer", "relaxed_geometry",
-                                                    "reference_points", "swap_groups")
+                                                    "reference_points", "swap_groups", "rattle")
              if getattr(args, name) not in (None, False)}
     if not args.relax:
         if given:
@@ -542,6 +542,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help="elements whose atoms may relax onto each other's sites, X for vacant sites (the "
                               "campaign's swap_groups, e.g. Ce,Cu O,X): such structures are labelled with the "
                               "occupation they relaxed to instead of left out")
+    relaxed.add_argument("--rattle", type=float, metavar="Å",
+                         help="start every relaxation from positions displaced by this much (standard deviation, "
+                              "seeded by the structure), so that it cannot stop at a symmetric saddle point of the "
+                              "ideal lattice (default 0: start on the lattice)")
     label.set_defaults(func=_label, interrupted="rerun the same `nanomc label` command to continue")
     check = sub.add_parser("check-relaxer", help="a potential as a relaxer against reference relaxations of held-out "
                                                  "structures (the cheap path of relaxed-lattice labels)",

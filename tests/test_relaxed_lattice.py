@@ -28,7 +28,7 @@ from nanomc.training.calculators import CalculatorSpec
 from nanomc.training.label import LabelError, label_files
 from nanomc.training.labelfile import read_labels
 from nanomc.training.pairs import pair_frames
-from nanomc.training.relaxed import RelaxSettings, map_to_lattice
+from nanomc.training.relaxed import RelaxedLabelError, RelaxSettings, map_to_lattice
 from nanomc.training.trainer import train_from_file
 
 BFGS_SETTINGS = RelaxSettings(optimizer="BFGS", fmax=0.05, steps=200)
@@ -541,3 +541,46 @@ def test_check_relaxer_measures_the_cheap_path_against_the_reference(tmp_path, c
     write(tmp_path / "other.extxyz", cluster(9))
     with pytest.raises(RelaxerCheckError, match="is not a structure of"):
         paired_references([tmp_path / "other.extxyz"], tmp_path / "ref.extxyz")
+
+
+class Hump(Calculator):
+    """Atom 0 on a hump: E = −a|d|² + b|d|⁴ with d its displacement from `centre` (eV, Å), zero force at the
+    centre (a saddle of the whole structure, a maximum of the atom) and minima at |d| = √(a/2b); every other
+    atom free."""
+
+    implemented_properties = ["energy", "forces"]
+    centre = np.zeros(3)
+    a, b = 1.0, 2.0
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        d = self.atoms.positions[0] - self.centre
+        r2 = d @ d
+        forces = np.zeros((len(self.atoms), 3))
+        forces[0] = (2 * self.a - 4 * self.b * r2) * d
+        self.results = {"energy": -self.a * r2 + self.b * r2 * r2, "forces": forces}
+
+
+def test_a_rattled_start_leaves_the_symmetric_saddle_that_a_start_on_the_lattice_stops_at(tmp_path):
+    atoms = cluster(3)
+    Hump.centre = atoms.positions[0].copy()
+    write(tmp_path / "in.extxyz", atoms)
+    spec = CalculatorSpec.parse(f"{__name__}:Hump")
+    on_lattice = RelaxSettings(optimizer="BFGS", fmax=1e-3, steps=200)
+    rattled = RelaxSettings(optimizer="BFGS", fmax=1e-3, steps=200, rattle=0.02)
+    label_files([tmp_path / "in.extxyz"], tmp_path / "still.extxyz", spec, quiet=True, relax=on_lattice)
+    label_files([tmp_path / "in.extxyz"], tmp_path / "rattled.extxyz", spec, quiet=True, relax=rattled)
+    label_files([tmp_path / "in.extxyz"], tmp_path / "again.extxyz", spec, quiet=True, relax=rattled)
+    still, = read_labels(tmp_path / "still.extxyz")
+    moved, = read_labels(tmp_path / "rattled.extxyz")
+    again, = read_labels(tmp_path / "again.extxyz")
+    # the saddle: zero force, "converged" at once, energy 0; the minimum: −a²/4b
+    assert still.get_potential_energy() == pytest.approx(0.0, abs=1e-12) and still.info["relax_converged"]
+    assert moved.get_potential_energy() == pytest.approx(-Hump.a ** 2 / (4 * Hump.b), abs=1e-5)
+    # the label stays on the ideal positions, records the rattle, and the same structure starts the same way
+    assert np.allclose(moved.positions, atoms.positions, atol=1e-6) and moved.info["relax_rattle"] == 0.02
+    assert "displaced by 0.02 A" in moved.info["relaxation"] and "displaced" not in still.info["relaxation"]
+    assert again.get_potential_energy() == moved.get_potential_energy()
+    assert moved.info["relax_max_displacement"] == again.info["relax_max_displacement"] > 0.4
+    with pytest.raises(RelaxedLabelError, match="--rattle"):
+        RelaxSettings(rattle=1.0, max_displacement=0.8).check()

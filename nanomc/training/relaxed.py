@@ -21,6 +21,7 @@ resumed run does not relax them again.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,7 +39,8 @@ RELAXED = "relaxed-lattice"
 RELAXATION_KEY = "relaxation"
 #: the info keys of a relaxed-lattice label's provenance
 PROVENANCE_KEYS = (KIND_KEY, "relaxed_by", "relax_fmax", "relax_steps", "relax_converged", "relax_max_displacement",
-                   "relax_cell", "energy_unrelaxed", "relax_maps", "relax_unmapped_reason", "relax_hops")
+                   "relax_cell", "energy_unrelaxed", "relax_maps", "relax_unmapped_reason", "relax_hops",
+                   "relax_rattle")
 #: the label_energies value of labels at the relaxed geometry (--relaxed-geometry): reference relaxations
 RELAXED_GEOMETRY = "relaxed-geometry"
 OPTIMIZERS = ("FIRE", "BFGS")
@@ -73,6 +75,10 @@ class RelaxSettings:
     #: groups of elements ("X": vacant site) whose atoms may end on each other's sites: the label is then the
     #: occupation relaxed to; empty: every atom must stay nearest its own site
     swap_groups: tuple[tuple[str, ...], ...] = ()
+    #: standard deviation (Å) of random displacements of every atom before relaxing, seeded by the structure
+    #: (the same structure always starts from the same displaced positions); 0: start on the lattice. A start
+    #: on the ideal lattice keeps its symmetry, so the optimiser can stop at a symmetric saddle point
+    rattle: float = 0.0
 
     def check(self) -> None:
         """RelaxedLabelError (one line) for settings that cannot work."""
@@ -93,6 +99,9 @@ class RelaxSettings:
         seen = [element for group in self.swap_groups for element in group]
         if len(seen) != len(set(seen)):
             raise RelaxedLabelError(f"--swap-groups: an element is in two groups ({' '.join(map(','.join, self.swap_groups))})")
+        if not 0 <= self.rattle < self.max_displacement:
+            raise RelaxedLabelError(f"--rattle must be at least 0 and below --max-displacement "
+                                    f"({self.max_displacement:g} Å), got {self.rattle}")
         if any(len(group) < 2 for group in self.swap_groups):
             raise RelaxedLabelError("--swap-groups: a group needs at least two elements (e.g. Ce,Cu O,X)")
 
@@ -112,6 +121,8 @@ class RelaxSettings:
         kept = "; labels at the relaxed geometry" if self.keep_geometry else ""
         if self.swap_groups:
             kept += f"; atoms may change sites within {' '.join(map(','.join, self.swap_groups))}"
+        if self.rattle:
+            kept += f"; started from positions displaced by {self.rattle:g} A (normal, seeded by the structure)"
         if self.reference_points > 1:
             return (f"relaxed by {relaxer} corrected to the reference at up to {self.reference_points} points; "
                     f"reference fmax {self.fmax:g} eV/A; BFGS at most {self.steps} steps between points; positions; "
@@ -251,6 +262,18 @@ def _hop_problem(ideal: Atoms, sites: np.ndarray, hopped: np.ndarray, swap_group
     return None
 
 
+def rattled(atoms: Atoms, sigma: float) -> Atoms:
+    """A copy of atoms with every position displaced by normal noise of standard deviation sigma (Å) per
+    component, from a generator seeded by the structure's elements, positions and cell (reproducible)."""
+    out = atoms.copy()
+    if sigma > 0:
+        digest = hashlib.sha256(b"".join(np.ascontiguousarray(a).tobytes() for a in
+                                         (atoms.numbers, atoms.positions, atoms.cell.array))).digest()
+        rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
+        out.positions = out.positions + rng.normal(0.0, sigma, out.positions.shape)
+    return out
+
+
 def relax_and_label(atoms: Atoms, calc, relaxer, settings: RelaxSettings,
                     vacant: np.ndarray | None = None) -> tuple[float, dict] | Remapped | Unmapped | RelaxedGeometry:
     """Relax a copy of `atoms` with the reference `calc` (relaxer None) or the nanomc Calculator `relaxer`
@@ -267,13 +290,14 @@ def relax_and_label(atoms: Atoms, calc, relaxer, settings: RelaxSettings,
     # the reference at the input geometry (a reference relaxation's first step reuses it: ASE caches results)
     unrelaxed = float(calc.get_potential_energy(atoms.copy())) if settings.keep_geometry else None
     cell = settings.cell and bool(atoms.pbc.all())
+    start = rattled(atoms, settings.rattle)
     if relaxer is not None and settings.reference_points > 1:
-        corrected = corrected_relax(atoms, calc, relaxer.potential, settings.fmax, settings.reference_points,
+        corrected = corrected_relax(start, calc, relaxer.potential, settings.fmax, settings.reference_points,
                                     inner_steps=settings.steps)
         moved, steps, converged = corrected.atoms, corrected.points, corrected.converged
         moved.calc = SinglePointCalculator(moved, energy=corrected.energy, forces=corrected.forces)
     else:
-        moved = atoms.copy()
+        moved = start
         moved.calc = calc if relaxer is None else relaxer
         target = FrechetCellFilter(moved) if cell else moved
         optimizer = {"FIRE": FIRE, "BFGS": BFGS}[settings.optimizer](target, logfile=None)
@@ -293,6 +317,8 @@ def relax_and_label(atoms: Atoms, calc, relaxer, settings: RelaxSettings,
             "relax_max_displacement": round(largest, 6), "relax_cell": cell}
     if settings.swap_groups:
         info["relax_hops"] = mapping.hops
+    if settings.rattle:
+        info["relax_rattle"] = settings.rattle
     if not settings.keep_geometry:
         return (energy, info) if not mapping.hops else Remapped(mapping.occupation(atoms, vacant), energy, info)
     info.update({KIND_KEY: RELAXED_GEOMETRY, "energy_unrelaxed": unrelaxed, "relax_maps": reason is None,

@@ -1,7 +1,7 @@
 """How reproducible is a relaxed-lattice label? The same structures relaxed from slightly perturbed starts (issue 36 §3).
 
     cd runs/CeCuO-relaxer
-    python ../CeCuO-relaxed/reproducibility.py perturb moves-3.extxyz --bases 10 -o moves-3-perturbed.extxyz
+    python ../CeCuO-relaxed/reproducibility.py perturb moves-3.extxyz --bases 40 -o moves-3-perturbed.extxyz
     nanomc label moves-3-perturbed.extxyz -c sevennet -o moves-3-perturbed-relaxed-7net-0.extxyz --relax \\
         --relax-with CeCuO-relaxer2.h5 --reference-points 30 --max-displacement 1.5 --swap-groups Ce,Cu O,X -j 2
     python ../CeCuO-relaxed/reproducibility.py compare moves-3-relaxed-7net-0.extxyz moves-3-perturbed-relaxed-7net-0.extxyz

@@ -57,11 +57,34 @@ def compare(original_file: str, perturbed_file: str) -> None:
         print(f"{atoms.info['perturbed_from']} seed {int(atoms.info['perturbation_seed'])}: {len(atoms)} atoms, "
               f"ΔE {diff:+8.1f} meV, converged {bool(base.info['relax_converged'])}/{bool(atoms.info['relax_converged'])}, "
               f"hops {int(base.info.get('relax_hops', 0))}/{int(atoms.info.get('relax_hops', 0))}")
+    lowest_of_three(original, read_labels(perturbed_file))
     for name, keep in (("all", lambda r: r[2]), ("both converged", lambda r: r[1] and r[2])):
         d = np.array([r[0] for r in rows if keep(r)])
         if len(d):
             print(f"{name} (on their own occupation): {len(d)} labels, RMSE {np.sqrt(np.mean(d ** 2)):.0f} meV, "
                   f"median |ΔE| {np.median(np.abs(d)):.0f} meV, largest {np.abs(d).max():.0f} meV")
+
+
+def lowest_of_three(original: dict, perturbed: list) -> None:
+    """Over the structures whose original and two displaced relaxations all converged on their own occupation:
+    how often the start on the lattice, a displaced start, and the lower of the two displaced starts reach the
+    lowest of the three (within 5 meV), and how far the lower of the two displaced is from it (meV)."""
+    def settled(atoms) -> bool:
+        return bool(atoms.info["relax_converged"]) and not int(atoms.info.get("relax_hops", 0))
+
+    copies = {}
+    for atoms in perturbed:
+        copies.setdefault(str(atoms.info["perturbed_from"]), []).append(atoms)
+    triples = [np.array([a.get_potential_energy() for a in [original[key], *pair]]) for key, pair in copies.items()
+               if len(pair) == 2 and all(settled(a) for a in [original[key], *pair])]
+    if not triples:
+        return
+    e = np.array(triples) - np.min(triples, axis=1, keepdims=True)
+    gap = 1e3 * e[:, 1:].min(axis=1)
+    print(f"{len(e)} structures with all three relaxations converged: the lattice start reaches the lowest in "
+          f"{np.sum(e[:, 0] < 0.005)}, a displaced start in {np.sum(e[:, 1:] < 0.005)} of {2 * len(e)}, the lower of "
+          f"the two displaced in {np.sum(gap < 5)} (RMSE {np.sqrt(np.mean(gap ** 2)):.0f} meV from the lowest, "
+          f"largest {gap.max():.0f} meV)")
 
 
 def main() -> None:

@@ -50,6 +50,13 @@ def move_energies(labels, energy) -> dict[tuple[str, str, str], tuple[float, flo
     return out
 
 
+def lower_of(labels: list, others: list) -> list:
+    """Per structure (hash) labelled in both lists, the label with the lower relaxed energy (eV)."""
+    other = {str(a.info["structure_hash"]): a for a in others}
+    return [min(a, other[key], key=lambda b: b.get_potential_energy())
+            for a in labels if (key := str(a.info["structure_hash"])) in other]
+
+
 def summary_row(name: str, pairs: list[tuple[float, float]]) -> str:
     """One markdown row: n, teacher σ, RMSE, bias (meV) and sign agreement over `pairs` (teacher, model) in eV."""
     if not pairs:
@@ -65,8 +72,14 @@ def main() -> None:
     parser.add_argument("labels")
     parser.add_argument("potentials", nargs="+")
     parser.add_argument("--ideal", help="the move inputs labelled by the teacher without relaxation")
+    parser.add_argument("--lower-of", metavar="LABELS2",
+                        help="other relaxed labels of the same inputs (e.g. `nanomc label --rattle`): the reference "
+                             "of a structure becomes the lower of its two relaxed energies, and structures without a "
+                             "second label are left out")
     args = parser.parse_args()
     labels = read_labels(args.labels)
+    if args.lower_of:
+        labels = lower_of(labels, read_labels(args.lower_of))
     models = {name: nanomc.Potential.load(name).energy for name in args.potentials}
     results = {name: move_energies(labels, energy) for name, energy in models.items()}
     if args.ideal:

@@ -37,3 +37,12 @@ def check_output_directory(path: str | Path) -> Path:
     if blocking is not None:
         raise OutputError(f"cannot use {path} as the output directory: {blocking} is a file, not a directory")
     return path
+
+
+def replace_text(path: str | Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file beside it, so that `path` is replaced only once the
+    text is complete (OSError as raised)."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)

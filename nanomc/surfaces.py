@@ -33,6 +33,7 @@ from ase.units import J, m
 
 from .calculator import Calculator
 from .errors import NanomcError
+from .outputs import replace_text
 from .potential import Potential
 from .particles import WULFF_FACETS, vegard_lattice_constant
 
@@ -243,11 +244,8 @@ def write_surface_file(path: str | Path, result: SurfaceEnergies) -> None:
     replaced only once complete; SurfaceError if it cannot be written."""
     data = {"format": FORMAT, "version": FORMAT_VERSION, "units": "J/m^2 (energy_ev: eV/Å^2; Å; eV/atom)",
             "surface_energies": result.table(), **asdict(result)}
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
     try:
-        tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
-        tmp.replace(path)
+        replace_text(path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
     except OSError as exc:
         raise SurfaceError(f"cannot write {path} ({exc.strerror or exc})") from None
 

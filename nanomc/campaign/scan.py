@@ -41,6 +41,7 @@ import h5py
 from ..errors import NanomcError
 from ..mc.parallel import on_every_rank, world
 from ..mc.starts import start_count
+from ..outputs import replace_text
 from ..potential.store import SHIPPED_POTENTIALS, potential_path
 from .output import CampaignError, format_duration
 from .replica import run_campaign
@@ -298,14 +299,8 @@ def write_index(scan: Scan) -> None:
     for point in scan.points:
         directory = scan.point_directory(point)
         directory.mkdir(exist_ok=True)
-        _replace(directory / "params.toml", point.text)
-    _replace(scan.directory / "scan.json", json.dumps(index, indent=1) + "\n")
-
-
-def _replace(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+        replace_text(directory / "params.toml", point.text)
+    replace_text(scan.directory / "scan.json", json.dumps(index, indent=1) + "\n")
 
 
 def run_scan(path: str | Path | Scan, resume: bool = False, overwrite: bool = False, quiet: bool = False,

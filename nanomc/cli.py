@@ -133,7 +133,8 @@ def _relax_settings(args: argparse.Namespace):
 
     given = {name: getattr(args, name) for name in ("relax_with", "fmax", "relax_steps", "relax_cell",
                                                     "max_displacement", "relax_optimizer", "relaxed_geometry",
-                                                    "reference_points", "swap_groups", "rattle")
+                                                    "reference_points", "swap_groups", "rattle", "starts",
+                                                    "first_start")
              if getattr(args, name) not in (None, False)}
     if not args.relax:
         if given:
@@ -546,6 +547,12 @@ def build_parser() -> argparse.ArgumentParser:
                          help="start every relaxation from positions displaced by this much (standard deviation, "
                               "seeded by the structure), so that it cannot stop at a symmetric saddle point of the "
                               "ideal lattice (default 0: start on the lattice)")
+    relaxed.add_argument("--starts", type=int, metavar="N",
+                         help="relax every structure from N rattled starts and label it with the lowest relaxed "
+                              "energy that maps (the info keeps every start's energy); needs --rattle (default 1)")
+    relaxed.add_argument("--first-start", type=int, metavar="K",
+                         help="number the starts from K: other numbers give independent starts of the same "
+                              "structures, to measure how reproducible the labels are (default 0)")
     label.set_defaults(func=_label, interrupted="rerun the same `nanomc label` command to continue")
     check = sub.add_parser("check-relaxer", help="a potential as a relaxer against reference relaxations of held-out "
                                                  "structures (the cheap path of relaxed-lattice labels)",

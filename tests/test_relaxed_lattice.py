@@ -584,3 +584,61 @@ def test_a_rattled_start_leaves_the_symmetric_saddle_that_a_start_on_the_lattice
     assert moved.info["relax_max_displacement"] == again.info["relax_max_displacement"] > 0.4
     with pytest.raises(RelaxedLabelError, match="--rattle"):
         RelaxSettings(rattle=1.0, max_displacement=0.8).check()
+
+
+class DoubleWell(Calculator):
+    """Atom 0 between two wells along x: E = −a x² + b x⁴ + e x³ + k(y² + z²) with (x, y, z) its displacement
+    from `centre` (eV, Å): a stationary point at the centre and minima on either side of it, the one at
+    negative x the deeper; a start falls into the well on its own side. Every other atom free."""
+
+    implemented_properties = ["energy", "forces"]
+    centre = np.zeros(3)
+    a, b, e, k = 1.0, 2.0, 0.5, 1.0
+
+    @classmethod
+    def wells(cls) -> tuple[float, float]:
+        """The energies (eV) of the deeper and the shallower minimum."""
+        x = np.roots([4 * cls.b, 3 * cls.e, -2 * cls.a])
+        energies = -cls.a * x ** 2 + cls.b * x ** 4 + cls.e * x ** 3
+        return float(energies.min()), float(energies.max())
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        x, y, z = self.atoms.positions[0] - self.centre
+        forces = np.zeros((len(self.atoms), 3))
+        forces[0] = [2 * self.a * x - 4 * self.b * x ** 3 - 3 * self.e * x ** 2, -2 * self.k * y, -2 * self.k * z]
+        self.results = {"energy": -self.a * x ** 2 + self.b * x ** 4 + self.e * x ** 3 + self.k * (y * y + z * z),
+                        "forces": forces}
+
+
+def test_the_lowest_of_several_rattled_starts_is_the_deeper_minimum_and_each_start_can_be_relabelled_alone(tmp_path):
+    atoms = cluster(3)
+    DoubleWell.centre = atoms.positions[0].copy()
+    write(tmp_path / "in.extxyz", atoms)
+    spec = CalculatorSpec.parse(f"{__name__}:DoubleWell")
+    deep, shallow = DoubleWell.wells()
+    base = dict(optimizer="BFGS", fmax=1e-4, steps=300, rattle=0.02)
+    label_files([tmp_path / "in.extxyz"], tmp_path / "six.extxyz", spec, quiet=True,
+                relax=RelaxSettings(**base, starts=6))
+    six, = read_labels(tmp_path / "six.extxyz")
+    energies = six.info["relax_start_energies"]
+    # every start ends in one of the two wells, the starts do not all fall the same way, the label is the deeper
+    assert len(energies) == 6
+    assert all(min(abs(e - deep), abs(e - shallow)) < 1e-6 for e in energies)
+    assert np.ptp(energies) > 0.5 * (shallow - deep)
+    assert six.get_potential_energy() == pytest.approx(deep, abs=1e-6)
+    assert energies[six.info["relax_start"]] == six.get_potential_energy()
+    assert "lowest of 6 relaxations" in six.info["relaxation"] and "starts 0-5" in six.info["relaxation"]
+    # start k alone (--first-start k) is the same relaxation as start k of the six; start 0 is the single rattled start
+    for k in (0, 4):
+        label_files([tmp_path / "in.extxyz"], tmp_path / f"start{k}.extxyz", spec, quiet=True,
+                    relax=RelaxSettings(**base, first_start=k))
+        alone, = read_labels(tmp_path / f"start{k}.extxyz")
+        assert alone.get_potential_energy() == energies[k]
+    single, = read_labels(tmp_path / "start0.extxyz")
+    assert "start 0" not in single.info["relaxation"] and "relax_start" not in single.info
+    assert "start 4" in alone.info["relaxation"] and alone.info["relax_start"] == 4
+    with pytest.raises(RelaxedLabelError, match="--rattle"):
+        RelaxSettings(starts=3).check()
+    with pytest.raises(RelaxedLabelError, match="--starts"):
+        RelaxSettings(rattle=0.02, starts=0).check()

@@ -40,7 +40,7 @@ RELAXATION_KEY = "relaxation"
 #: the info keys of a relaxed-lattice label's provenance
 PROVENANCE_KEYS = (KIND_KEY, "relaxed_by", "relax_fmax", "relax_steps", "relax_converged", "relax_max_displacement",
                    "relax_cell", "energy_unrelaxed", "relax_maps", "relax_unmapped_reason", "relax_hops",
-                   "relax_rattle")
+                   "relax_rattle", "relax_start", "relax_start_energies")
 #: the label_energies value of labels at the relaxed geometry (--relaxed-geometry): reference relaxations
 RELAXED_GEOMETRY = "relaxed-geometry"
 OPTIMIZERS = ("FIRE", "BFGS")
@@ -79,6 +79,16 @@ class RelaxSettings:
     #: (the same structure always starts from the same displaced positions); 0: start on the lattice. A start
     #: on the ideal lattice keeps its symmetry, so the optimiser can stop at a symmetric saddle point
     rattle: float = 0.0
+    #: relax from this many rattled starts and label the lowest relaxed energy that maps (the relaxed energy
+    #: as the lowest of several local minima); needs rattle
+    starts: int = 1
+    #: the number of the first start: start k is seeded by the structure and k (start 0: the seed of a single
+    #: rattled start), so other first starts give independent labels of the same structures
+    first_start: int = 0
+
+    def start_numbers(self) -> range:
+        """The numbers of the starts every structure is relaxed from."""
+        return range(self.first_start, self.first_start + self.starts)
 
     def check(self) -> None:
         """RelaxedLabelError (one line) for settings that cannot work."""
@@ -102,6 +112,11 @@ class RelaxSettings:
         if not 0 <= self.rattle < self.max_displacement:
             raise RelaxedLabelError(f"--rattle must be at least 0 and below --max-displacement "
                                     f"({self.max_displacement:g} Å), got {self.rattle}")
+        if self.starts < 1 or self.first_start < 0:
+            raise RelaxedLabelError(f"--starts must be at least 1 and --first-start at least 0, got {self.starts} "
+                                    f"and {self.first_start}")
+        if (self.starts > 1 or self.first_start) and not self.rattle:
+            raise RelaxedLabelError("--starts and --first-start choose rattled starts: give --rattle Å too")
         if any(len(group) < 2 for group in self.swap_groups):
             raise RelaxedLabelError("--swap-groups: a group needs at least two elements (e.g. Ce,Cu O,X)")
 
@@ -122,7 +137,7 @@ class RelaxSettings:
         if self.swap_groups:
             kept += f"; atoms may change sites within {' '.join(map(','.join, self.swap_groups))}"
         if self.rattle:
-            kept += f"; started from positions displaced by {self.rattle:g} A (normal, seeded by the structure)"
+            kept += _starts_phrase(self.rattle, self.start_numbers())
         if self.reference_points > 1:
             return (f"relaxed by {relaxer} corrected to the reference at up to {self.reference_points} points; "
                     f"reference fmax {self.fmax:g} eV/A; BFGS at most {self.steps} steps between points; positions; "
@@ -130,6 +145,15 @@ class RelaxSettings:
         return (f"relaxed by {relaxer}; {self.optimizer} to fmax {self.fmax:g} eV/A in at most {self.steps} steps; "
                 f"{'positions and cell' if self.cell else 'positions'}; max displacement {self.max_displacement:g} A"
                 f"{kept}")
+
+
+def _starts_phrase(rattle: float, starts: range) -> str:
+    """How the relaxations start, for the identity (a single start 0 as before starts could be chosen)."""
+    seeded = "normal, seeded by the structure"
+    if len(starts) == 1:
+        return f"; started from positions displaced by {rattle:g} A ({seeded}{f', start {starts[0]}' if starts[0] else ''})"
+    return (f"; the lowest of {len(starts)} relaxations from positions displaced by {rattle:g} A ({seeded}, starts "
+            f"{starts[0]}-{starts[-1]})")
 
 
 def relaxer_name(potential) -> str:
@@ -262,35 +286,68 @@ def _hop_problem(ideal: Atoms, sites: np.ndarray, hopped: np.ndarray, swap_group
     return None
 
 
-def rattled(atoms: Atoms, sigma: float) -> Atoms:
+def rattled(atoms: Atoms, sigma: float, start: int = 0) -> Atoms:
     """A copy of atoms with every position displaced by normal noise of standard deviation sigma (Å) per
-    component, from a generator seeded by the structure's elements, positions and cell (reproducible)."""
+    component, from a generator seeded by the structure's elements, positions and cell and the start number
+    (reproducible; every start of a structure is displaced differently)."""
     out = atoms.copy()
     if sigma > 0:
-        digest = hashlib.sha256(b"".join(np.ascontiguousarray(a).tobytes() for a in
-                                         (atoms.numbers, atoms.positions, atoms.cell.array))).digest()
+        parts = [atoms.numbers, atoms.positions, atoms.cell.array] + ([np.int64(start)] if start else [])
+        digest = hashlib.sha256(b"".join(np.ascontiguousarray(a).tobytes() for a in parts)).digest()
         rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
         out.positions = out.positions + rng.normal(0.0, sigma, out.positions.shape)
     return out
 
 
+Outcome = tuple[float, dict] | Remapped | Unmapped | RelaxedGeometry
+
+
 def relax_and_label(atoms: Atoms, calc, relaxer, settings: RelaxSettings,
-                    vacant: np.ndarray | None = None) -> tuple[float, dict] | Remapped | Unmapped | RelaxedGeometry:
+                    vacant: np.ndarray | None = None) -> Outcome:
     """Relax a copy of `atoms` with the reference `calc` (relaxer None) or the nanomc Calculator `relaxer`
     and return (reference energy at the relaxed geometry (eV), provenance info), Remapped if atoms relaxed
     onto other sites within settings.swap_groups, or Unmapped (also when an atom ends nearer one of the
     vacant sites `vacant` (k × 3, Å) than its own, without swap groups). With
-    settings.keep_geometry, a RelaxedGeometry instead, mapped or not (the mapping is in its info)."""
+    settings.keep_geometry, a RelaxedGeometry instead, mapped or not (the mapping is in its info).
+    With several settings.starts, each start is relaxed and the lowest energy that maps is the label; the
+    info then holds every start's energy (eV, nan where it did not map) and the number of the lowest."""
+    # the reference at the input geometry (a reference relaxation's first step reuses it: ASE caches results)
+    unrelaxed = float(calc.get_potential_energy(atoms.copy())) if settings.keep_geometry else None
+    outcomes = [_relax_from(rattled(atoms, settings.rattle, k), atoms, calc, relaxer, settings, vacant, unrelaxed)
+                for k in settings.start_numbers()]
+    energies = np.array([_mapped_energy(outcome) for outcome in outcomes])
+    if np.isnan(energies).all():
+        if len(outcomes) > 1 and not settings.keep_geometry:
+            return Unmapped(f"none of {len(outcomes)} starts maps; start {settings.first_start}: {outcomes[0].reason}")
+        best = 0 if not settings.keep_geometry else int(np.argmin([outcome.energy for outcome in outcomes]))
+    else:
+        best = int(np.nanargmin(energies))
+    outcome = outcomes[best]
+    if settings.first_start or len(outcomes) > 1:
+        info = outcome[1] if isinstance(outcome, tuple) else outcome.info
+        info["relax_start"] = settings.first_start + best
+        if len(outcomes) > 1:
+            info["relax_start_energies"] = energies
+    return outcome
+
+
+def _mapped_energy(outcome: Outcome) -> float:
+    """The energy (eV) of a relaxation that maps to the lattice, nan for one that does not."""
+    if isinstance(outcome, Unmapped) or (isinstance(outcome, RelaxedGeometry) and not outcome.info["relax_maps"]):
+        return np.nan
+    return outcome[0] if isinstance(outcome, tuple) else outcome.energy
+
+
+def _relax_from(start: Atoms, atoms: Atoms, calc, relaxer, settings: RelaxSettings, vacant: np.ndarray | None,
+                unrelaxed: float | None) -> Outcome:
+    """One relaxation of relax_and_label from the positions `start` (Å) of the structure `atoms`."""
     from ase.calculators.singlepoint import SinglePointCalculator
     from ase.filters import FrechetCellFilter
     from ase.optimize import BFGS, FIRE
 
     from .corrected import corrected_relax
 
-    # the reference at the input geometry (a reference relaxation's first step reuses it: ASE caches results)
-    unrelaxed = float(calc.get_potential_energy(atoms.copy())) if settings.keep_geometry else None
     cell = settings.cell and bool(atoms.pbc.all())
-    start = rattled(atoms, settings.rattle)
     if relaxer is not None and settings.reference_points > 1:
         corrected = corrected_relax(start, calc, relaxer.potential, settings.fmax, settings.reference_points,
                                     inner_steps=settings.steps)

@@ -623,7 +623,7 @@ def test_the_lowest_of_several_rattled_starts_is_the_deeper_minimum_and_each_sta
     six, = read_labels(tmp_path / "six.extxyz")
     energies = six.info["relax_start_energies"]
     # every start ends in one of the two wells, the starts do not all fall the same way, the label is the deeper
-    assert len(energies) == 6
+    assert len(energies) == 6 and list(six.info["relax_start_converged"]) == [True] * 6
     assert all(min(abs(e - deep), abs(e - shallow)) < 1e-6 for e in energies)
     assert np.ptp(energies) > 0.5 * (shallow - deep)
     assert six.get_potential_energy() == pytest.approx(deep, abs=1e-6)

@@ -40,7 +40,8 @@ RELAXATION_KEY = "relaxation"
 #: the info keys of a relaxed-lattice label's provenance
 PROVENANCE_KEYS = (KIND_KEY, "relaxed_by", "relax_fmax", "relax_steps", "relax_converged", "relax_max_displacement",
                    "relax_cell", "energy_unrelaxed", "relax_maps", "relax_unmapped_reason", "relax_hops",
-                   "relax_rattle", "relax_start", "relax_start_energies")
+                   "relax_rattle", "relax_start", "relax_start_energies",
+                   "relax_start_converged")
 #: the label_energies value of labels at the relaxed geometry (--relaxed-geometry): reference relaxations
 RELAXED_GEOMETRY = "relaxed-geometry"
 OPTIMIZERS = ("FIRE", "BFGS")
@@ -310,7 +311,8 @@ def relax_and_label(atoms: Atoms, calc, relaxer, settings: RelaxSettings,
     vacant sites `vacant` (k × 3, Å) than its own, without swap groups). With
     settings.keep_geometry, a RelaxedGeometry instead, mapped or not (the mapping is in its info).
     With several settings.starts, each start is relaxed and the lowest energy that maps is the label; the
-    info then holds every start's energy (eV, nan where it did not map) and the number of the lowest."""
+    info then holds every start's energy (eV, nan where it did not map), whether it converged, and the number
+    of the lowest."""
     # the reference at the input geometry (a reference relaxation's first step reuses it: ASE caches results)
     unrelaxed = float(calc.get_potential_energy(atoms.copy())) if settings.keep_geometry else None
     outcomes = [_relax_from(rattled(atoms, settings.rattle, k), atoms, calc, relaxer, settings, vacant, unrelaxed)
@@ -328,7 +330,14 @@ def relax_and_label(atoms: Atoms, calc, relaxer, settings: RelaxSettings,
         info["relax_start"] = settings.first_start + best
         if len(outcomes) > 1:
             info["relax_start_energies"] = energies
+            info["relax_start_converged"] = np.array([_converged(outcome) for outcome in outcomes])
     return outcome
+
+
+def _converged(outcome: Outcome) -> bool:
+    """Whether a relaxation reached fmax (False for one that does not map: its steps are not recorded)."""
+    return False if isinstance(outcome, Unmapped) else bool((outcome[1] if isinstance(outcome, tuple) else outcome.info)
+                                                            ["relax_converged"])
 
 
 def _mapped_energy(outcome: Outcome) -> float:

@@ -134,7 +134,7 @@ def _relax_settings(args: argparse.Namespace):
     given = {name: getattr(args, name) for name in ("relax_with", "fmax", "relax_steps", "relax_cell",
                                                     "max_displacement", "relax_optimizer", "relaxed_geometry",
                                                     "reference_points", "swap_groups", "rattle", "starts",
-                                                    "first_start")
+                                                    "first_start", "screen")
              if getattr(args, name) not in (None, False)}
     if not args.relax:
         if given:
@@ -553,6 +553,10 @@ def build_parser() -> argparse.ArgumentParser:
     relaxed.add_argument("--first-start", type=int, metavar="K",
                          help="number the starts from K: other numbers give independent starts of the same "
                               "structures, to measure how reproducible the labels are (default 0)")
+    relaxed.add_argument("--screen", action="store_true",
+                         help="with --starts N and --reference-points K: relax every start with the relaxer alone, "
+                              "compute the reference once at each end, and make the corrected relaxation from the "
+                              "lowest only (N + K reference points instead of N × K)")
     label.set_defaults(func=_label, interrupted="rerun the same `nanomc label` command to continue")
     check = sub.add_parser("check-relaxer", help="a potential as a relaxer against reference relaxations of held-out "
                                                  "structures (the cheap path of relaxed-lattice labels)",

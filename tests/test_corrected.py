@@ -166,3 +166,39 @@ def test_reference_points_settings_are_checked_in_one_line(tmp_path, capsys):
     assert "--reference-points needs --relax" in capsys.readouterr().err
     with pytest.raises(RelaxerCheckError, match="--reference-points must be at least 1"):
         check_relaxer([], nanomc.Potential.load(AUCU), EMT(), reference_points=0)
+
+
+def test_screened_starts_relax_on_the_surrogate_and_correct_only_the_lowest(tmp_path, potential):
+    from nanomc.calculator import Calculator
+    from nanomc.training.relaxed import rattled
+
+    atoms = particle(11, strain=1.0, rattle=0.0)
+    write(tmp_path / "in.extxyz", atoms)
+    atoms = read(tmp_path / "in.extxyz")
+    settings = RelaxSettings(relax_with=str(AUCU), fmax=0.02, reference_points=30, max_displacement=1.5,
+                             rattle=0.05, starts=3, screen=True)
+    CountingEMT.calls = 0
+    label_files([tmp_path / "in.extxyz"], tmp_path / "labels.extxyz",
+                CalculatorSpec.parse(f"{__name__}:CountingEMT"), quiet=True, relax=settings)
+    label, = read_labels(tmp_path / "labels.extxyz")
+    # by hand: each start relaxed on the surrogate alone, the reference at each end, the corrected relaxation
+    # from the lowest
+    ends, energies = [], []
+    for k in range(3):
+        end = rattled(atoms, 0.05, k)
+        end.calc = Calculator(potential)
+        BFGS(end, logfile=None).run(fmax=0.02, steps=500)
+        ends.append(end.positions.copy())
+        energies.append(EMT().get_potential_energy(end))
+    assert np.allclose(label.info["relax_screen_energies"], energies, atol=1e-9)
+    best = int(np.argmin(energies))
+    assert label.info["relax_start"] == best
+    start = atoms.copy()
+    start.positions = ends[best]
+    by_hand = corrected_relax(start, EMT(), potential, fmax=0.02, max_points=30)
+    assert label.get_potential_energy() == pytest.approx(by_hand.energy, abs=1e-9)
+    # the reference: once per start, then the corrected relaxation's points (not starts × points)
+    assert CountingEMT.calls == 3 + by_hand.points < 3 * by_hand.points
+    assert "screened by the reference" in label.info["relaxation"]
+    with pytest.raises(RelaxedLabelError, match="--screen"):
+        RelaxSettings(relax_with="x.h5", reference_points=30, rattle=0.05, screen=True).check()

@@ -41,7 +41,7 @@ RELAXATION_KEY = "relaxation"
 PROVENANCE_KEYS = (KIND_KEY, "relaxed_by", "relax_fmax", "relax_steps", "relax_converged", "relax_max_displacement",
                    "relax_cell", "energy_unrelaxed", "relax_maps", "relax_unmapped_reason", "relax_hops",
                    "relax_rattle", "relax_start", "relax_start_energies",
-                   "relax_start_converged")
+                   "relax_start_converged", "relax_screen_energies")
 #: the label_energies value of labels at the relaxed geometry (--relaxed-geometry): reference relaxations
 RELAXED_GEOMETRY = "relaxed-geometry"
 OPTIMIZERS = ("FIRE", "BFGS")
@@ -86,6 +86,10 @@ class RelaxSettings:
     #: the number of the first start: start k is seeded by the structure and k (start 0: the seed of a single
     #: rattled start), so other first starts give independent labels of the same structures
     first_start: int = 0
+    #: with a nanomc relaxer corrected to the reference (reference_points > 1) and several starts: relax every
+    #: start on the relaxer's surface alone, compute the reference once at each end, and make the corrected
+    #: relaxation from the lowest only (starts + reference_points reference points instead of their product)
+    screen: bool = False
 
     def start_numbers(self) -> range:
         """The numbers of the starts every structure is relaxed from."""
@@ -118,6 +122,9 @@ class RelaxSettings:
                                     f"and {self.first_start}")
         if (self.starts > 1 or self.first_start) and not self.rattle:
             raise RelaxedLabelError("--starts and --first-start choose rattled starts: give --rattle Å too")
+        if self.screen and (self.starts < 2 or self.reference_points < 2):
+            raise RelaxedLabelError("--screen picks one of several starts for a corrected relaxation: give --starts N "
+                                    "(N > 1) and --reference-points K (K > 1) with --relax-with POTENTIAL.h5")
         if any(len(group) < 2 for group in self.swap_groups):
             raise RelaxedLabelError("--swap-groups: a group needs at least two elements (e.g. Ce,Cu O,X)")
 
@@ -139,6 +146,8 @@ class RelaxSettings:
             kept += f"; atoms may change sites within {' '.join(map(','.join, self.swap_groups))}"
         if self.rattle:
             kept += _starts_phrase(self.rattle, self.start_numbers())
+        if self.screen:
+            kept += "; the starts screened by the reference at their minima on the relaxer's surface"
         if self.reference_points > 1:
             return (f"relaxed by {relaxer} corrected to the reference at up to {self.reference_points} points; "
                     f"reference fmax {self.fmax:g} eV/A; BFGS at most {self.steps} steps between points; positions; "
@@ -315,6 +324,8 @@ def relax_and_label(atoms: Atoms, calc, relaxer, settings: RelaxSettings,
     of the lowest."""
     # the reference at the input geometry (a reference relaxation's first step reuses it: ASE caches results)
     unrelaxed = float(calc.get_potential_energy(atoms.copy())) if settings.keep_geometry else None
+    if settings.screen:
+        return _screened(atoms, calc, relaxer, settings, vacant, unrelaxed)
     outcomes = [_relax_from(rattled(atoms, settings.rattle, k), atoms, calc, relaxer, settings, vacant, unrelaxed)
                 for k in settings.start_numbers()]
     energies = np.array([_mapped_energy(outcome) for outcome in outcomes])
@@ -324,13 +335,45 @@ def relax_and_label(atoms: Atoms, calc, relaxer, settings: RelaxSettings,
         best = 0 if not settings.keep_geometry else int(np.argmin([outcome.energy for outcome in outcomes]))
     else:
         best = int(np.nanargmin(energies))
-    outcome = outcomes[best]
-    if settings.first_start or len(outcomes) > 1:
-        info = outcome[1] if isinstance(outcome, tuple) else outcome.info
-        info["relax_start"] = settings.first_start + best
-        if len(outcomes) > 1:
-            info["relax_start_energies"] = energies
-            info["relax_start_converged"] = np.array([_converged(outcome) for outcome in outcomes])
+    extra = {} if len(outcomes) == 1 else {
+        "relax_start_energies": energies,
+        "relax_start_converged": np.array([_converged(outcome) for outcome in outcomes])}
+    return _with_start(outcomes[best], settings, best, extra)
+
+
+def _screened(atoms: Atoms, calc, relaxer, settings: RelaxSettings, vacant: np.ndarray | None,
+              unrelaxed: float | None) -> Outcome:
+    """settings.screen: every start relaxed on the relaxer's surface alone (BFGS to settings.fmax), the reference
+    computed once at each end that maps (`relax_screen_energies`, eV, nan where it does not), and the corrected
+    relaxation made from the lowest of them only."""
+    from ase.optimize import BFGS
+
+    ends, energies = [], []
+    for k in settings.start_numbers():
+        end = rattled(atoms, settings.rattle, k)
+        end.calc = relaxer
+        BFGS(end, logfile=None).run(fmax=settings.fmax, steps=settings.steps)
+        mapping = map_to_lattice(atoms, end, settings.max_displacement, vacant, settings.swap_groups)
+        energies.append(np.nan if mapping.reason else float(calc.get_potential_energy(end.copy())))
+        ends.append(end)
+    energies = np.array(energies)
+    if np.isnan(energies).all():
+        return Unmapped(f"none of {len(ends)} starts maps after relaxing on the relaxer's surface")
+    best = int(np.nanargmin(energies))
+    start = atoms.copy()
+    start.positions = ends[best].positions
+    outcome = _relax_from(start, atoms, calc, relaxer, settings, vacant, unrelaxed)
+    return _with_start(outcome, settings, best, {"relax_screen_energies": energies})
+
+
+def _with_start(outcome: Outcome, settings: RelaxSettings, best: int, extra: dict) -> Outcome:
+    """The outcome of start number `best` (counted from settings.first_start) with its number and `extra` in its
+    info (when the starts were chosen: several, or a first start other than 0)."""
+    if isinstance(outcome, Unmapped) or not (settings.first_start or len(settings.start_numbers()) > 1):
+        return outcome
+    info = outcome[1] if isinstance(outcome, tuple) else outcome.info
+    info["relax_start"] = settings.first_start + best
+    info.update(extra)
     return outcome
 
 

@@ -6,10 +6,16 @@
         --relax-with CeCuO-relaxer2.h5 --reference-points 30 --max-displacement 1.5 --swap-groups Ce,Cu O,X -j 2
     python ../CeCuO-relaxed/reproducibility.py compare moves-3-relaxed-7net-0.extxyz moves-3-perturbed-relaxed-7net-0.extxyz
 
+    nanomc label moves-3-bases.extxyz -c sevennet -o moves-3-bases-starts1-3-7net-0.extxyz --relax --rattle 0.03 \\
+        --starts 3 --first-start 1 --relax-with CeCuO-relaxer2.h5 --reference-points 30 --max-displacement 1.5 \\
+        --swap-groups Ce,Cu O,X -j 2
+    python ../CeCuO-relaxed/reproducibility.py starts moves-3-relaxed-7net-0.extxyz moves-3-rattled-7net-0.extxyz \\
+        moves-3-bases-starts1-3-7net-0.extxyz --perturbed moves-3-perturbed-relaxed-7net-0.extxyz
+
 `perturb` writes two copies of each of the first BASES base structures of a move file, every atom (not
 the X of vacant sites) displaced by a normal random 0.03 Å per component (seeds 1 and 2; `perturbed_from`:
 the original's hash); labelled with the same settings as the originals, `compare` sets them against
-the original labels.
+the original labels. `starts` measures the label defined as the lowest of n rattled starts.
 Prints per structure E(perturbed) − E(original) in meV and whether each relaxation converged, then the
 RMSE of those differences: a move energy from two such labels is uncertain by √2 times it.
 """
@@ -87,6 +93,48 @@ def lowest_of_three(original: dict, perturbed: list) -> None:
           f"largest {gap.max():.0f} meV)")
 
 
+def starts(lattice_file: str, rattled_files: list[str], perturbed_file: str | None, most: int) -> None:
+    """The relaxed energy as the lowest of n rattled starts, n = 1..most: over the bases relaxed from every
+    start, how far that lowest is from the lowest of all their relaxations (the start on the lattice included),
+    and how far two disjoint sets of n starts are from each other (the label's reproducibility), averaged over
+    all subsets. rattled_files: labels of single rattled starts or of `--starts N` (every start's energy);
+    perturbed_file: the displaced copies of `perturb`, counted as two more rattled starts."""
+    from itertools import combinations
+
+    lattice = {str(a.info["structure_hash"]): a.get_potential_energy() for a in read_labels(lattice_file)}
+    energies: dict[str, list[float]] = {}
+    for path in rattled_files:
+        for atoms in read_labels(path):
+            found = atoms.info.get("relax_start_energies")
+            energies.setdefault(str(atoms.info["structure_hash"]), []).extend(
+                [float(e) for e in found] if found is not None else [atoms.get_potential_energy()])
+    if perturbed_file:
+        for atoms in read_labels(perturbed_file):
+            energies.setdefault(str(atoms.info["perturbed_from"]), []).append(atoms.get_potential_energy())
+    count = max(map(len, energies.values()))
+    full = {key: np.array(e) for key, e in energies.items() if len(e) == count and key in lattice
+            and np.isfinite(e).all()}
+    print(f"{len(full)} bases with {count} rattled relaxations each that map, and the one from the lattice")
+    if not full:
+        return
+    print(f"{'n':>3} {'reach lowest':>13} {'RMSE from lowest':>17} {'largest':>8} {'RMSE two sets of n':>19}")
+    for n in range(1, min(most, count // 2) + 1):
+        reach, gaps, pairs = [], [], []
+        for key, e in full.items():
+            lowest = min(e.min(), lattice[key])
+            subsets = list(combinations(range(count), n))
+            mins = {s: e[list(s)].min() for s in subsets}
+            gaps += [1e3 * (m - lowest) for m in mins.values()]
+            reach += [m - lowest < 0.005 for m in mins.values()]
+            pairs += [1e3 * (mins[a] - mins[b]) for a in subsets for b in subsets if a < b and not set(a) & set(b)]
+        gaps, pairs = np.array(gaps), np.array(pairs)
+        print(f"{n:>3} {np.mean(reach):>12.0%} {np.sqrt(np.mean(gaps ** 2)):>14.0f} meV {gaps.max():>5.0f} meV "
+              f"{np.sqrt(np.mean(pairs ** 2)):>15.0f} meV")
+    on_lattice = np.array([1e3 * (lattice[k] - min(e.min(), lattice[k])) for k, e in full.items()])
+    print(f"the start on the lattice: reaches the lowest in {np.mean(on_lattice < 5):.0%}, "
+          f"RMSE {np.sqrt(np.mean(on_lattice ** 2)):.0f} meV from it")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -97,9 +145,16 @@ def main() -> None:
     check = sub.add_parser("compare")
     check.add_argument("original")
     check.add_argument("perturbed")
+    several = sub.add_parser("starts")
+    several.add_argument("lattice", help="labels relaxed from the lattice")
+    several.add_argument("rattled", nargs="+", help="labels from rattled starts (single or --starts N)")
+    several.add_argument("--perturbed", help="the displaced copies' labels (two more starts per base)")
+    several.add_argument("--most", type=int, default=3, help="the largest n")
     args = parser.parse_args()
     if args.command == "perturb":
         perturb(args.moves, args.bases, args.output)
+    elif args.command == "starts":
+        starts(args.lattice, args.rattled, args.perturbed, args.most)
     else:
         compare(args.original, args.perturbed)
 

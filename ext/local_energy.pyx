@@ -3,7 +3,8 @@
 
 Positions never move, so the neighbour list, distances and cutoff values are computed once.
 The state is the element of every atom, its descriptor vector and its atomic energy.
-A proposal (swap of two atoms, or a change of one atom's element) changes the descriptors
+A proposal (swap of two atoms, a change of one atom's element, or two swaps at once: a composite
+move, at most MAX_CHANGED atoms) changes the descriptors
 of the changed atoms and of their neighbours only:
   - a changed atom gets its descriptor recomputed for its new element;
   - any other affected atom k gets, for each neighbour entry that is a changed atom, the old
@@ -32,7 +33,7 @@ the caller's numpy Generator (so a run is reproducible and resumable from its RN
 """
 import numpy as np
 cimport numpy as cnp
-from libc.math cimport exp, floor
+from libc.math cimport exp, floor, log
 from libc.string cimport memcpy, memset
 from sf_math cimport (SFTables, SFMap, sf_tables_from, sf_pair_values, sf_triplet_values, sf_scatter,
                       sf_radial_map, sf_angular_map, sf_triplet_geometry, sf_pair_geometry,
@@ -40,6 +41,10 @@ from sf_math cimport (SFTables, SFMap, sf_tables_from, sf_pair_values, sf_triple
 from nn_math cimport NNTables, nn_tables_from, nn_batch_size, nn_batch_energies
 
 cnp.import_array()
+
+#: the most atoms one proposal may change: a swap changes 2, a composite move (two swaps) 4
+cdef enum:
+    MAX_CHANGED = 4
 
 cdef extern from *:
     """
@@ -93,9 +98,9 @@ cdef class LocalEnergyKernel:
     cdef double[::1] sf_buf
     cdef double[::1] geo_buf
     cdef long n_changed
-    cdef long changed[2]
-    cdef long old_el[2]
-    cdef long new_el[2]
+    cdef long changed[MAX_CHANGED]
+    cdef long old_el[MAX_CHANGED]
+    cdef long new_el[MAX_CHANGED]
     cdef readonly bint pending
     # optional triplet cache: (cos θ, R_ab, f_c,q(R_ab) for every cutoff q) of every ordered
     # pair of neighbour entries (a, b) of every atom
@@ -126,6 +131,8 @@ cdef class LocalEnergyKernel:
     cdef readonly double best_total
     cdef long[::1] best_elem
     cdef readonly double pending_delta
+    # composite trials of the last sweep_swaps call: proposed (a cation swap and a carried vacancy) and accepted
+    cdef readonly long composite_proposed, composite_accepted
 
     def __init__(self, dict sf_tables, dict nn_tables, long[::1] elements, long[::1] offsets,
                  long[::1] indices, double[:, ::1] vectors, bint triplet_cache=False,
@@ -170,7 +177,7 @@ cdef class LocalEnergyKernel:
                 self._build_lattice(offset_ids, offset_vectors)
         if self.lattice:
             n_nb = np.diff(np.asarray(self.offsets))
-            n_records = 2 * (int(n_nb.max()) if n_nb.size else 0) + 2
+            n_records = MAX_CHANGED * ((int(n_nb.max()) if n_nb.size else 0) + 1)
             self.ch_head = np.zeros(self.n_atoms, dtype=np.int64)
             self.ch_next = np.zeros(n_records, dtype=np.int64)
             self.ch_off = np.zeros(n_records, dtype=np.int32)
@@ -327,16 +334,21 @@ cdef class LocalEnergyKernel:
                            &self.elem[0], &self.vec[0, 0], &self.dist[0], &self.fc[0, 0], &self.sf_buf[0],
                            &self.geo_buf[0], out)
 
+    cdef inline long _changed_index(self, long atom) noexcept nogil:
+        """m with changed[m] == atom, or -1 if the pending proposal does not change atom."""
+        cdef long m
+        for m in range(self.n_changed):
+            if atom == self.changed[m]:
+                return m
+        return -1
+
     cdef inline long _old_element(self, long atom) noexcept nogil:
         """Element of atom before the pending change (elem holds the new ones meanwhile)."""
-        if atom == self.changed[0]:
-            return self.old_el[0]
-        if self.n_changed == 2 and atom == self.changed[1]:
-            return self.old_el[1]
-        return self.elem[atom]
+        cdef long m = self._changed_index(atom)
+        return self.elem[atom] if m < 0 else self.old_el[m]
 
     cdef inline bint _is_changed(self, long atom) noexcept nogil:
-        return atom == self.changed[0] or (self.n_changed == 2 and atom == self.changed[1])
+        return self._changed_index(atom) >= 0
 
     cdef long _add_affected(self, long k) noexcept nogil:
         """Slot of atom k among the affected atoms of this proposal (added if new)."""
@@ -350,7 +362,24 @@ cdef class LocalEnergyKernel:
         return self.slot[k]
 
     cdef double propose(self, long n_changed, long a0, long e0, long a1, long e1) noexcept nogil:
-        """ΔE (eV) of setting atom a0 to element e0 (and a1 to e1 if n_changed == 2).
+        """ΔE (eV) of setting atom a0 to element e0 (and a1 to e1 if n_changed == 2)."""
+        self.n_changed = n_changed
+        self.changed[0] = a0
+        self.new_el[0] = e0
+        self.changed[1] = a1
+        self.new_el[1] = e1
+        return self._propose()
+
+    cdef double propose_swaps(self, long a, long b, long v, long o) noexcept nogil:
+        """ΔE (eV) of exchanging the elements of a and b and of v and o at once (four distinct atoms)."""
+        self.n_changed = 4
+        self.changed[0], self.changed[1], self.changed[2], self.changed[3] = a, b, v, o
+        self.new_el[0], self.new_el[1] = self.elem[b], self.elem[a]
+        self.new_el[2], self.new_el[3] = self.elem[o], self.elem[v]
+        return self._propose()
+
+    cdef double _propose(self) noexcept nogil:
+        """ΔE (eV) of giving the atoms changed[:n_changed] the elements new_el[:n_changed].
 
         Changed atoms whose new element has other tables than the old get their descriptor
         recomputed in full; every other affected atom is updated (_update_descriptor, or
@@ -358,15 +387,11 @@ cdef class LocalEnergyKernel:
         n_el, which no table reads).
         """
         cdef long m, k, c, sl
+        cdef long n_changed = self.n_changed
         cdef Py_ssize_t s
         cdef double delta = 0.0
-        cdef bint full[2]
+        cdef bint full[MAX_CHANGED]
         cdef double* g
-        self.n_changed = n_changed
-        self.changed[0] = a0
-        self.new_el[0] = e0
-        self.changed[1] = a1
-        self.new_el[1] = e1
         self.stamp_value += 1
         self.n_aff = 0
         self.n_ch = 0
@@ -395,14 +420,10 @@ cdef class LocalEnergyKernel:
                 self.elem[self.changed[m]] = self.sf.n_el
         for s in range(self.n_aff):
             k = self.aff[s]
-            if k == self.changed[0]:
-                c = self.new_el[0]
-                if full[0]:
-                    self.aff_el[s] = c
-                    continue
-            elif n_changed == 2 and k == self.changed[1]:
-                c = self.new_el[1]
-                if full[1]:
+            m = self._changed_index(k)
+            if m >= 0:
+                c = self.new_el[m]
+                if full[m]:
                     self.aff_el[s] = c
                     continue
             else:
@@ -437,7 +458,7 @@ cdef class LocalEnergyKernel:
 
     cdef inline long _new_element(self, long atom) noexcept nogil:
         """Element of a changed atom after the pending change."""
-        return self.new_el[0] if atom == self.changed[0] else self.new_el[1]
+        return self.new_el[self._changed_index(atom)]
 
     cdef void _update_descriptor(self, long k, long c, double* g) noexcept nogil:
         """Move the terms of k's neighbour entries that are changed atoms to their new slots.
@@ -563,6 +584,13 @@ cdef class LocalEnergyKernel:
             return 0.0
         return self.propose(2, i, self.elem[j], j, self.elem[i])
 
+    def delta_swaps(self, long i, long j, long k, long l):
+        """ΔE (eV) of exchanging the elements of atoms i and j and those of k and l in one proposal (four
+        distinct atoms, indices already checked): a composite move."""
+        if len({i, j, k, l}) != 4:
+            raise ValueError(f"a composite move changes four distinct atoms, got {i}, {j}, {k}, {l}")
+        return self.propose_swaps(i, j, k, l)
+
     def delta_flip(self, long i, long element):
         """ΔE (eV) of giving atom i the element index `element` (indices already checked)."""
         if self.elem[i] == element:
@@ -624,10 +652,60 @@ cdef class LocalEnergyKernel:
             self.best_total = self.total
             memcpy(&self.best_elem[0], &self.elem[0], self.n_atoms * sizeof(long))
 
+    cdef inline long _seen_element(self, long s, long v, long o) noexcept nogil:
+        """Element of atom s as it would be after exchanging the elements of v and o (v = o = −1: as it is)."""
+        if s == v:
+            return self.elem[o]
+        if s == o:
+            return self.elem[v]
+        return self.elem[s]
+
+    cdef long _carry_pairs(self, const long[::1] shell_ptr, const long[::1] shell, const long[::1] group,
+                           long a, long b, long v_swap, long o_swap, long pick, long* picked) noexcept nogil:
+        """The vacancy moves a composite trial may add to the swap of a and b: pairs (v, o) of a vacancy v
+        among a's anion neighbours (shell[shell_ptr[a]:shell_ptr[a+1]]) that are not b's and an occupied
+        site o of v's swap group among b's anion neighbours that are not a's, with the elements seen as
+        after exchanging v_swap and o_swap (−1: as they are). Returns how many there are; if pick ≥ 0,
+        pair number `pick` (in shell order) goes to picked[0], picked[1]."""
+        cdef long p, q, r, v, o, count = 0, x = self.sf.n_el - 1
+        cdef bint shared
+        for p in range(shell_ptr[a], shell_ptr[a + 1]):
+            v = shell[p]
+            if self._seen_element(v, v_swap, o_swap) != x:
+                continue
+            shared = False
+            for r in range(shell_ptr[b], shell_ptr[b + 1]):
+                shared = shared or shell[r] == v
+            if shared:
+                continue
+            for q in range(shell_ptr[b], shell_ptr[b + 1]):
+                o = shell[q]
+                if group[o] != group[v] or self._seen_element(o, v_swap, o_swap) == x:
+                    continue
+                shared = False
+                for r in range(shell_ptr[a], shell_ptr[a + 1]):
+                    shared = shared or shell[r] == o
+                if shared:
+                    continue
+                if count == pick:
+                    picked[0] = v
+                    picked[1] = o
+                count += 1
+        return count
+
+    cdef inline void _swap_in_lists(self, long[::1] site_list, long[::1] site_pos, long a, long b) noexcept nogil:
+        """Keep the site lists of sweep_swaps true after a and b exchanged elements."""
+        cdef long pa = site_pos[a], pb = site_pos[b]
+        site_list[pa] = b
+        site_list[pb] = a
+        site_pos[a] = pb
+        site_pos[b] = pa
+
     def sweep_swaps(self, double beta, const long[::1] movable, const long[::1] group,
                     long[::1] site_list, long[::1] site_pos, const long[::1] block_start,
                     const double[:, ::1] uniforms, const long[::1] partner_ptr=None,
-                    const long[::1] partners=None, double neighbour_fraction=0.0):
+                    const long[::1] partners=None, double neighbour_fraction=0.0,
+                    const long[::1] shell_ptr=None, const long[::1] shell=None, double composite_fraction=0.0):
         """Canonical Metropolis trials at β = 1/(k_B T) (1/eV); returns (accepted, unlike trials).
 
         Trial t: site a = movable[⌊u0·n⌋] (so a swap group is picked in proportion to its movable
@@ -640,26 +718,43 @@ cdef class LocalEnergyKernel:
         trial that draws a like neighbour does nothing. The pair {a, b} is then proposed with
         probability (1/n_a + 1/n_b)/n whatever the occupation, so the plain Metropolis rule keeps
         detailed balance; uniforms needs a fourth column.
+        Composite trials: if u4 < composite_fraction (uniforms then need six columns), a and b are
+        drawn as above with a partner from the whole group, and a vacancy next to a moves along:
+        shell[shell_ptr[i]:shell_ptr[i+1]] lists the anion sites next to site i (SwapGroups.anion_shells).
+        With N(a, b) the number of pairs (v, o) of _carry_pairs, the trial proposes, if N(a, b) > 0, the
+        swap of a and b together with the swap of the pair number ⌊u5·N(a, b)⌋, accepted if
+        u2 < exp(−β ΔE)·N(a, b)/N'(b, a), N' counted after the move (the reverse trial draws b then a,
+        with the same probability, and one of N'(b, a) pairs: Hastings). If N(a, b) = 0 it proposes the
+        plain swap when N(b, a) = 0 too (a condition symmetric in a and b that the swap does not change,
+        so the plain Metropolis rule holds) and nothing otherwise. composite_proposed and
+        composite_accepted count the four-site trials.
         """
         cdef long n_el = self.sf.n_el, n_mov = movable.shape[0]
-        cdef long t, a, b, g, ea, eb, e, k, n_other, pa, pb
+        cdef long t, a, b, g, ea, eb, e, k, n_other, n_fwd, n_rev, v, o
         cdef long accepted = 0, unlike = 0
+        cdef long picked[2]
         cdef const long* blocks
-        cdef double delta
-        cdef bint local
+        cdef double delta, log_ratio
+        cdef bint local, composite
         if block_start.shape[0] % (n_el + 1) or site_pos.shape[0] != self.n_atoms:
             raise ValueError(f"site blocks for {n_el} element indices (the potential's and X) and "
                              f"{self.n_atoms} atoms expected")
         if neighbour_fraction > 0.0 and (partner_ptr is None or partners is None or uniforms.shape[1] < 4
                                          or partner_ptr.shape[0] != self.n_atoms + 1):
             raise ValueError("neighbour swaps need a partner table over all atoms and four uniforms per trial")
+        if composite_fraction > 0.0 and (shell_ptr is None or shell is None or uniforms.shape[1] < 6
+                                         or shell_ptr.shape[0] != self.n_atoms + 1):
+            raise ValueError("composite moves need an anion-shell table over all atoms and six uniforms per trial")
+        self.composite_proposed = 0
+        self.composite_accepted = 0
         with nogil:
             for t in range(uniforms.shape[0]):
                 a = movable[<long> floor(uniforms[t, 0] * n_mov)]
                 g = group[a]
                 ea = self.elem[a]
                 blocks = &block_start[g * (n_el + 1)]
-                local = neighbour_fraction > 0.0 and uniforms[t, 3] < neighbour_fraction
+                composite = composite_fraction > 0.0 and uniforms[t, 4] < composite_fraction
+                local = not composite and neighbour_fraction > 0.0 and uniforms[t, 3] < neighbour_fraction
                 if local:
                     n_other = partner_ptr[a + 1] - partner_ptr[a]
                     if n_other == 0:
@@ -681,17 +776,33 @@ cdef class LocalEnergyKernel:
                         k -= blocks[e + 1] - blocks[e]
                     eb = e
                     b = site_list[blocks[e] + k]
+                if composite:
+                    n_fwd = self._carry_pairs(shell_ptr, shell, group, a, b, -1, -1, -1, picked)
+                    if n_fwd == 0 and self._carry_pairs(shell_ptr, shell, group, b, a, -1, -1, -1, picked):
+                        continue
+                    if n_fwd:
+                        self._carry_pairs(shell_ptr, shell, group, a, b, -1, -1,
+                                          <long> floor(uniforms[t, 5] * n_fwd), picked)
+                        v, o = picked[0], picked[1]
+                        n_rev = self._carry_pairs(shell_ptr, shell, group, b, a, v, o, -1, picked)
+                        unlike += 1
+                        self.composite_proposed += 1
+                        delta = self.propose_swaps(a, b, v, o)
+                        log_ratio = log(<double> n_fwd / <double> n_rev)
+                        if beta * delta - log_ratio <= 0.0 or uniforms[t, 2] < exp(log_ratio - beta * delta):
+                            self.apply()
+                            accepted += 1
+                            self.composite_accepted += 1
+                            self._swap_in_lists(site_list, site_pos, a, b)
+                            self._swap_in_lists(site_list, site_pos, v, o)
+                            self._note_best()
+                        continue
                 unlike += 1
                 delta = self.propose(2, a, eb, b, ea)
                 if self._metropolis(delta, beta, uniforms[t, 2]):
                     self.apply()
                     accepted += 1
-                    pa = site_pos[a]
-                    pb = site_pos[b]
-                    site_list[pa] = b
-                    site_list[pb] = a
-                    site_pos[a] = pb
-                    site_pos[b] = pa
+                    self._swap_in_lists(site_list, site_pos, a, b)
                     self._note_best()
             self.pending = False
         return accepted, unlike

@@ -132,6 +132,14 @@ class LocalEnergyModel:
         self._check_index(np.array([i, j]))
         return self._kernel.delta_swap(i, j)
 
+    def delta_swaps(self, i: int, j: int, k: int, l: int) -> float:
+        """ΔE (eV) of exchanging the elements of atoms i and j and those of k and l in one proposal
+        (four distinct atoms): a composite move, e.g. a Cu–Ce swap carrying an O vacancy along."""
+        if len({int(i), int(j), int(k), int(l)}) != 4:
+            raise MoveError(f"a composite move exchanges four distinct atoms, got {i}, {j}, {k}, {l}")
+        self._check_index(np.array([i, j, k, l]))
+        return self._kernel.delta_swaps(i, j, k, l)
+
     def delta_flip(self, i: int, element: str) -> float:
         """ΔE (eV) of changing atom i to `element` (semi-grand-canonical move); "X" removes it."""
         self._check_index(np.array([i]))

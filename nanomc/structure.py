@@ -86,15 +86,20 @@ def build_neighbor_list(atoms: Atoms, cutoff: float) -> NeighborList:
     return nl
 
 
-def nearest_distance(atoms: Atoms) -> float | None:
+def nearest_distance(atoms: Atoms, split: int | None = None) -> float | None:
     """Shortest distance between two atoms (Å; periodic images count), or None if no two atoms are
-    near each other (fewer than two, or farther apart than the structure's extent)."""
+    near each other (fewer than two, or farther apart than the structure's extent). With `split`, only
+    between an atom before index `split` and one from it on (e.g. cation sites, then anion sites)."""
     if len(atoms) == 0:
         return None
     probe = 3.0
     extent = float(np.ptp(atoms.positions, axis=0).max()) + np.linalg.norm(atoms.cell.array, axis=1).max()
     while True:
-        distances = build_neighbor_list(atoms, probe).distances
+        nl = build_neighbor_list(atoms, probe)
+        distances = nl.distances
+        if split is not None:
+            first = np.repeat(np.arange(len(atoms)), np.diff(nl.offsets)) < split
+            distances = distances[first != (nl.indices < split)]
         if len(distances):
             return float(distances.min())
         if probe > 2 * extent + 10.0:

@@ -63,7 +63,8 @@ def run_population(path: Path, config: dict, text: str, resume: bool = False, ov
     atoms, groups = build_particle(config, base, potential, walker_rng(mc["seed"], 0), (str(path), text), 1, quiet)
     setup_line(len(atoms), f"the energy model, with the neighbour lists of {len(atoms):,} sites", quiet)
     model = LocalEnergyModel(potential, atoms, memory_limit=int(config["potential"]["memory_limit_mb"] * 2**20))
-    population = Population(model, groups, walkers, mc["seed"], comm, mc["neighbour_swaps"], len(starts))
+    population = Population(model, groups, walkers, mc["seed"], comm, mc["neighbour_swaps"], len(starts),
+                            mc["composite_moves"])
     lock = DirectoryLock(directory)
     on_root(comm, open_output, directory, results, resume, overwrite, lock)
     try:

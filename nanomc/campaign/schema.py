@@ -130,6 +130,11 @@ SCHEMA: dict[str, dict[str, Param]] = {
                                  "among the site's nearest neighbours in its swap group, not the whole group: "
                                  "local moves, for systems where distant swaps cost eV (vacancies, dopants in an "
                                  "oxide)"),
+        "composite_moves": Param("float", 0.0, "swaps only: fraction (0 to 1) of the trials that are composite moves, "
+                                 "for oxides with vacancies (swap groups like [[\"Ce\", \"Cu\"], [\"O\", \"X\"]]): "
+                                 "two unlike cations exchange and a vacancy next to the first moves to an O site next "
+                                 "to the second in the same trial (Hastings acceptance), so a dopant can move with the "
+                                 "vacancies bound to it; needs a swap group with X and one without"),
         "starts": Param("starts", 1, "independent starts: a number K, or a list of kinds (`random`, "
                         "`surface-first`, `core-first`: the rarest element of each swap group on its lowest- or "
                         "highest-coordinated sites first, `file`: the occupation of [particle] `file`); each start "
@@ -359,6 +364,7 @@ def _check_semantics(c: dict, fail) -> None:
         raise fail("mc", "neighbour_swaps", f"`neighbour_swaps` is a fraction from 0 to 1, got {mc['neighbour_swaps']}")
     if mc["neighbour_swaps"] and mc["ensemble"] == "sgc":
         raise fail("mc", "neighbour_swaps", "`neighbour_swaps` applies to swaps, not to ensemble = \"sgc\" (flips)")
+    _check_composite_moves(part, mc, fail)
     for key in ("snapshot_interval", "checkpoint_interval"):
         if mc[key] < 1:
             raise fail("mc", key, f"`{key}` must be at least 1, got {mc[key]}")
@@ -397,6 +403,19 @@ def _check_semantics(c: dict, fail) -> None:
     if mc["chemical_potentials"] and mc["ensemble"] != "sgc":
         raise fail("mc", "chemical_potentials", "`chemical_potentials` only applies to ensemble = \"sgc\"")
     _check_vacancies(part, mc, fail)
+
+
+def _check_composite_moves(part: dict, mc: dict, fail) -> None:
+    """`composite_moves`: a fraction, for swaps, with a swap group that holds X and one that does not."""
+    fraction = mc["composite_moves"]
+    if not 0.0 <= fraction <= 1.0:
+        raise fail("mc", "composite_moves", f"`composite_moves` is a fraction from 0 to 1, got {fraction}")
+    if fraction and mc["ensemble"] == "sgc":
+        raise fail("mc", "composite_moves", "`composite_moves` applies to swaps, not to ensemble = \"sgc\" (flips)")
+    groups = part["swap_groups"] or []
+    if fraction and not (any(VACANCY in g for g in groups) and any(VACANCY not in g for g in groups)):
+        raise fail("mc", "composite_moves", "`composite_moves` moves vacancies with cations: it needs `swap_groups` "
+                   "with a group that holds X and one that does not, e.g. [[\"Ce\", \"Cu\"], [\"O\", \"X\"]]")
 
 
 def _check_integers(c: dict, fail) -> None:

@@ -232,6 +232,6 @@ def prepare(config: dict, base: Path, comm=None, source: tuple[str, str] | None 
         else:
             model = LocalEnergyModel(potential, occupied[s], share_geometry_with=first)
         chains[r] = Chain(model, groups, np.random.default_rng(streams[s][1 + t]), ensemble,
-                          mc["chemical_potentials"], mc["neighbour_swaps"])
+                          mc["chemical_potentials"], mc["neighbour_swaps"], mc["composite_moves"])
     ladders = [ExchangeLadder(temperatures, np.random.default_rng(streams[s][n_rep + 1])) for s in range(len(starts))]
     return Setup(potential, atoms, groups, temperatures, schedule, chains, ladders, names, starts)

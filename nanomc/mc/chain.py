@@ -33,6 +33,12 @@ class Chain:
     among the site's neighbours in its group (SwapGroups.neighbour_partners), and does nothing
     if that neighbour holds the same element: a short move, which the Metropolis rule accepts
     more often where distant swaps cost eV (a vacancy hopping to a next O site).
+    With `composite_fraction` f_c > 0, a canonical trial is instead, with probability f_c, a
+    composite move (oxides with vacancies, e.g. swap groups [["Ce", "Cu"], ["O", "X"]]): the two
+    sites are drawn as above (partner from the whole group), and a vacancy next to the first moves
+    to an occupied anion site next to the second in the same trial, accepted with the Hastings rule
+    (LocalEnergyKernel.sweep_swaps; the anion neighbours are SwapGroups.anion_shells). A Cu that
+    binds O vacancies can then change place with them instead of being pulled away from them.
     The random stream is a numpy Generator; its state is part of the chain state.
     """
 
@@ -44,12 +50,16 @@ class Chain:
         ensemble: str = "canonical",
         mu: Mapping[str, float] | None = None,
         neighbour_fraction: float = 0.0,
+        composite_fraction: float = 0.0,
     ) -> None:
         if ensemble not in ("canonical", "sgc"):
             raise ValueError(f"unknown ensemble {ensemble!r}")
         if not 0.0 <= neighbour_fraction <= 1.0 or (neighbour_fraction and ensemble != "canonical"):
             raise ValueError(f"neighbour_fraction must be in [0, 1] and needs canonical swaps, "
                              f"got {neighbour_fraction} ({ensemble})")
+        if not 0.0 <= composite_fraction <= 1.0 or (composite_fraction and ensemble != "canonical"):
+            raise ValueError(f"composite_fraction must be in [0, 1] and needs canonical swaps, "
+                             f"got {composite_fraction} ({ensemble})")
         self.model = model
         self.groups = groups
         self.rng = rng
@@ -59,6 +69,9 @@ class Chain:
         groups.check_elements(model.element_indices, model.species)
         self.neighbour_fraction = float(neighbour_fraction)
         self.partners = groups.neighbour_partners(model.atoms) if neighbour_fraction else (None, None)
+        self.composite_fraction = float(composite_fraction)
+        self.shells = (groups.anion_shells(model.atoms, self.n_elements - 1) if composite_fraction
+                       else (None, None))
 
     @property
     def n_elements(self) -> int:
@@ -72,11 +85,13 @@ class Chain:
         if n_trials == 0:
             return SweepResult(self.model.energy, 0.0)
         beta = 1.0 / (KB * temperature)
-        uniforms = self.rng.random((n_trials, 4 if self.neighbour_fraction else 3))
+        columns = 6 if self.composite_fraction else 4 if self.neighbour_fraction else 3
+        uniforms = self.rng.random((n_trials, columns))
         if self.ensemble == "canonical":
             site_list, site_pos, block_start = self.groups.site_blocks(self.model.element_indices, self.n_elements)
             accepted, _ = kernel.sweep_swaps(beta, self.groups.movable, self.groups.group, site_list, site_pos,
-                                             block_start, uniforms, *self.partners, self.neighbour_fraction)
+                                             block_start, uniforms, *self.partners, self.neighbour_fraction,
+                                             *self.shells, self.composite_fraction)
         else:
             accepted = kernel.sweep_flips(beta, self.groups.movable, self.groups.group, self.groups.allowed_ptr,
                                           self.groups.allowed_flat, self.mu, uniforms)

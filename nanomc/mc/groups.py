@@ -90,31 +90,62 @@ class SwapGroups:
         NEIGHBOUR_SHELL × the group's shortest site–site distance (Å; periodic images count). The
         table is symmetric (j partners i iff i partners j); frozen sites have none. Computed once per
         geometry: replicas sharing these groups and sites share the table."""
-        key = (atoms.positions.tobytes(), atoms.cell.array.tobytes(), atoms.pbc.tobytes())
+        key = ("partners",) + _geometry_key(atoms)
         if key not in self._partner_tables:
             self._partner_tables[key] = self._partner_table(atoms)
         return self._partner_tables[key]
 
+    def anion_shells(self, atoms: Atoms, vacancy: int) -> tuple[np.ndarray, np.ndarray]:
+        """(shell_ptr, shell) for composite moves: the anion neighbours of site i are
+        shell[shell_ptr[i]:shell_ptr[i+1]]. For a movable site of a group that cannot hold the vacancy
+        (element index `vacancy`), a cation site, they are the movable sites of every group that can (an
+        anion sublattice, e.g. ["O", "X"]) within NEIGHBOUR_SHELL × the shortest distance between the
+        sites of the two groups (Å; periodic images count): the 8 O sites around a cation of fluorite,
+        the 6 of rutile. Other sites have none. Computed once per geometry, like neighbour_partners."""
+        key = ("shells", vacancy) + _geometry_key(atoms)
+        if key not in self._partner_tables:
+            vacancy_groups = [g for g, allowed in enumerate(self.allowed) if vacancy in allowed]
+            pairs = [(g, h) for g in range(len(self.allowed)) if g not in vacancy_groups for h in vacancy_groups]
+            self._partner_tables[key] = self._pair_table(atoms, pairs)
+        return self._partner_tables[key]
+
     def _partner_table(self, atoms: Atoms) -> tuple[np.ndarray, np.ndarray]:
+        return self._pair_table(atoms, [(g, g) for g in range(len(self.allowed))])
+
+    def _pair_table(self, atoms: Atoms, group_pairs: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+        """(ptr, table) listing for each site of group g the sites of group h within its shell, for each
+        (g, h) in group_pairs (g == h: the other sites of the group)."""
         pairs_i, pairs_j = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
-        for g in range(len(self.allowed)):
+        for g, h in group_pairs:
             sites = self.movable[self.group[self.movable] == g]
-            i, j = _shell_pairs(atoms[sites])
+            if g == h:
+                i, j = _shell_pairs(atoms[sites])
+            else:
+                split = len(sites)
+                sites = np.concatenate([sites, self.movable[self.group[self.movable] == h]])
+                i, j = _shell_pairs(atoms[sites], split)
             pairs_i.append(sites[i])
             pairs_j.append(sites[j])
         i, j = np.concatenate(pairs_i), np.concatenate(pairs_j)
         order = np.lexsort((j, i))
-        partner_ptr = np.concatenate([[0], np.cumsum(np.bincount(i, minlength=len(atoms)))]).astype(np.int64)
-        return partner_ptr, j[order]
+        ptr = np.concatenate([[0], np.cumsum(np.bincount(i, minlength=len(atoms)))]).astype(np.int64)
+        return ptr, j[order]
 
 
-def _shell_pairs(sites: Atoms) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct ordered pairs (i, j), i ≠ j, of `sites` within NEIGHBOUR_SHELL × their shortest distance."""
-    d_min = nearest_distance(sites)
+def _geometry_key(atoms: Atoms) -> tuple[bytes, bytes, bytes]:
+    return atoms.positions.tobytes(), atoms.cell.array.tobytes(), atoms.pbc.tobytes()
+
+
+def _shell_pairs(sites: Atoms, split: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct ordered pairs (i, j), i ≠ j, of `sites` within NEIGHBOUR_SHELL × their shortest distance;
+    with `split`, only the pairs i < split ≤ j, and their shortest distance."""
+    d_min = nearest_distance(sites, split)
     if d_min is None:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     nl = build_neighbor_list(sites, NEIGHBOUR_SHELL * d_min)
     i = np.repeat(np.arange(len(sites)), np.diff(nl.offsets))
     other = i != nl.indices  # a site's own periodic images are no partners
+    if split is not None:
+        other &= (i < split) & (nl.indices >= split)
     pairs = np.unique(np.stack([i[other], nl.indices[other]], axis=1), axis=0)
     return pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)

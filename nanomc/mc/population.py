@@ -102,8 +102,9 @@ class Population:
     them, and the moves of states between ranks."""
 
     def __init__(self, model: LocalEnergyModel, groups: SwapGroups, walkers: int, seed: int, comm,
-                 neighbour_fraction: float = 0.0, populations: int = 1) -> None:
-        self.chain = Chain(model, groups, np.random.default_rng(0), neighbour_fraction=neighbour_fraction)
+                 neighbour_fraction: float = 0.0, populations: int = 1, composite_fraction: float = 0.0) -> None:
+        self.chain = Chain(model, groups, np.random.default_rng(0), neighbour_fraction=neighbour_fraction,
+                           composite_fraction=composite_fraction)
         self.groups = groups
         self.walkers = walkers                  # per population
         self.populations = populations

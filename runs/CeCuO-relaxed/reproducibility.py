@@ -93,12 +93,15 @@ def lowest_of_three(original: dict, perturbed: list) -> None:
           f"largest {gap.max():.0f} meV)")
 
 
-def starts(lattice_file: str, rattled_files: list[str], perturbed_file: str | None, most: int) -> None:
+def starts(lattice_file: str, rattled_files: list[str], perturbed_file: str | None, most: int,
+           candidate_files: list[str] = ()) -> None:
     """The relaxed energy as the lowest of n rattled starts, n = 1..most: over the bases relaxed from every
     start, how far that lowest is from the lowest of all their relaxations (the start on the lattice included),
     and how far two disjoint sets of n starts are from each other (the label's reproducibility), averaged over
     all subsets. rattled_files: labels of single rattled starts or of `--starts N` (every start's energy);
-    perturbed_file: the displaced copies of `perturb`, counted as two more rattled starts."""
+    perturbed_file: the displaced copies of `perturb`, counted as two more rattled starts; candidate_files:
+    labels defined otherwise (e.g. `--starts N --screen`), each set against the lowest of everything and
+    against each other."""
     from itertools import combinations
 
     lattice = {str(a.info["structure_hash"]): a.get_potential_energy() for a in read_labels(lattice_file)}
@@ -133,6 +136,23 @@ def starts(lattice_file: str, rattled_files: list[str], perturbed_file: str | No
     on_lattice = np.array([1e3 * (lattice[k] - min(e.min(), lattice[k])) for k, e in full.items()])
     print(f"the start on the lattice: reaches the lowest in {np.mean(on_lattice < 5):.0%}, "
           f"RMSE {np.sqrt(np.mean(on_lattice ** 2)):.0f} meV from it")
+    candidates = {path: {str(a.info["structure_hash"]): a.get_potential_energy() for a in read_labels(path)}
+                  for path in candidate_files}
+    for path, found in candidates.items():
+        keys = [k for k in full if k in found]
+        if not keys:
+            continue
+        gap = np.array([1e3 * (found[k] - min(full[k].min(), lattice[k], *(c[k] for c in candidates.values()
+                                                                          if k in c))) for k in keys])
+        print(f"{path}: {len(keys)} bases, reaches the lowest of all in {np.mean(gap < 5):.0%}, RMSE "
+              f"{np.sqrt(np.mean(gap ** 2)):.0f} meV from it, largest {gap.max():.0f} meV")
+    paths = list(candidates)
+    for i, a in enumerate(paths):
+        for b in paths[i + 1:]:
+            d = np.array([1e3 * (candidates[a][k] - candidates[b][k]) for k in candidates[a] if k in candidates[b]])
+            if len(d):
+                print(f"{a} against {b}: {len(d)} bases, RMSE {np.sqrt(np.mean(d ** 2)):.0f} meV, "
+                      f"largest {np.abs(d).max():.0f} meV")
 
 
 def main() -> None:
@@ -150,11 +170,12 @@ def main() -> None:
     several.add_argument("rattled", nargs="+", help="labels from rattled starts (single or --starts N)")
     several.add_argument("--perturbed", help="the displaced copies' labels (two more starts per base)")
     several.add_argument("--most", type=int, default=3, help="the largest n")
+    several.add_argument("--candidates", nargs="*", default=[], help="labels defined otherwise (--screen)")
     args = parser.parse_args()
     if args.command == "perturb":
         perturb(args.moves, args.bases, args.output)
     elif args.command == "starts":
-        starts(args.lattice, args.rattled, args.perturbed, args.most)
+        starts(args.lattice, args.rattled, args.perturbed, args.most, args.candidates)
     else:
         compare(args.original, args.perturbed)
 

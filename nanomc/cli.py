@@ -127,6 +127,17 @@ def _points_note(points: int) -> str:
                                    f"column `points` the reference single points it took")
 
 
+def _kick(text: str) -> tuple[str, float]:
+    """ELEMENT=Å of --kick, as (element, distance)."""
+    from .training.relaxed import RelaxedLabelError
+
+    element, _, distance = text.partition("=")
+    try:
+        return element, float(distance)
+    except ValueError:
+        raise RelaxedLabelError(f"--kick {text}: give ELEMENT=Å, e.g. Cu=0.6") from None
+
+
 def _relax_settings(args: argparse.Namespace):
     """The RelaxSettings of `nanomc label --relax ...`, None without --relax (then no relaxation option may be given)."""
     from .training.relaxed import RelaxedLabelError, RelaxSettings
@@ -134,7 +145,7 @@ def _relax_settings(args: argparse.Namespace):
     given = {name: getattr(args, name) for name in ("relax_with", "fmax", "relax_steps", "relax_cell",
                                                     "max_displacement", "relax_optimizer", "relaxed_geometry",
                                                     "reference_points", "swap_groups", "rattle", "starts",
-                                                    "first_start", "screen")
+                                                    "first_start", "screen", "kick")
              if getattr(args, name) not in (None, False)}
     if not args.relax:
         if given:
@@ -142,6 +153,8 @@ def _relax_settings(args: argparse.Namespace):
         return None
     names = {"relax_steps": "steps", "relax_cell": "cell", "relax_optimizer": "optimizer",
              "relaxed_geometry": "keep_geometry"}
+    if "kick" in given:
+        given["kick"] = tuple(_kick(text) for text in given["kick"])
     if "swap_groups" in given:
         given["swap_groups"] = tuple(tuple(e for e in group.split(",") if e) for group in given["swap_groups"])
     return RelaxSettings(**{names.get(k, k): v for k, v in given.items()})
@@ -553,6 +566,10 @@ def build_parser() -> argparse.ArgumentParser:
     relaxed.add_argument("--first-start", type=int, metavar="K",
                          help="number the starts from K: other numbers give independent starts of the same "
                               "structures, to measure how reproducible the labels are (default 0)")
+    relaxed.add_argument("--kick", nargs="+", metavar="EL=Å",
+                         help="displace every atom of element EL by this distance in a random direction before "
+                              "relaxing (seeded like --rattle, other directions per start), so that it can leave a "
+                              "high-symmetry site for an off-centre minimum (e.g. Cu=0.6 for Cu in ceria)")
     relaxed.add_argument("--screen", action="store_true",
                          help="with --starts N and --reference-points K: relax every start with the relaxer alone, "
                               "compute the reference once at each end, and make the corrected relaxation from the "

@@ -28,7 +28,7 @@ from nanomc.training.calculators import CalculatorSpec
 from nanomc.training.label import LabelError, label_files
 from nanomc.training.labelfile import read_labels
 from nanomc.training.pairs import pair_frames
-from nanomc.training.relaxed import RelaxedLabelError, RelaxSettings, map_to_lattice
+from nanomc.training.relaxed import RelaxedLabelError, RelaxSettings, map_to_lattice, rattled
 from nanomc.training.trainer import train_from_file
 
 BFGS_SETTINGS = RelaxSettings(optimizer="BFGS", fmax=0.05, steps=200)
@@ -642,3 +642,21 @@ def test_the_lowest_of_several_rattled_starts_is_the_deeper_minimum_and_each_sta
         RelaxSettings(starts=3).check()
     with pytest.raises(RelaxedLabelError, match="--starts"):
         RelaxSettings(rattle=0.02, starts=0).check()
+
+
+def test_a_kick_moves_every_atom_of_its_element_by_its_distance_in_a_direction_that_differs_per_start():
+    atoms = cluster(4)
+    element = atoms.get_chemical_symbols()[0]
+    chosen = atoms.symbols == element
+    first, again, other = (rattled(atoms, 0.0, k, ((element, 0.6),)) for k in (0, 0, 1))
+    moved = np.linalg.norm(first.positions - atoms.positions, axis=1)
+    assert np.allclose(moved[chosen], 0.6) and np.allclose(moved[~chosen], 0.0)
+    assert np.array_equal(first.positions, again.positions)
+    assert not np.allclose(first.positions[chosen], other.positions[chosen])
+    # with a rattle: the rattle of start 0 is the one without a kick, the kick comes on top
+    both, plain = rattled(atoms, 0.02, 0, ((element, 0.6),)), rattled(atoms, 0.02, 0)
+    assert np.allclose(both.positions[~chosen], plain.positions[~chosen])
+    assert np.allclose(np.linalg.norm(both.positions - plain.positions, axis=1)[chosen], 0.6)
+    with pytest.raises(RelaxedLabelError, match="--kick Cu=2"):
+        RelaxSettings(kick=(("Cu", 2.0),), max_displacement=1.5).check()
+    RelaxSettings(kick=(("Cu", 0.6),), starts=3).check()   # a kick alone makes the starts differ

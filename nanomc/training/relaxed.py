@@ -40,7 +40,7 @@ RELAXATION_KEY = "relaxation"
 #: the info keys of a relaxed-lattice label's provenance
 PROVENANCE_KEYS = (KIND_KEY, "relaxed_by", "relax_fmax", "relax_steps", "relax_converged", "relax_max_displacement",
                    "relax_cell", "energy_unrelaxed", "relax_maps", "relax_unmapped_reason", "relax_hops",
-                   "relax_rattle", "relax_start", "relax_start_energies",
+                   "relax_rattle", "relax_kick", "relax_start", "relax_start_energies",
                    "relax_start_converged", "relax_screen_energies")
 #: the label_energies value of labels at the relaxed geometry (--relaxed-geometry): reference relaxations
 RELAXED_GEOMETRY = "relaxed-geometry"
@@ -80,6 +80,10 @@ class RelaxSettings:
     #: (the same structure always starts from the same displaced positions); 0: start on the lattice. A start
     #: on the ideal lattice keeps its symmetry, so the optimiser can stop at a symmetric saddle point
     rattle: float = 0.0
+    #: (element, Å): every atom of the element additionally displaced by that distance in a random direction
+    #: (seeded like the rattle), so that it can leave a high-symmetry site for an off-centre minimum (Cu in
+    #: ceria: a square-planar CuO4 about 1 Å off its site, which small rattles reach only sometimes)
+    kick: tuple[tuple[str, float], ...] = ()
     #: relax from this many rattled starts and label the lowest relaxed energy that maps (the relaxed energy
     #: as the lowest of several local minima); needs rattle
     starts: int = 1
@@ -120,8 +124,12 @@ class RelaxSettings:
         if self.starts < 1 or self.first_start < 0:
             raise RelaxedLabelError(f"--starts must be at least 1 and --first-start at least 0, got {self.starts} "
                                     f"and {self.first_start}")
-        if (self.starts > 1 or self.first_start) and not self.rattle:
-            raise RelaxedLabelError("--starts and --first-start choose rattled starts: give --rattle Å too")
+        if (self.starts > 1 or self.first_start) and not (self.rattle or self.kick):
+            raise RelaxedLabelError("--starts and --first-start choose rattled starts: give --rattle Å or --kick too")
+        for element, distance in self.kick:
+            if not 0 < distance < self.max_displacement:
+                raise RelaxedLabelError(f"--kick {element}={distance}: the distance must be positive and below "
+                                        f"--max-displacement ({self.max_displacement:g} Å)")
         if self.screen and (self.starts < 2 or self.reference_points < 2):
             raise RelaxedLabelError("--screen picks one of several starts for a corrected relaxation: give --starts N "
                                     "(N > 1) and --reference-points K (K > 1) with --relax-with POTENTIAL.h5")
@@ -144,8 +152,11 @@ class RelaxSettings:
         kept = "; labels at the relaxed geometry" if self.keep_geometry else ""
         if self.swap_groups:
             kept += f"; atoms may change sites within {' '.join(map(','.join, self.swap_groups))}"
-        if self.rattle:
+        if self.rattle or self.kick:
             kept += _starts_phrase(self.rattle, self.start_numbers())
+        if self.kick:
+            kept += "; " + ", ".join(f"{element} kicked by {distance:g} A" for element, distance in self.kick) + \
+                " in a random direction"
         if self.screen:
             kept += "; the starts screened by the reference at their minima on the relaxer's surface"
         if self.reference_points > 1:
@@ -159,10 +170,10 @@ class RelaxSettings:
 
 def _starts_phrase(rattle: float, starts: range) -> str:
     """How the relaxations start, for the identity (a single start 0 as before starts could be chosen)."""
-    seeded = "normal, seeded by the structure"
+    where = f"positions displaced by {rattle:g} A (normal, " if rattle else "the ideal positions ("
     if len(starts) == 1:
-        return f"; started from positions displaced by {rattle:g} A ({seeded}{f', start {starts[0]}' if starts[0] else ''})"
-    return (f"; the lowest of {len(starts)} relaxations from positions displaced by {rattle:g} A ({seeded}, starts "
+        return f"; started from {where}seeded by the structure{f', start {starts[0]}' if starts[0] else ''})"
+    return (f"; the lowest of {len(starts)} relaxations from {where}seeded by the structure, starts "
             f"{starts[0]}-{starts[-1]})")
 
 
@@ -296,16 +307,21 @@ def _hop_problem(ideal: Atoms, sites: np.ndarray, hopped: np.ndarray, swap_group
     return None
 
 
-def rattled(atoms: Atoms, sigma: float, start: int = 0) -> Atoms:
+def rattled(atoms: Atoms, sigma: float, start: int = 0, kick: Sequence[tuple[str, float]] = ()) -> Atoms:
     """A copy of atoms with every position displaced by normal noise of standard deviation sigma (Å) per
-    component, from a generator seeded by the structure's elements, positions and cell and the start number
-    (reproducible; every start of a structure is displaced differently)."""
+    component, and every atom of a `kick` element by its distance (Å) in a uniformly random direction, from a
+    generator seeded by the structure's elements, positions and cell and the start number (reproducible;
+    every start of a structure is displaced differently)."""
     out = atoms.copy()
-    if sigma > 0:
+    if sigma > 0 or kick:
         parts = [atoms.numbers, atoms.positions, atoms.cell.array] + ([np.int64(start)] if start else [])
         digest = hashlib.sha256(b"".join(np.ascontiguousarray(a).tobytes() for a in parts)).digest()
         rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
         out.positions = out.positions + rng.normal(0.0, sigma, out.positions.shape)
+        for element, distance in kick:
+            chosen = out.symbols == element
+            directions = rng.normal(size=(int(chosen.sum()), 3))
+            out.positions[chosen] += distance * directions / np.linalg.norm(directions, axis=1, keepdims=True)
     return out
 
 
@@ -326,7 +342,7 @@ def relax_and_label(atoms: Atoms, calc, relaxer, settings: RelaxSettings,
     unrelaxed = float(calc.get_potential_energy(atoms.copy())) if settings.keep_geometry else None
     if settings.screen:
         return _screened(atoms, calc, relaxer, settings, vacant, unrelaxed)
-    outcomes = [_relax_from(rattled(atoms, settings.rattle, k), atoms, calc, relaxer, settings, vacant, unrelaxed)
+    outcomes = [_relax_from(rattled(atoms, settings.rattle, k, settings.kick), atoms, calc, relaxer, settings, vacant, unrelaxed)
                 for k in settings.start_numbers()]
     energies = np.array([_mapped_energy(outcome) for outcome in outcomes])
     if np.isnan(energies).all():
@@ -350,7 +366,7 @@ def _screened(atoms: Atoms, calc, relaxer, settings: RelaxSettings, vacant: np.n
 
     ends, energies = [], []
     for k in settings.start_numbers():
-        end = rattled(atoms, settings.rattle, k)
+        end = rattled(atoms, settings.rattle, k, settings.kick)
         end.calc = relaxer
         BFGS(end, logfile=None).run(fmax=settings.fmax, steps=settings.steps)
         mapping = map_to_lattice(atoms, end, settings.max_displacement, vacant, settings.swap_groups)
@@ -428,6 +444,8 @@ def _relax_from(start: Atoms, atoms: Atoms, calc, relaxer, settings: RelaxSettin
         info["relax_hops"] = mapping.hops
     if settings.rattle:
         info["relax_rattle"] = settings.rattle
+    if settings.kick:
+        info["relax_kick"] = " ".join(f"{element}={distance:g}" for element, distance in settings.kick)
     if not settings.keep_geometry:
         return (energy, info) if not mapping.hops else Remapped(mapping.occupation(atoms, vacant), energy, info)
     info.update({KIND_KEY: RELAXED_GEOMETRY, "energy_unrelaxed": unrelaxed, "relax_maps": reason is None,

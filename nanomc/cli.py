@@ -562,7 +562,8 @@ def build_parser() -> argparse.ArgumentParser:
                               "ideal lattice (default 0: start on the lattice)")
     relaxed.add_argument("--starts", type=int, metavar="N",
                          help="relax every structure from N rattled starts and label it with the lowest relaxed "
-                              "energy that maps (the info keeps every start's energy); needs --rattle (default 1)")
+                              "energy that maps (the info keeps every start's energy); needs --rattle or --kick "
+                              "(default 1)")
     relaxed.add_argument("--first-start", type=int, metavar="K",
                          help="number the starts from K: other numbers give independent starts of the same "
                               "structures, to measure how reproducible the labels are (default 0)")

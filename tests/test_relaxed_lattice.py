@@ -659,4 +659,6 @@ def test_a_kick_moves_every_atom_of_its_element_by_its_distance_in_a_direction_t
     assert np.allclose(np.linalg.norm(both.positions - plain.positions, axis=1)[chosen], 0.6)
     with pytest.raises(RelaxedLabelError, match="--kick Cu=2"):
         RelaxSettings(kick=(("Cu", 2.0),), max_displacement=1.5).check()
+    with pytest.raises(RelaxedLabelError, match="'cu' is not an element symbol"):
+        RelaxSettings(kick=(("cu", 0.6),)).check()
     RelaxSettings(kick=(("Cu", 0.6),), starts=3).check()   # a kick alone makes the starts differ

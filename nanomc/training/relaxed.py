@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 from ase import Atoms
+from ase.data import chemical_symbols
 
 from ..errors import NanomcError
 
@@ -85,7 +86,7 @@ class RelaxSettings:
     #: ceria: a square-planar CuO4 about 1 Å off its site, which small rattles reach only sometimes)
     kick: tuple[tuple[str, float], ...] = ()
     #: relax from this many rattled starts and label the lowest relaxed energy that maps (the relaxed energy
-    #: as the lowest of several local minima); needs rattle
+    #: as the lowest of several local minima); needs rattle or kick
     starts: int = 1
     #: the number of the first start: start k is seeded by the structure and k (start 0: the seed of a single
     #: rattled start), so other first starts give independent labels of the same structures
@@ -127,6 +128,8 @@ class RelaxSettings:
         if (self.starts > 1 or self.first_start) and not (self.rattle or self.kick):
             raise RelaxedLabelError("--starts and --first-start choose rattled starts: give --rattle Å or --kick too")
         for element, distance in self.kick:
+            if element not in chemical_symbols[1:]:
+                raise RelaxedLabelError(f"--kick {element}={distance}: {element!r} is not an element symbol")
             if not 0 < distance < self.max_displacement:
                 raise RelaxedLabelError(f"--kick {element}={distance}: the distance must be positive and below "
                                         f"--max-displacement ({self.max_displacement:g} Å)")
@@ -342,8 +345,8 @@ def relax_and_label(atoms: Atoms, calc, relaxer, settings: RelaxSettings,
     unrelaxed = float(calc.get_potential_energy(atoms.copy())) if settings.keep_geometry else None
     if settings.screen:
         return _screened(atoms, calc, relaxer, settings, vacant, unrelaxed)
-    outcomes = [_relax_from(rattled(atoms, settings.rattle, k, settings.kick), atoms, calc, relaxer, settings, vacant, unrelaxed)
-                for k in settings.start_numbers()]
+    outcomes = [_relax_from(rattled(atoms, settings.rattle, k, settings.kick), atoms, calc, relaxer, settings, vacant,
+                            unrelaxed) for k in settings.start_numbers()]
     energies = np.array([_mapped_energy(outcome) for outcome in outcomes])
     if np.isnan(energies).all():
         if len(outcomes) > 1 and not settings.keep_geometry:

@@ -67,6 +67,15 @@ cdef extern from *:
                          const int* nb, const long* el, double* acc) noexcept nogil
 
 
+cdef inline bint _in_shell(const long[::1] shell_ptr, const long[::1] shell, long site, long other) noexcept nogil:
+    """Whether `other` is among the anion neighbours shell[shell_ptr[site]:shell_ptr[site+1]] of `site`."""
+    cdef long r
+    for r in range(shell_ptr[site], shell_ptr[site + 1]):
+        if shell[r] == other:
+            return True
+    return False
+
+
 cdef class LocalEnergyKernel:
     """Cached geometry and state; propose() returns ΔE (eV), commit() applies it."""
 
@@ -667,25 +676,18 @@ cdef class LocalEnergyKernel:
         site o of v's swap group among b's anion neighbours that are not a's, with the elements seen as
         after exchanging v_swap and o_swap (−1: as they are). Returns how many there are; if pick ≥ 0,
         pair number `pick` (in shell order) goes to picked[0], picked[1]."""
-        cdef long p, q, r, v, o, count = 0, x = self.sf.n_el - 1
-        cdef bint shared
+        cdef long p, q, v, o, count = 0, x = self.sf.n_el - 1
         for p in range(shell_ptr[a], shell_ptr[a + 1]):
             v = shell[p]
             if self._seen_element(v, v_swap, o_swap) != x:
                 continue
-            shared = False
-            for r in range(shell_ptr[b], shell_ptr[b + 1]):
-                shared = shared or shell[r] == v
-            if shared:
+            if _in_shell(shell_ptr, shell, b, v):
                 continue
             for q in range(shell_ptr[b], shell_ptr[b + 1]):
                 o = shell[q]
                 if group[o] != group[v] or self._seen_element(o, v_swap, o_swap) == x:
                     continue
-                shared = False
-                for r in range(shell_ptr[a], shell_ptr[a + 1]):
-                    shared = shared or shell[r] == o
-                if shared:
+                if _in_shell(shell_ptr, shell, a, o):
                     continue
                 if count == pick:
                     picked[0] = v

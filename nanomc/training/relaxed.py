@@ -390,7 +390,7 @@ def _with_start(outcome: Outcome, settings: RelaxSettings, best: int, extra: dic
     info (when the starts were chosen: several, or a first start other than 0)."""
     if isinstance(outcome, Unmapped) or not (settings.first_start or len(settings.start_numbers()) > 1):
         return outcome
-    info = outcome[1] if isinstance(outcome, tuple) else outcome.info
+    info = _info(outcome)
     info["relax_start"] = settings.first_start + best
     info.update(extra)
     return outcome
@@ -398,8 +398,12 @@ def _with_start(outcome: Outcome, settings: RelaxSettings, best: int, extra: dic
 
 def _converged(outcome: Outcome) -> bool:
     """Whether a relaxation reached fmax (False for one that does not map: its steps are not recorded)."""
-    return False if isinstance(outcome, Unmapped) else bool((outcome[1] if isinstance(outcome, tuple) else outcome.info)
-                                                            ["relax_converged"])
+    return False if isinstance(outcome, Unmapped) else bool(_info(outcome)["relax_converged"])
+
+
+def _info(outcome: tuple[float, dict] | Remapped | RelaxedGeometry) -> dict:
+    """The provenance info of a relaxation that produced a label."""
+    return outcome[1] if isinstance(outcome, tuple) else outcome.info
 
 
 def _mapped_energy(outcome: Outcome) -> float:
